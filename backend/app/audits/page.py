@@ -1,0 +1,98 @@
+"""What the crawler learns about one URL: the contract between the crawler, the renderer,
+the checks and storage."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class FetchError(StrEnum):
+    """Why a URL has no usable response."""
+
+    TIMEOUT = "timeout"
+    CONNECTION = "connection_error"
+    TOO_LARGE = "too_large"
+    BLOCKED_PRIVATE_ADDRESS = "blocked_private_address"
+    REDIRECT_LOOP = "redirect_loop"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    INVALID_URL = "invalid_url"
+    TLS = "tls_error"
+
+
+@dataclass(slots=True)
+class RedirectHop:
+    url: str
+    status: int
+
+
+@dataclass(slots=True)
+class Link:
+    url: str  # absolute, normalized
+    anchor_text: str
+    nofollow: bool
+    internal: bool
+
+
+@dataclass(slots=True)
+class Image:
+    src: str  # absolute
+    alt: str | None  # None: the attribute is missing; "": present but empty
+
+
+@dataclass(slots=True)
+class Hreflang:
+    lang: str
+    url: str
+
+
+@dataclass(slots=True)
+class RenderedView:
+    """What headless Chromium saw after scripts ran."""
+
+    title: str | None
+    h1: list[str]
+    links: list[Link]
+    word_count: int
+    links_only_rendered: list[str] = field(default_factory=list)
+    words_only_rendered: int = 0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class CrawledPage:
+    url: str  # the URL as requested (normalized)
+    depth: int
+    final_url: str | None = None
+    status_code: int | None = None
+    error: FetchError | None = None
+    error_detail: str | None = None
+    redirect_chain: list[RedirectHop] = field(default_factory=list)
+    response_time_ms: float | None = None
+    size_bytes: int = 0
+    content_type: str | None = None
+    is_html: bool = False
+    x_robots_tag: list[str] = field(default_factory=list)
+    canonical_header: str | None = None
+    # Parsed from HTML (empty when not HTML)
+    titles: list[str] = field(default_factory=list)
+    meta_descriptions: list[str] = field(default_factory=list)
+    meta_robots: list[str] = field(default_factory=list)
+    canonicals: list[str] = field(default_factory=list)  # as written (may be relative)
+    h1: list[str] = field(default_factory=list)
+    h2: list[str] = field(default_factory=list)
+    heading_levels: list[int] = field(default_factory=list)  # document order, 1..6
+    lang: str | None = None
+    viewport: str | None = None
+    hreflang: list[Hreflang] = field(default_factory=list)
+    meta_refresh: str | None = None  # target URL of <meta http-equiv="refresh">
+    word_count: int = 0
+    body_hash: str | None = None
+    links: list[Link] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+    structured_data_types: list[str] = field(default_factory=list)
+    insecure_resources: list[str] = field(default_factory=list)  # http:// subresources
+    insecure_form_actions: list[str] = field(default_factory=list)
+    script_count: int = 0
+    # Set by the crawl as a whole
+    blocked_by_robots: bool = False
+    in_sitemap: bool = False
+    rendered: RenderedView | None = None

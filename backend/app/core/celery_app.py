@@ -1,0 +1,109 @@
+"""The Celery application: Redis broker, JSON only, explicit queues routed by domain.
+
+Workers start with `seo-platform worker` (or `celery -A app.core.celery_app worker`).
+"""
+
+from typing import Any
+
+import structlog
+from celery import Celery, signals
+from celery.schedules import crontab
+from kombu import Queue
+
+from app.core.config import settings
+
+QUEUES = ("default", "render", "low")
+
+# Task modules by domain; a domain adds itself here when it gains tasks.
+TASK_MODULES = [
+    "app.jobs.tasks",
+    "app.maintenance.tasks",
+]
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "gsc-daily-sync": {
+        "task": "app.gsc.tasks.sync_all_properties",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "serp-daily-refresh": {
+        "task": "app.serp.tasks.refresh_all_due_keywords",
+        "schedule": crontab(hour=3, minute=0),
+    },
+    "ads-daily-sync": {
+        "task": "app.ads.tasks.sync_all_accounts",
+        "schedule": crontab(hour=4, minute=0),
+    },
+    "audit-weekly": {
+        "task": "app.audits.tasks.run_scheduled_audits",
+        "schedule": crontab(day_of_week=0, hour=1, minute=0),
+    },
+    "cleanup-old-data": {
+        "task": "app.maintenance.tasks.cleanup_old_data",
+        "schedule": crontab(hour=5, minute=0),
+    },
+}
+
+
+def create_celery_app() -> Celery:
+    app = Celery("seo_platform", broker=settings.broker_url, backend=settings.result_backend_url)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        timezone="UTC",
+        enable_utc=True,
+        # Reliability: a message is acknowledged after the task ran, and given back to the
+        # queue if the worker process dies under it.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=settings.TASK_TIME_LIMIT,
+        task_soft_time_limit=settings.TASK_SOFT_TIME_LIMIT,
+        # Redis redelivers an unacknowledged message after the visibility timeout; it must be
+        # longer than the longest task, or a running task is delivered twice (celery#5935).
+        broker_transport_options={"visibility_timeout": settings.TASK_TIME_LIMIT + 600},
+        broker_connection_retry_on_startup=True,
+        result_expires=24 * 3600,
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue="default",
+        task_create_missing_queues=False,
+        task_routes={
+            "app.audits.tasks.render_pages": {"queue": "render"},
+            "app.links.tasks.*": {"queue": "low"},
+        },
+        worker_hijack_root_logger=False,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        beat_schedule=BEAT_SCHEDULE,
+        include=TASK_MODULES,
+    )
+    return app
+
+
+celery_app = create_celery_app()
+
+
+@signals.setup_logging.connect
+def _setup_logging(**_: Any) -> None:
+    from app.core.logging import configure_logging
+
+    configure_logging()
+
+
+@signals.worker_process_init.connect
+def _reset_connections_after_fork(**_: Any) -> None:
+    # A prefork child must not share the parent's pooled database connections.
+    from app.core.db import engine
+
+    engine.dispose(close=False)
+
+
+@signals.task_prerun.connect
+def _bind_task_context(task_id: str | None = None, task: Any = None, **_: Any) -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(task_id=task_id, task_name=getattr(task, "name", None))
+
+
+@signals.task_postrun.connect
+def _clear_task_context(**_: Any) -> None:
+    structlog.contextvars.clear_contextvars()

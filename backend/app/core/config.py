@@ -1,0 +1,122 @@
+"""One typed `Settings` for the API, the workers and the CLI alike.
+
+Values come from the environment and from `.env`; `.env.example` documents every one.
+"""
+
+from functools import lru_cache
+from typing import Annotated, Literal, Self
+
+from pydantic import AnyUrl, BeforeValidator, Field, computed_field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me"  # noqa: S105 - the placeholder production refuses
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str) and not value.startswith("["):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    PROJECT_NAME: str = "SEO Platform"
+    ENVIRONMENT: Literal["local", "test", "staging", "production"] = "local"
+    API_V1_STR: str = "/api/v1"
+    SECRET_KEY: str = DEFAULT_SECRET
+    ACCESS_TOKEN_EXPIRE_MINUTES: int = 60 * 24 * 8
+    BACKEND_CORS_ORIGINS: Annotated[
+        list[AnyUrl] | list[str], NoDecode, BeforeValidator(_split_csv)
+    ] = ["http://localhost:5173"]
+    FRONTEND_DIST: str = "frontend/dist"
+
+    FIRST_SUPERUSER: str = "admin@example.com"
+    FIRST_SUPERUSER_PASSWORD: str = DEFAULT_SECRET
+
+    DATABASE_URL: str = "postgresql+psycopg://postgres@127.0.0.1:5432/seo_platform"
+    DATABASE_POOL_SIZE: int = 5
+    REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    CELERY_BROKER_URL: str | None = None
+    CELERY_RESULT_BACKEND: str | None = None
+
+    FLOWER_PORT: int = 5555
+    FLOWER_URL: str = "http://localhost:5555"
+    FLOWER_BASIC_AUTH_USER: str = "flower"
+    FLOWER_BASIC_AUTH_PASSWORD: str = DEFAULT_SECRET
+
+    # Task limits (the seed's caps)
+    MAX_CRAWL_PAGES: int = Field(default=1000, ge=1)
+    MAX_RENDER_PAGES: int = Field(default=100, ge=0)
+    SERP_REFRESH_DAILY_CAP: int = Field(default=100, ge=0)
+    MAX_KEYWORDS_PER_PROJECT: int = Field(default=500, ge=0)
+
+    # Timeouts, seconds
+    CRAWL_TIMEOUT: float = Field(default=30, gt=0)
+    RENDER_TIMEOUT: float = Field(default=30, gt=0)
+    API_REQUEST_TIMEOUT: float = Field(default=60, gt=0)
+
+    # Crawler
+    CRAWL_USER_AGENT: str = "SEOPlatformBot/0.1 (+https://github.com/seo-platform)"
+    CRAWL_CONCURRENCY: int = Field(default=32, ge=1)
+    CRAWL_PER_HOST_CONCURRENCY: int = Field(default=16, ge=1)
+    CRAWL_MAX_BODY_BYTES: int = Field(default=5 * 1024 * 1024, ge=1024)
+    CRAWL_ALLOW_PRIVATE_NETWORKS: bool = False
+    BROWSER_EXECUTABLE_PATH: str | None = None
+
+    # Celery task time limits, seconds
+    TASK_SOFT_TIME_LIMIT: int = 3300
+    TASK_TIME_LIMIT: int = 3600
+
+    # Job runtime
+    JOB_LEASE_SECONDS: int = Field(default=120, ge=5)
+    JOB_MAX_ATTEMPTS: int = Field(default=4, ge=1)
+    JOB_RETRY_BACKOFF_CAP_SECONDS: int = Field(default=600, ge=1)
+    JOB_REQUEUE_AFTER_SECONDS: int = Field(default=120, ge=5)
+
+    # Retention, days
+    JOB_RETENTION_DAYS: int = Field(default=30, ge=1)
+    FAILED_JOB_RETENTION_DAYS: int = Field(default=90, ge=1)
+    AUDIT_RETENTION_DAYS: int = Field(default=180, ge=1)
+
+    LOG_LEVEL: str = "INFO"
+    LOG_JSON: bool | None = None  # default: JSON in production, console elsewhere
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def broker_url(self) -> str:
+        return self.CELERY_BROKER_URL or self.REDIS_URL
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def result_backend_url(self) -> str:
+        return self.CELERY_RESULT_BACKEND or self.REDIS_URL
+
+    @property
+    def log_json(self) -> bool:
+        return self.LOG_JSON if self.LOG_JSON is not None else self.ENVIRONMENT == "production"
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [str(origin).rstrip("/") for origin in self.BACKEND_CORS_ORIGINS]
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Self:
+        if self.ENVIRONMENT != "production":
+            return self
+        for name in ("SECRET_KEY", "FIRST_SUPERUSER_PASSWORD", "FLOWER_BASIC_AUTH_PASSWORD"):
+            if getattr(self, name) == DEFAULT_SECRET:
+                raise ValueError(
+                    f"{name} is still {DEFAULT_SECRET!r}: set it before running in production"
+                )
+        if len(self.SECRET_KEY) < 32:
+            raise ValueError("SECRET_KEY must be at least 32 characters in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+settings = get_settings()

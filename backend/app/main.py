@@ -1,0 +1,73 @@
+"""The FastAPI application: /api/v1 routers, /metrics, and the dashboard at /."""
+
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from app.api.router import api_router
+from app.core.config import settings
+from app.core.logging import configure_logging, get_logger
+from app.core.request_context import RequestContextMiddleware
+
+log = get_logger(__name__)
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Stable operation ids ("jobs-get_job") keep the generated dashboard client readable.
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app() -> FastAPI:
+    configure_logging()
+    app = FastAPI(
+        title=settings.PROJECT_NAME,
+        openapi_url=f"{settings.API_V1_STR}/openapi.json",
+        docs_url=f"{settings.API_V1_STR}/docs",
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "X-Request-ID"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path)
+        return JSONResponse(status_code=500, content={"detail": "Internal server error"})
+
+    app.include_router(api_router, prefix=settings.API_V1_STR)
+    _mount_dashboard(app, Path(settings.FRONTEND_DIST))
+    return app
+
+
+def _mount_dashboard(app: FastAPI, dist: Path) -> None:
+    """Serve the built dashboard at / with a single-page-app fallback, when it was built."""
+    index = dist / "index.html"
+    if not index.is_file():
+        return
+    if (dist / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+    root = dist.resolve()
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def dashboard(path: str) -> FileResponse:
+        if path.startswith("api/"):
+            raise HTTPException(status_code=404, detail="Not Found")
+        candidate = (root / path).resolve()
+        if path and candidate.is_file() and candidate.is_relative_to(root):
+            return FileResponse(candidate)
+        return FileResponse(index)
+
+
+app = create_app()

@@ -1,0 +1,45 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.api.deps import CurrentUser, ProjectDep, SessionDep
+from app.projects import service
+from app.projects.models import ProjectCreate, ProjectPublic, ProjectsPublic, ProjectUpdate
+
+router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+@router.get("", response_model=ProjectsPublic)
+def list_projects(
+    session: SessionDep,
+    current_user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> ProjectsPublic:
+    rows, count = service.list_projects(
+        session=session, user=current_user, limit=limit, offset=offset
+    )
+    return ProjectsPublic(data=[ProjectPublic.model_validate(p) for p in rows], count=count)
+
+
+@router.post("", response_model=ProjectPublic, status_code=status.HTTP_201_CREATED)
+def create_project(
+    session: SessionDep, current_user: CurrentUser, project_in: ProjectCreate
+) -> object:
+    return service.create_project(session=session, owner=current_user, project_in=project_in)
+
+
+@router.get("/{project_id}", response_model=ProjectPublic)
+def read_project(project: ProjectDep) -> object:
+    return project
+
+
+@router.patch("/{project_id}", response_model=ProjectPublic)
+def update_project(session: SessionDep, project: ProjectDep, project_in: ProjectUpdate) -> object:
+    return service.update_project(session=session, project=project, project_in=project_in)
+
+
+@router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_project(session: SessionDep, project: ProjectDep) -> Response:
+    service.delete_project(session=session, project=project)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,62 @@
+"""Projects: one website each, owned by one user."""
+
+import uuid
+
+from sqlmodel import Session, col, func, select
+
+from app.core.db import utcnow
+from app.projects.models import Project, ProjectCreate, ProjectUpdate
+from app.users.models import User
+
+
+def visible_to(user: User):  # type: ignore[no-untyped-def]
+    """The WHERE clause of the projects a user may see (superusers see all)."""
+    return True if user.is_superuser else col(Project.owner_id) == user.id
+
+
+def get_project_for_user(*, session: Session, project_id: uuid.UUID, user: User) -> Project | None:
+    project = session.get(Project, project_id)
+    if project is None or not (user.is_superuser or project.owner_id == user.id):
+        return None
+    return project
+
+
+def list_projects(
+    *, session: Session, user: User, limit: int, offset: int
+) -> tuple[list[Project], int]:
+    where = visible_to(user)
+    count = session.exec(select(func.count()).select_from(Project).where(where)).one()
+    rows = session.exec(
+        select(Project)
+        .where(where)
+        .order_by(col(Project.created_at).desc(), col(Project.id))
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(rows), count
+
+
+def create_project(*, session: Session, owner: User, project_in: ProjectCreate) -> Project:
+    project = Project.model_validate(project_in, update={"owner_id": owner.id})
+    session.add(project)
+    session.commit()
+    session.refresh(project)
+    return project
+
+
+def update_project(*, session: Session, project: Project, project_in: ProjectUpdate) -> Project:
+    changes = project_in.model_dump(exclude_unset=True)
+    for required in ("name", "site_url"):
+        if required in changes and changes[required] is None:
+            del changes[required]
+    project.sqlmodel_update(changes)
+    project.updated_at = utcnow()
+    session.add(project)
+    session.commit()
+    session.refresh(project)
+    return project
+
+
+def delete_project(*, session: Session, project: Project) -> None:
+    session.delete(project)
+    session.commit()

@@ -1,0 +1,63 @@
+"""Accounts: creation, lookup and authentication."""
+
+import uuid
+
+from sqlmodel import Session, select
+
+from app.core.security import hash_password, verify_password
+from app.users.models import User, UserCreate, UserUpdateMe
+
+
+class EmailTakenError(Exception):
+    pass
+
+
+def get_user_by_email(*, session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(User.email == email.lower())).first()
+
+
+def get_user(*, session: Session, user_id: uuid.UUID) -> User | None:
+    return session.get(User, user_id)
+
+
+def create_user(*, session: Session, user_in: UserCreate, is_superuser: bool = False) -> User:
+    email = user_in.email.lower()
+    if get_user_by_email(session=session, email=email) is not None:
+        raise EmailTakenError(email)
+    user = User(
+        email=email,
+        full_name=user_in.full_name,
+        hashed_password=hash_password(user_in.password),
+        is_superuser=is_superuser,
+    )
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def update_me(*, session: Session, user: User, user_in: UserUpdateMe) -> User:
+    user.sqlmodel_update(user_in.model_dump(exclude_unset=True))
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def authenticate(*, session: Session, email: str, password: str) -> User | None:
+    user = get_user_by_email(session=session, email=email)
+    if user is None or not verify_password(password, user.hashed_password):
+        return None
+    return user
+
+
+def ensure_first_superuser(*, session: Session, email: str, password: str) -> User:
+    """Create the first superuser from settings once; later calls leave it as it is."""
+    existing = get_user_by_email(session=session, email=email)
+    if existing is not None:
+        return existing
+    return create_user(
+        session=session,
+        user_in=UserCreate(email=email, password=password, full_name="Administrator"),
+        is_superuser=True,
+    )

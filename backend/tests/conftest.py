@@ -1,0 +1,82 @@
+"""Test set-up: a dedicated PostgreSQL database migrated once per run, a dedicated Redis
+database, and truncation between tests (worker processes see committed data, so tests do
+not hide inside a rolled-back transaction).
+
+Environment knobs: TEST_DATABASE_URL (default: the `seo_platform_test` database on the local
+server) and TEST_REDIS_URL (default: database 15 of the local Redis).
+"""
+
+import os
+
+TEST_DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/seo_platform_test"
+)
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+# Settings are read once at import, so the environment is fixed before the app is imported.
+os.environ.update(
+    {
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": TEST_DATABASE_URL,
+        "REDIS_URL": TEST_REDIS_URL,
+        "CELERY_BROKER_URL": TEST_REDIS_URL,
+        "CELERY_RESULT_BACKEND": TEST_REDIS_URL,
+        "CRAWL_ALLOW_PRIVATE_NETWORKS": "true",
+        "FIRST_SUPERUSER": "admin@example.com",
+        "FIRST_SUPERUSER_PASSWORD": "admin-password-for-tests",
+        "LOG_LEVEL": "WARNING",
+        "FRONTEND_DIST": "/nonexistent",
+    }
+)
+
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+import redis  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from tests.database import recreate_database, truncate_all_tables  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _database() -> Iterator[None]:
+    recreate_database(TEST_DATABASE_URL)
+    from app.core.migrations import upgrade_to_head
+
+    upgrade_to_head()
+    yield
+    from app.core.db import engine
+
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables() -> Iterator[None]:
+    yield
+    truncate_all_tables()
+
+
+@pytest.fixture
+def session() -> Iterator[Session]:
+    from app.core.db import engine
+
+    with Session(engine, expire_on_commit=False) as db_session:
+        yield db_session
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def client() -> Iterator[TestClient]:
+    from app.main import app
+
+    with TestClient(app) as test_client:
+        yield test_client

@@ -1,0 +1,49 @@
+import pytest
+from pydantic import ValidationError
+
+from app.core.config import DEFAULT_SECRET, Settings
+
+
+def test_seed_defaults() -> None:
+    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert (s.MAX_CRAWL_PAGES, s.MAX_RENDER_PAGES) == (1000, 100)
+    assert (s.SERP_REFRESH_DAILY_CAP, s.MAX_KEYWORDS_PER_PROJECT) == (100, 500)
+    assert (s.CRAWL_TIMEOUT, s.RENDER_TIMEOUT, s.API_REQUEST_TIMEOUT) == (30, 30, 60)
+
+
+def test_broker_defaults_to_redis_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CELERY_BROKER_URL")
+    monkeypatch.delenv("CELERY_RESULT_BACKEND")
+    s = Settings(_env_file=None, REDIS_URL="redis://example:6379/3")  # type: ignore[call-arg]
+    assert s.broker_url == "redis://example:6379/3"
+    assert s.result_backend_url == "redis://example:6379/3"
+
+
+def test_production_refuses_default_secret() -> None:
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(_env_file=None, ENVIRONMENT="production")  # type: ignore[call-arg]
+    strong = "x" * 40
+    ok = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        ENVIRONMENT="production",
+        SECRET_KEY=strong,
+        FIRST_SUPERUSER_PASSWORD=strong,
+        FLOWER_BASIC_AUTH_PASSWORD=strong,
+    )
+    assert ok.SECRET_KEY != DEFAULT_SECRET
+
+
+def test_cors_origins_from_comma_list() -> None:
+    s = Settings(_env_file=None, BACKEND_CORS_ORIGINS="http://a.test, http://b.test/")  # type: ignore[call-arg]
+    assert s.cors_origins == ["http://a.test", "http://b.test"]
+
+
+def test_env_example_documents_every_setting() -> None:
+    from pathlib import Path
+
+    example = (Path(__file__).resolve().parents[3] / ".env.example").read_text()
+    documented = {
+        line.split("=", 1)[0].lstrip("# ").strip() for line in example.splitlines() if "=" in line
+    }
+    missing = set(Settings.model_fields) - documented
+    assert not missing, f".env.example lacks {sorted(missing)}"

@@ -1,0 +1,93 @@
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.projects.site_url import normalize_site_url
+from tests.builders import auth_headers, create_project, create_user, signup_and_login
+
+
+def test_owner_crud(client: TestClient) -> None:
+    headers = signup_and_login(client, "owner@example.com")
+    created = client.post(
+        "/api/v1/projects",
+        json={"name": "Shop", "site_url": "HTTPS://Shop.Example.COM:443", "render_enabled": False},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    project = created.json()
+    assert project["site_url"] == "https://shop.example.com/"
+    assert project["render_enabled"] is False
+
+    listed = client.get("/api/v1/projects", headers=headers).json()
+    assert listed["count"] == 1
+    assert listed["data"][0]["id"] == project["id"]
+
+    patched = client.patch(
+        f"/api/v1/projects/{project['id']}",
+        json={"weekly_audit_enabled": True, "max_crawl_pages": 50},
+        headers=headers,
+    )
+    assert patched.status_code == 200
+    assert patched.json()["weekly_audit_enabled"] is True
+    assert patched.json()["max_crawl_pages"] == 50
+
+    assert client.delete(f"/api/v1/projects/{project['id']}", headers=headers).status_code == 204
+    assert client.get(f"/api/v1/projects/{project['id']}", headers=headers).status_code == 404
+
+
+def test_another_users_project_is_404(client: TestClient, session: Session) -> None:
+    owner = create_user(session)
+    stranger = create_user(session)
+    project = create_project(session, owner=owner)
+    for method in ("get", "patch", "delete"):
+        kwargs = {"json": {"name": "x"}} if method == "patch" else {}
+        response = getattr(client, method)(
+            f"/api/v1/projects/{project.id}", headers=auth_headers(stranger), **kwargs
+        )
+        assert response.status_code == 404, method
+    assert client.get("/api/v1/projects", headers=auth_headers(stranger)).json()["count"] == 0
+
+
+def test_superuser_sees_all(client: TestClient, session: Session) -> None:
+    owner = create_user(session)
+    admin = create_user(session, superuser=True)
+    project = create_project(session, owner=owner)
+    assert (
+        client.get(f"/api/v1/projects/{project.id}", headers=auth_headers(admin)).status_code == 200
+    )
+    assert client.get("/api/v1/projects", headers=auth_headers(admin)).json()["count"] == 1
+
+
+@pytest.mark.parametrize(
+    "site_url",
+    ["example.com", "ftp://example.com", "https://", "https://user:pw@example.com", "http://:80/"],
+)
+def test_invalid_site_urls_are_422(client: TestClient, session: Session, site_url: str) -> None:
+    user = create_user(session)
+    response = client.post(
+        "/api/v1/projects", json={"name": "x", "site_url": site_url}, headers=auth_headers(user)
+    )
+    assert response.status_code == 422
+    assert "site_url" in response.text
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalized"),
+    [
+        ("https://Example.com", "https://example.com/"),
+        ("http://example.com:80/blog?utm=1#top", "http://example.com/blog"),
+        ("http://example.com:8080", "http://example.com:8080/"),
+        ("https://bücher.de", "https://xn--bcher-kva.de/"),
+    ],
+)
+def test_site_url_normalization(raw: str, normalized: str) -> None:
+    assert normalize_site_url(raw) == normalized
+
+
+def test_pagination_is_bounded(client: TestClient, session: Session) -> None:
+    user = create_user(session)
+    headers = auth_headers(user)
+    assert client.get("/api/v1/projects?limit=0", headers=headers).status_code == 422
+    assert client.get("/api/v1/projects?limit=100000", headers=headers).status_code == 422
+    assert client.get("/api/v1/projects?offset=-1", headers=headers).status_code == 422
+    assert client.get("/api/v1/projects/not-a-uuid", headers=headers).status_code == 422
