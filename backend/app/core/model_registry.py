@@ -6,6 +6,7 @@ import importlib
 MODEL_MODULES = [
     "app.users.models",
     "app.projects.models",
+    "app.jobs.models",
 ]
 
 

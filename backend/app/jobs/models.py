@@ -1,0 +1,142 @@
+"""The job run: one row per job, the source of truth for its state (DESIGN.md, "The job
+state machine"). Celery messages only carry the job id; the row says what happens."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from app.core.db import utcnow
+
+
+class JobType(StrEnum):
+    audit = "audit"
+    gsc_sync = "gsc_sync"
+    gsc_backfill = "gsc_backfill"
+    serp_refresh = "serp_refresh"
+    links_ingest = "links_ingest"
+    ads_sync = "ads_sync"
+    maintenance = "maintenance"
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    retrying = "retrying"
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+ACTIVE_STATUSES = (JobStatus.queued, JobStatus.running, JobStatus.retrying)
+TERMINAL_STATUSES = (JobStatus.completed, JobStatus.failed, JobStatus.cancelled)
+
+# The SQL form of "is active", shared by the partial indexes below and their migration.
+ACTIVE_STATUS_SQL = "status IN ('queued', 'running', 'retrying')"
+
+
+def _timestamp(*, nullable: bool = True) -> Any:
+    return Field(default=None, sa_type=sa.DateTime(timezone=True), nullable=nullable)
+
+
+class JobRun(SQLModel, table=True):
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        # A project's jobs, newest first (dashboard lists, GET /jobs/project/{id}).
+        sa.Index("ix_job_runs_project_id_queued_at", "project_id", sa.text("queued_at DESC")),
+        # Everyone's jobs newest first (superuser list, retention clean-up by age).
+        sa.Index("ix_job_runs_queued_at", sa.text("queued_at DESC")),
+        # Active jobs: the rescue sweep, queue views and stats scan only these.
+        sa.Index(
+            "ix_job_runs_active_status",
+            "status",
+            "queued_at",
+            postgresql_where=sa.text(ACTIVE_STATUS_SQL),
+        ),
+        # At most one active job per (type, target): the database enforces it.
+        sa.Index(
+            "uq_job_runs_active_dedupe_key",
+            "dedupe_key",
+            unique=True,
+            postgresql_where=sa.text(ACTIVE_STATUS_SQL),
+        ),
+    )
+
+    # The id is also the Celery task id of every message published for the job.
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    job_type: JobType = Field(sa_type=sa.String(32))
+    project_id: uuid.UUID | None = Field(
+        default=None, foreign_key="projects.id", ondelete="CASCADE"
+    )
+    user_id: uuid.UUID | None = Field(
+        default=None, foreign_key="users.id", ondelete="SET NULL", index=True
+    )
+    status: JobStatus = Field(default=JobStatus.queued, sa_type=sa.String(16))
+    stage: str = Field(max_length=64)
+    queue: str = Field(default="default", max_length=64)
+
+    progress_pct: float = 0.0
+    progress_message: str | None = Field(default=None, max_length=500)
+    progress_current: int | None = Field(default=None, sa_type=sa.BigInteger)
+    progress_total: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+    attempts: int = 0
+    max_attempts: int = 1
+
+    queued_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    started_at: datetime | None = _timestamp()
+    finished_at: datetime | None = _timestamp()
+    heartbeat_at: datetime | None = _timestamp()
+    lease_expires_at: datetime | None = _timestamp()
+    cancel_requested_at: datetime | None = _timestamp()
+    next_retry_at: datetime | None = _timestamp()
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+    config_json: dict[str, Any] = Field(default_factory=dict, sa_type=JSONB)
+    result_json: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+    error_category: str | None = Field(default=None, max_length=64)
+    error_message: str | None = Field(default=None, max_length=2000)
+    # For operators only: never part of JobPublic.
+    error_traceback: str | None = Field(default=None, sa_type=sa.Text)
+
+    dedupe_key: str | None = Field(default=None, max_length=255)
+    retry_of: uuid.UUID | None = Field(default=None, foreign_key="job_runs.id", ondelete="SET NULL")
+
+
+class JobPublic(SQLModel):
+    id: uuid.UUID
+    job_type: JobType
+    project_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+    status: JobStatus
+    stage: str
+    queue: str
+    progress_pct: float
+    progress_message: str | None
+    progress_current: int | None
+    progress_total: int | None
+    attempts: int
+    max_attempts: int
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+    lease_expires_at: datetime | None
+    cancel_requested_at: datetime | None
+    next_retry_at: datetime | None
+    updated_at: datetime
+    config_json: dict[str, Any]
+    result_json: dict[str, Any] | None
+    error_category: str | None
+    error_message: str | None
+    dedupe_key: str | None
+    retry_of: uuid.UUID | None
+
+
+class JobsPublic(SQLModel):
+    data: list[JobPublic]
+    count: int
