@@ -3,6 +3,7 @@
 Workers start with `seo-platform worker` (or `celery -A app.core.celery_app worker`).
 """
 
+import time
 from typing import Any
 
 import structlog
@@ -96,6 +97,13 @@ def _reset_connections_after_fork(**_: Any) -> None:
     from app.core.db import engine
 
     engine.dispose(close=False)
+
+
+@signals.before_task_publish.connect
+def _stamp_published_at(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    # Redis keeps no enqueue time; the stamp lets stats report the oldest message's age.
+    if headers is not None:
+        headers.setdefault("published_at", time.time())
 
 
 @signals.task_prerun.connect
