@@ -1,0 +1,149 @@
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import type { ReactNode } from "react";
+import { useState } from "react";
+import { Navigate, NavLink, Outlet, useLocation, useNavigate } from "react-router";
+import type { UserPublic } from "@/client";
+import { Button } from "@/components/ui/button";
+import { cn } from "@/components/ui/cn";
+import { ErrorState, LoadingState } from "@/components/ui/states";
+import { getToken, setToken } from "@/lib/api";
+import { userQueries } from "@/queries/users";
+import { navItems } from "@/routes/registry";
+
+export function RequireAuth({ children }: { children: ReactNode }) {
+  const location = useLocation();
+  const me = useQuery(userQueries.me());
+  if (!getToken()) return <Navigate to="/login" replace state={{ from: location.pathname }} />;
+  if (me.isPending) return <LoadingState label="Signing you in…" />;
+  if (me.error) return <ErrorState error={me.error} onRetry={() => void me.refetch()} />;
+  return <>{children}</>;
+}
+
+export function useCurrentUser(): UserPublic {
+  const me = useQuery(userQueries.me());
+  // RequireAuth renders children only once the user is loaded.
+  return me.data!;
+}
+
+function Logo() {
+  return (
+    <NavLink to="/" className="flex items-center gap-2 font-semibold text-slate-900">
+      <img src="/favicon.svg" alt="" className="size-7" />
+      <span>SEO Platform</span>
+    </NavLink>
+  );
+}
+
+function Navigation({ onNavigate }: { onNavigate?: () => void }) {
+  const user = useCurrentUser();
+  return (
+    <nav aria-label="Main" className="flex flex-col gap-1">
+      {navItems
+        .filter((item) => !item.superuserOnly || user.is_superuser)
+        .map((item) => (
+          <NavLink
+            key={item.to}
+            to={item.to}
+            end={item.to === "/"}
+            onClick={onNavigate}
+            className={({ isActive }) =>
+              cn(
+                "flex items-center gap-2.5 rounded-md px-3 py-2 text-sm font-medium",
+                isActive ? "bg-brand-50 text-brand-700" : "text-slate-600 hover:bg-slate-100 hover:text-slate-900",
+              )
+            }
+          >
+            <span aria-hidden="true" className="size-4">{item.icon}</span>
+            {item.label}
+          </NavLink>
+        ))}
+    </nav>
+  );
+}
+
+function UserBox() {
+  const user = useCurrentUser();
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const logOut = () => {
+    setToken(null);
+    queryClient.clear();
+    void navigate("/login");
+  };
+  return (
+    <div className="flex items-center justify-between gap-2 border-t border-slate-200 pt-4">
+      <div className="min-w-0 text-sm">
+        <p className="truncate font-medium text-slate-900" data-testid="current-user">
+          {user.full_name || user.email}
+        </p>
+        <p className="truncate text-xs text-slate-500">
+          {user.is_superuser ? "Administrator" : user.email}
+        </p>
+      </div>
+      <Button variant="ghost" size="sm" onClick={logOut}>
+        Log out
+      </Button>
+    </div>
+  );
+}
+
+export function AppLayout() {
+  const [menuOpen, setMenuOpen] = useState(false);
+  return (
+    <div className="min-h-full lg:pl-60">
+      <aside className="fixed inset-y-0 left-0 hidden w-60 flex-col gap-6 border-r border-slate-200 bg-white px-4 py-5 lg:flex">
+        <Logo />
+        <div className="flex-1">
+          <Navigation />
+        </div>
+        <UserBox />
+      </aside>
+      <header className="sticky top-0 z-20 flex items-center justify-between border-b border-slate-200 bg-white/90 px-4 py-3 backdrop-blur lg:hidden">
+        <Logo />
+        <Button
+          variant="ghost"
+          size="sm"
+          aria-expanded={menuOpen}
+          aria-controls="mobile-menu"
+          onClick={() => setMenuOpen((open) => !open)}
+        >
+          Menu
+        </Button>
+      </header>
+      {menuOpen && (
+        <div id="mobile-menu" className="space-y-4 border-b border-slate-200 bg-white px-4 py-4 lg:hidden">
+          <Navigation onNavigate={() => setMenuOpen(false)} />
+          <UserBox />
+        </div>
+      )}
+      <main className="mx-auto max-w-7xl px-4 py-6 sm:px-6 lg:px-8 lg:py-8">
+        <Outlet />
+      </main>
+    </div>
+  );
+}
+
+export function PageHeader({
+  title,
+  subtitle,
+  actions,
+  breadcrumb,
+}: {
+  title: ReactNode;
+  subtitle?: ReactNode;
+  actions?: ReactNode;
+  breadcrumb?: ReactNode;
+}) {
+  return (
+    <div className="mb-6">
+      {breadcrumb && <div className="mb-2 text-sm text-slate-500">{breadcrumb}</div>}
+      <div className="flex flex-wrap items-end justify-between gap-4">
+        <div className="min-w-0">
+          <h1 className="truncate text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
+          {subtitle && <div className="mt-1 text-sm text-slate-500">{subtitle}</div>}
+        </div>
+        {actions && <div className="flex flex-wrap items-center gap-2">{actions}</div>}
+      </div>
+    </div>
+  );
+}
