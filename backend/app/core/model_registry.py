@@ -7,6 +7,7 @@ MODEL_MODULES = [
     "app.users.models",
     "app.projects.models",
     "app.jobs.models",
+    "app.audits.models",
 ]
 
 

@@ -1,0 +1,1 @@
+"""Audit checks: the catalogue, single-page checks and site-wide SQL checks."""
