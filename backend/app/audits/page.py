@@ -62,6 +62,8 @@ class CrawledPage:
     url: str  # the URL as requested (normalized)
     depth: int
     final_url: str | None = None
+    # The requested URL's own response: a redirect keeps its 3xx here, and the status its
+    # chain ended on goes to final_status_code (the same value when there was no redirect).
     status_code: int | None = None
     error: FetchError | None = None
     error_detail: str | None = None
@@ -96,3 +98,4 @@ class CrawledPage:
     blocked_by_robots: bool = False
     in_sitemap: bool = False
     rendered: RenderedView | None = None
+    final_status_code: int | None = None

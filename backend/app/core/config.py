@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     CRAWL_PER_HOST_CONCURRENCY: int = Field(default=16, ge=1)
     CRAWL_MAX_BODY_BYTES: int = Field(default=5 * 1024 * 1024, ge=1024)
     CRAWL_ALLOW_PRIVATE_NETWORKS: bool = False
+    MAX_CRAWL_DEPTH: int = Field(default=10, ge=0)
+    CRAWL_PARSE_WORKERS: int = Field(default=1, ge=0, le=8)
     BROWSER_EXECUTABLE_PATH: str | None = None
 
     # Celery task time limits, seconds

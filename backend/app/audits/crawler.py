@@ -1,0 +1,610 @@
+"""The site crawler: asyncio + httpx over one guarded connection pool.
+
+Breadth-first from the start URL, so a page's depth is its click depth. Each discovered URL
+becomes exactly one emitted page (fetched, failed, or blocked by robots.txt), so
+`max_pages` bounds both the work and what storage receives. URLs listed only in sitemaps are
+fetched after the link crawl has run dry (their depth is 0: a sitemap is an entry point).
+
+Memory stays flat: the frontier holds (url, depth) tuples, bodies are dropped once parsed,
+and finished pages leave through `on_batch` in batches.
+"""
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import httpx
+import structlog
+
+from app.audits.net_guard import AddressPolicy, AddressRefusedError, guarded_transport
+from app.audits.page import CrawledPage, FetchError, RedirectHop
+from app.audits.parse_pool import ParsePool, ParseSettings
+from app.audits.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_for_status
+from app.audits.sitemaps import MAX_SITEMAP_BYTES, discover_sitemaps
+from app.audits.urls import DEFAULT_TRACKING_PARAMS, SiteScope, host_of, normalize_url
+
+if TYPE_CHECKING:
+    from app.core.config import Settings
+    from app.projects.models import Project
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_MAX_DEPTH = 10
+MAX_REDIRECTS = 10
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlConfig:
+    start_url: str
+    max_pages: int
+    max_depth: int
+    include_subdomains: bool
+    concurrency: int
+    per_host_concurrency: int
+    timeout: float
+    max_body_bytes: int
+    user_agent: str
+    allow_private_networks: bool
+    tracking_params: tuple[str, ...] = DEFAULT_TRACKING_PARAMS
+    # Networks reachable even when private ones are refused (tests allow exactly loopback).
+    allowed_networks: tuple[str, ...] = ()
+    # Parsing subprocesses; 0 parses in the event loop (small crawls, no start-up cost).
+    parse_workers: int = 1
+
+    @classmethod
+    def for_project(cls, project: "Project", settings: "Settings") -> "CrawlConfig":
+        return cls(
+            start_url=project.site_url,
+            max_pages=project.max_crawl_pages or settings.MAX_CRAWL_PAGES,
+            max_depth=(
+                project.max_crawl_depth
+                if project.max_crawl_depth is not None
+                else settings.MAX_CRAWL_DEPTH
+            ),
+            include_subdomains=project.include_subdomains,
+            concurrency=settings.CRAWL_CONCURRENCY,
+            per_host_concurrency=settings.CRAWL_PER_HOST_CONCURRENCY,
+            timeout=settings.CRAWL_TIMEOUT,
+            max_body_bytes=settings.CRAWL_MAX_BODY_BYTES,
+            user_agent=settings.CRAWL_USER_AGENT,
+            allow_private_networks=settings.CRAWL_ALLOW_PRIVATE_NETWORKS,
+            parse_workers=settings.CRAWL_PARSE_WORKERS,
+        )
+
+    @property
+    def bot_token(self) -> str:
+        """`SEOPlatformBot/0.1 (+...)` -> `seoplatformbot`, as robots meta tags name it."""
+        return self.user_agent.split("/", 1)[0].split()[0].lower()
+
+
+@dataclass(slots=True)
+class CrawlResume:
+    """What a retried or rescued crawl already has in storage."""
+
+    visited: set[str]
+    frontier: list[tuple[str, int]]
+
+
+@dataclass(slots=True)
+class CrawlSummary:
+    pages_crawled: int
+    stopped_reason: str  # "complete" | "max_pages"
+    robots_txt_found: bool
+    sitemap_urls: set[str]
+    sitemaps_fetched: list[str]
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+OnBatch = Callable[[list[CrawledPage]], Awaitable[None]]
+
+
+async def crawl(
+    config: CrawlConfig,
+    *,
+    on_batch: OnBatch,
+    resume: CrawlResume | None = None,
+    batch_size: int = 100,
+) -> CrawlSummary:
+    """Crawl `config.start_url`'s site; an exception from `on_batch` stops it and propagates."""
+    run = _Crawl(config, on_batch=on_batch, batch_size=batch_size)
+    return await run.run(resume)
+
+
+@dataclass(slots=True)
+class _Response:
+    """One HTTP exchange (one hop of a redirect chain)."""
+
+    url: str
+    status: int | None = None
+    error: FetchError | None = None
+    error_detail: str | None = None
+    location: str | None = None
+    content_type: str | None = None
+    charset: str | None = None
+    size_bytes: int = 0
+    body: bytes | None = None  # only for HTML
+    elapsed_ms: float = 0.0
+    x_robots_tag: list[str] = field(default_factory=list)
+    canonical_header: str | None = None
+
+
+class _HostGate:
+    """Per-host concurrency, and robots.txt's Crawl-delay between request starts."""
+
+    __slots__ = ("_delay", "_lock", "_next_start", "_slots")
+
+    def __init__(self, concurrency: int, delay: float | None) -> None:
+        self._delay = delay or 0.0
+        self._slots = asyncio.Semaphore(1 if self._delay else concurrency)
+        self._lock = asyncio.Lock()
+        self._next_start = 0.0
+
+    async def __aenter__(self) -> None:
+        await self._slots.acquire()
+        if self._delay:
+            async with self._lock:
+                wait = self._next_start - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._next_start = time.monotonic() + self._delay
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._slots.release()
+
+
+class _Crawl:
+    def __init__(self, config: CrawlConfig, *, on_batch: OnBatch, batch_size: int) -> None:
+        self.config = config
+        self.on_batch = on_batch
+        self.batch_size = batch_size
+        start = normalize_url(config.start_url, tracking_params=config.tracking_params)
+        if start is None:
+            raise ValueError(f"not a crawlable URL: {config.start_url!r}")
+        self.start_url = start
+        self.scope = SiteScope(start, config.include_subdomains)
+        self.policy = AddressPolicy.build(
+            allow_private=config.allow_private_networks,
+            allowed_networks=config.allowed_networks,
+        )
+        self.frontier: deque[tuple[str, int]] = deque()
+        self.seen: set[str] = set()
+        self.sitemap_urls: set[str] = set()
+        self.sitemaps_fetched: list[str] = []
+        self.sitemaps_seeded = False
+        self.robots: dict[str, RobotsRules] = {}
+        self.robots_locks: dict[str, asyncio.Lock] = {}
+        self.gates: dict[str, _HostGate] = {}
+        self.batch: list[CrawledPage] = []
+        self.emitted = 0
+        self.in_flight = 0
+        self.capped = False
+        self.finished = False
+        self.failure: BaseException | None = None
+        self.wake = asyncio.Event()
+        self.errors: dict[str, int] = {}
+        self.client: httpx.AsyncClient | None = None
+        self.parser = ParsePool(
+            ParseSettings(
+                site=start,
+                include_subdomains=config.include_subdomains,
+                tracking_params=config.tracking_params,
+                bot_token=config.bot_token,
+            ),
+            workers=config.parse_workers,
+        )
+
+    # -- the run ---------------------------------------------------------------------------
+
+    async def run(self, resume: CrawlResume | None) -> CrawlSummary:
+        transport = guarded_transport(
+            self.policy,
+            max_connections=self.config.concurrency,
+            max_keepalive=self.config.concurrency,
+        )
+        self.client = httpx.AsyncClient(
+            transport=transport,
+            headers={"User-Agent": self.config.user_agent, "Accept": _ACCEPT},
+            timeout=httpx.Timeout(self.config.timeout),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        try:
+            await self.parser.start()
+            main_robots = await self._robots_for(host_of(self.start_url))
+            await self._discover_sitemaps(main_robots)
+            self._seed(resume)
+            workers = [asyncio.create_task(self._worker()) for _ in range(self.config.concurrency)]
+            try:
+                await asyncio.gather(*workers)
+            finally:
+                for worker in workers:
+                    worker.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+            if self.failure is not None:
+                raise self.failure
+            await self._flush()
+        finally:
+            await self.client.aclose()
+            await self.parser.close()
+        visited_before = len(resume.visited) if resume else 0
+        return CrawlSummary(
+            pages_crawled=visited_before + self.emitted,
+            stopped_reason="max_pages" if self.capped else "complete",
+            robots_txt_found=main_robots.found,
+            sitemap_urls=self.sitemap_urls,
+            sitemaps_fetched=self.sitemaps_fetched,
+            errors=self.errors,
+        )
+
+    def _seed(self, resume: CrawlResume | None) -> None:
+        if resume is not None:
+            self.seen.update(resume.visited)
+            for url, depth in resume.frontier:
+                if url not in self.seen:
+                    self.seen.add(url)
+                    self.frontier.append((url, depth))
+        if self.start_url not in self.seen:
+            self.seen.add(self.start_url)
+            self.frontier.appendleft((self.start_url, 0))
+
+    def _next_item(self) -> tuple[str, int] | None:
+        if self.frontier:
+            return self.frontier.popleft()
+        if self.in_flight == 0 and not self.sitemaps_seeded:
+            # The link crawl ran dry: every link depth is final, so the URLs known only from
+            # sitemaps can go now without stealing a linked page's true depth.
+            self.sitemaps_seeded = True
+            for url in sorted(self.sitemap_urls - self.seen):
+                self._discover(url, 0)
+            if self.frontier:
+                return self.frontier.popleft()
+        return None
+
+    async def _worker(self) -> None:
+        while not self.finished:
+            item = self._next_item()
+            if item is None:
+                if self.in_flight == 0:
+                    self.finished = True
+                    self.wake.set()
+                    return
+                self.wake.clear()
+                await self.wake.wait()
+                continue
+            self.in_flight += 1
+            try:
+                await self._process(*item)
+            except Exception as exc:
+                # Most likely on_batch (cancellation, storage): it ends the whole crawl.
+                self.failure = exc
+                self.finished = True
+            finally:
+                self.in_flight -= 1
+                self.wake.set()
+
+    def _discover(self, url: str, depth: int) -> bool:
+        """Queue an in-scope URL once; False when the page budget is spent."""
+        if url in self.seen:
+            return True
+        if len(self.seen) >= self.config.max_pages:
+            self.capped = True
+            return False
+        self.seen.add(url)
+        self.frontier.append((url, depth))
+        return True
+
+    # -- one URL ---------------------------------------------------------------------------
+
+    async def _process(self, url: str, depth: int) -> None:
+        rules = await self._robots_for(host_of(url))
+        if not rules.allows(url):
+            await self._emit(CrawledPage(url=url, depth=depth, blocked_by_robots=True))
+            return
+        page, final = await self._fetch_page(url, depth)
+        await self._emit(page)
+        if final is not None:
+            await self._emit(final)
+
+    async def _fetch_page(self, url: str, depth: int) -> tuple[CrawledPage, CrawledPage | None]:
+        """The page for `url`, and for a redirect, the page its chain ends on (when that is
+        in scope and not yet known)."""
+        page = CrawledPage(url=url, depth=depth)
+        current = url
+        chain_urls = {url}
+        first: _Response | None = None
+        response: _Response | None = None
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = await self._request(current)
+            if first is None:
+                first = response
+            if response.status not in _REDIRECT_STATUSES or response.location is None:
+                break
+            page.redirect_chain.append(RedirectHop(url=current, status=response.status))
+            target = normalize_url(
+                response.location, base=current, tracking_params=self.config.tracking_params
+            )
+            if target is None:
+                response = _Response(
+                    url=current, error=FetchError.INVALID_URL, error_detail=response.location
+                )
+                break
+            if target in chain_urls:
+                response = _Response(
+                    url=target, error=FetchError.REDIRECT_LOOP, error_detail=f"back to {target}"
+                )
+                break
+            chain_urls.add(target)
+            current = target
+            if self.scope.contains(target):
+                rules = await self._robots_for(host_of(target))
+                if not rules.allows(target):
+                    response = None  # the chain ends at a URL we may not fetch
+                    break
+        else:
+            response = _Response(
+                url=current,
+                error=FetchError.TOO_MANY_REDIRECTS,
+                error_detail=f"more than {MAX_REDIRECTS} redirects",
+            )
+        assert first is not None
+        page.final_url = current
+        self._fill(page, first)
+        if not page.redirect_chain:
+            await self._parse(page, first)
+            return page, None
+        # A redirect: its content belongs to the page it leads to.
+        if response is not None and response.error is not None:
+            page.error, page.error_detail = response.error, response.error_detail
+        page.final_status_code = response.status if response is not None else None
+        if not self.scope.contains(current) or current in self.seen:
+            return page, None
+        if len(self.seen) >= self.config.max_pages:
+            self.capped = True
+            return page, None
+        self.seen.add(current)
+        final = CrawledPage(url=current, depth=depth, final_url=current)
+        if response is None:
+            final.blocked_by_robots = True
+            return page, final
+        self._fill(final, response)
+        await self._parse(final, response)
+        return page, final
+
+    def _fill(self, page: CrawledPage, response: _Response) -> None:
+        page.status_code = response.status
+        page.final_status_code = response.status
+        page.error = response.error
+        page.error_detail = response.error_detail
+        page.response_time_ms = round(response.elapsed_ms, 1)
+        page.size_bytes = response.size_bytes
+        page.content_type = response.content_type
+        page.x_robots_tag = response.x_robots_tag
+        page.canonical_header = response.canonical_header
+        page.is_html = response.body is not None
+        if response.error is not None:
+            self.errors[response.error.value] = self.errors.get(response.error.value, 0) + 1
+
+    async def _parse(self, page: CrawledPage, response: _Response) -> None:
+        if response.body is None:
+            return
+        body, response.body = response.body, None
+        parsed = await self.parser.parse(page, body, response.charset)
+        for name in _PARSED_FIELDS:
+            setattr(page, name, getattr(parsed, name))
+        if page.depth >= self.config.max_depth or self._nofollow(page):
+            return
+        for link in page.links:
+            if link.internal and not self._discover(link.url, page.depth + 1):
+                break
+        # Targets the checks need a status for, though no anchor points at them.
+        for extra in self._extra_targets(page):
+            if not self._discover(extra, page.depth + 1):
+                break
+
+    def _extra_targets(self, page: CrawledPage) -> list[str]:
+        base = page.final_url or page.url
+        candidates = [*page.canonicals, *(h.url for h in page.hreflang)]
+        if page.meta_refresh:
+            candidates.append(page.meta_refresh)
+        candidates.extend(image.src for image in page.images)
+        targets = []
+        for candidate in candidates:
+            url = normalize_url(candidate, base=base, tracking_params=self.config.tracking_params)
+            if url is not None and self.scope.contains(url) and url not in self.seen:
+                targets.append(url)
+        return targets
+
+    @staticmethod
+    def _nofollow(page: CrawledPage) -> bool:
+        directives = [*page.meta_robots, *page.x_robots_tag]
+        return any("nofollow" in value or "none" in value.split(",") for value in directives)
+
+    async def _emit(self, page: CrawledPage) -> None:
+        page.in_sitemap = page.url in self.sitemap_urls
+        self.batch.append(page)
+        self.emitted += 1
+        if len(self.batch) >= self.batch_size:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self.batch:
+            return
+        batch, self.batch = self.batch, []
+        await self.on_batch(batch)
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def _gate(self, host: str) -> _HostGate:
+        gate = self.gates.get(host)
+        if gate is None:
+            rules = self.robots.get(host)
+            gate = _HostGate(self.config.per_host_concurrency, rules.crawl_delay if rules else None)
+            self.gates[host] = gate
+        return gate
+
+    async def _request(self, url: str, *, max_bytes: int | None = None) -> _Response:
+        """GET `url` (no redirects followed), its body read only when it is HTML or asked
+        for with `max_bytes`, and cut off past the size cap."""
+        assert self.client is not None
+        result = _Response(url=url)
+        limit = max_bytes or self.config.max_body_bytes
+        started = time.perf_counter()
+        async with self._gate(host_of(url)):
+            try:
+                async with (
+                    asyncio.timeout(self.config.timeout),
+                    self.client.stream("GET", url) as response,
+                ):
+                    self._read_headers(result, response)
+                    wants_body = max_bytes is not None or (
+                        result.content_type is not None
+                        and result.content_type.startswith(_HTML_TYPES)
+                        and response.status_code not in _REDIRECT_STATUSES
+                    )
+                    declared = response.headers.get("content-length")
+                    if declared and declared.isdigit():
+                        result.size_bytes = int(declared)
+                        if wants_body and int(declared) > limit:
+                            result.error = FetchError.TOO_LARGE
+                            result.error_detail = f"Content-Length {declared} > {limit} bytes"
+                            wants_body = False
+                    if wants_body:
+                        await self._read_body(result, response, limit)
+            except TimeoutError:
+                result.error = FetchError.TIMEOUT
+                result.error_detail = f"no complete response within {self.config.timeout}s"
+            except httpx.TimeoutException as exc:
+                result.error = FetchError.TIMEOUT
+                result.error_detail = type(exc).__name__
+            except AddressRefusedError as exc:
+                result.error = FetchError.BLOCKED_PRIVATE_ADDRESS
+                result.error_detail = str(exc)
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+                result.error = FetchError.INVALID_URL
+                result.error_detail = str(exc)
+            except (httpx.HTTPError, OSError) as exc:
+                detail = str(exc) or type(exc).__name__
+                result.error = FetchError.TLS if "SSL" in detail else FetchError.CONNECTION
+                result.error_detail = detail[:500]
+        if result.error is not None:
+            result.body = None
+        result.elapsed_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    @staticmethod
+    def _read_headers(result: _Response, response: httpx.Response) -> None:
+        result.status = response.status_code
+        headers = response.headers
+        result.location = headers.get("location")
+        raw_type = headers.get("content-type")
+        if raw_type:
+            media, _, params = raw_type.partition(";")
+            result.content_type = media.strip().lower()
+            for param in params.split(";"):
+                key, _, value = param.partition("=")
+                if key.strip().lower() == "charset":
+                    result.charset = value.strip().strip("'\"") or None
+        result.x_robots_tag = [v.strip().lower() for v in headers.get_list("x-robots-tag")]
+        if "link" in headers:
+            canonical = response.links.get("canonical")
+            if canonical and canonical.get("url"):
+                result.canonical_header = canonical["url"]
+
+    @staticmethod
+    async def _read_body(result: _Response, response: httpx.Response, limit: int) -> None:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                result.error = FetchError.TOO_LARGE
+                result.error_detail = f"body larger than {limit} bytes"
+                result.size_bytes = size
+                return
+            chunks.append(chunk)
+        result.size_bytes = size
+        result.body = b"".join(chunks)
+
+    async def _get_document(self, url: str, max_bytes: int) -> tuple[int, bytes] | None:
+        """A small document (robots.txt, sitemap), following a few redirects."""
+        current = url
+        for _ in range(5):
+            response = await self._request(current, max_bytes=max_bytes)
+            if response.status in _REDIRECT_STATUSES and response.location:
+                target = normalize_url(response.location, base=current, tracking_params=())
+                if target is None:
+                    return None
+                current = target
+                continue
+            if response.status is None:
+                return None
+            return response.status, response.body or b""
+        return None
+
+    # -- robots.txt and sitemaps -----------------------------------------------------------
+
+    async def _robots_for(self, host: str) -> RobotsRules:
+        rules = self.robots.get(host)
+        if rules is not None:
+            return rules
+        lock = self.robots_locks.setdefault(host, asyncio.Lock())
+        async with lock:
+            rules = self.robots.get(host)
+            if rules is None:
+                scheme = self.start_url.split("://", 1)[0]
+                document = await self._get_document(
+                    f"{scheme}://{host}/robots.txt", MAX_ROBOTS_BYTES
+                )
+                status, body = document if document is not None else (None, b"")
+                rules = robots_for_status(status, body, user_agent=self.config.user_agent)
+                self.robots[host] = rules
+                self.gates.pop(host, None)  # rebuilt with the Crawl-delay now known
+                log.debug("robots.txt read", host=host, found=rules.found, delay=rules.crawl_delay)
+            return rules
+
+    async def _discover_sitemaps(self, rules: RobotsRules) -> None:
+        root = self.start_url.split("/", 3)
+        candidates = [*rules.sitemaps, f"{root[0]}//{root[2]}/sitemap.xml"]
+
+        async def fetch(url: str) -> tuple[int, bytes] | None:
+            return await self._get_document(url, MAX_SITEMAP_BYTES)
+
+        def accept(location: str) -> str | None:
+            url = normalize_url(location, tracking_params=self.config.tracking_params)
+            return url if url is not None and self.scope.contains(url) else None
+
+        found = await discover_sitemaps(
+            candidates, fetch, accept_url=accept, max_urls=max(self.config.max_pages, 1000)
+        )
+        self.sitemap_urls = found.urls
+        self.sitemaps_fetched = found.fetched
+
+
+_PARSED_FIELDS = (
+    "titles",
+    "meta_descriptions",
+    "meta_robots",
+    "canonicals",
+    "h1",
+    "h2",
+    "heading_levels",
+    "lang",
+    "viewport",
+    "hreflang",
+    "meta_refresh",
+    "word_count",
+    "body_hash",
+    "links",
+    "images",
+    "structured_data_types",
+    "insecure_resources",
+    "insecure_form_actions",
+    "script_count",
+    "error_detail",
+)
