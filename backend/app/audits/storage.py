@@ -48,13 +48,24 @@ def _clean_all(values: Iterable[str], limit: int = MAX_TEXT_CHARS) -> list[str]:
     return [value.replace("\x00", "")[:limit] for value in values]
 
 
+def _json_safe(value: Any) -> Any:
+    """The value with NUL removed from every string (jsonb refuses \\u0000)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
 def _rendered_json(view: RenderedView | None) -> dict[str, Any] | None:
     if view is None:
         return None
     data = asdict(view)
     # The full rendered link list lives in audit_links; the row keeps what the report shows.
     data["links"] = len(view.links)
-    return data
+    return _json_safe(data)  # type: ignore[no-any-return]
 
 
 def page_row(audit_id: uuid.UUID, page: CrawledPage) -> dict[str, Any]:
@@ -166,7 +177,7 @@ def _insert_issues(
             "url": url,
             "code": code,
             "severity": CATALOGUE[code].severity.value,
-            "details": details,
+            "details": _json_safe(details),
         }
         for url, code, details in found
     ]
@@ -185,7 +196,13 @@ def _copy_issues(
     with _psycopg(session).cursor() as cursor, cursor.copy(statement) as copy:
         for url, code, details in found:
             copy.write_row(
-                (audit_id, url, code, CATALOGUE[code].severity.value, json.dumps(details))
+                (
+                    audit_id,
+                    url,
+                    code,
+                    CATALOGUE[code].severity.value,
+                    json.dumps(_json_safe(details)),
+                )
             )
 
 
