@@ -6,6 +6,7 @@ task writes carries it without being passed around.
 
 import logging
 import sys
+from collections.abc import Mapping
 
 import structlog
 
@@ -39,7 +40,7 @@ def configure_logging(*, json_logs: bool | None = None, level: str | None = None
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
+        foreign_pre_chain=[*shared, _task_id_from_celery_record],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             *([structlog.processors.format_exc_info] if as_json else []),
@@ -51,8 +52,30 @@ def configure_logging(*, json_logs: bool | None = None, level: str | None = None
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel((level or settings.LOG_LEVEL).upper())
+    # uvicorn's own lines go through the same formatter, whoever configured uvicorn first
+    # (`uvicorn app.main:app` installs its handlers before importing the app).
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers = []
+        uvicorn_logger.propagate = True
+    # The request middleware writes the access line (with the request id and duration).
     for noisy in ("uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _task_id_from_celery_record(
+    _logger: object, _method: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Celery logs "Task x[id] received/succeeded/failed" with the id in its format
+    arguments, partly outside the task's context: lift it into the `task_id` field."""
+    record = event_dict.get("_record")
+    if "task_id" in event_dict or record is None:
+        return event_dict
+    if record.name.startswith("celery") and isinstance(record.args, Mapping):
+        task_id = record.args.get("id")
+        if isinstance(task_id, str):
+            event_dict["task_id"] = task_id
+    return event_dict
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

@@ -44,7 +44,9 @@ class RequestContextMiddleware:
                 status=status_code,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
-            structlog.contextvars.clear_contextvars()
+            # The context is not cleared here: each request runs in its own asyncio task with
+            # its own copy of the context, and uvicorn's error line for an exception that
+            # escapes the app is written after this block, in the same task.
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

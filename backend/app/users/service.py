@@ -44,6 +44,14 @@ def update_me(*, session: Session, user: User, user_in: UserUpdateMe) -> User:
     return user
 
 
+def set_password(*, session: Session, user: User, password: str) -> User:
+    user.hashed_password = hash_password(password)
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
 def authenticate(*, session: Session, email: str, password: str) -> User | None:
     user = get_user_by_email(session=session, email=email)
     if user is None or not verify_password(password, user.hashed_password):
