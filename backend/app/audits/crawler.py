@@ -181,6 +181,7 @@ class _Crawl:
         self.robots_locks: dict[str, asyncio.Lock] = {}
         self.gates: dict[str, _HostGate] = {}
         self.batch: list[CrawledPage] = []
+        self.flush_lock = asyncio.Lock()
         self.emitted = 0
         self.in_flight = 0
         self.capped = False
@@ -433,10 +434,12 @@ class _Crawl:
             await self._flush()
 
     async def _flush(self) -> None:
-        if not self.batch:
-            return
-        batch, self.batch = self.batch, []
-        await self.on_batch(batch)
+        # One on_batch at a time, in order, and none after one has failed.
+        async with self.flush_lock:
+            if not self.batch or self.failure is not None:
+                return
+            batch, self.batch = self.batch, []
+            await self.on_batch(batch)
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -531,7 +534,7 @@ class _Crawl:
         result.size_bytes = size
         result.body = b"".join(chunks)
 
-    async def _get_document(self, url: str, max_bytes: int) -> tuple[int, bytes] | None:
+    async def _get_document(self, url: str, max_bytes: int) -> tuple[int, bytes] | FetchError:
         """A small document (robots.txt, sitemap), following a few redirects."""
         current = url
         for _ in range(5):
@@ -539,13 +542,13 @@ class _Crawl:
             if response.status in _REDIRECT_STATUSES and response.location:
                 target = normalize_url(response.location, base=current, tracking_params=())
                 if target is None:
-                    return None
+                    return FetchError.INVALID_URL
                 current = target
                 continue
             if response.status is None:
-                return None
+                return response.error or FetchError.CONNECTION
             return response.status, response.body or b""
-        return None
+        return FetchError.TOO_MANY_REDIRECTS
 
     # -- robots.txt and sitemaps -----------------------------------------------------------
 
@@ -561,7 +564,15 @@ class _Crawl:
                 document = await self._get_document(
                     f"{scheme}://{host}/robots.txt", MAX_ROBOTS_BYTES
                 )
-                status, body = document if document is not None else (None, b"")
+                status: int | None
+                if document is FetchError.BLOCKED_PRIVATE_ADDRESS:
+                    # No rules: the host's pages then report the guard's refusal, which is
+                    # the real reason, rather than "blocked by robots.txt".
+                    status, body = 404, b""
+                elif isinstance(document, FetchError):
+                    status, body = None, b""
+                else:
+                    status, body = document
                 rules = robots_for_status(status, body, user_agent=self.config.user_agent)
                 self.robots[host] = rules
                 self.gates.pop(host, None)  # rebuilt with the Crawl-delay now known
@@ -573,7 +584,8 @@ class _Crawl:
         candidates = [*rules.sitemaps, f"{root[0]}//{root[2]}/sitemap.xml"]
 
         async def fetch(url: str) -> tuple[int, bytes] | None:
-            return await self._get_document(url, MAX_SITEMAP_BYTES)
+            document = await self._get_document(url, MAX_SITEMAP_BYTES)
+            return None if isinstance(document, FetchError) else document
 
         def accept(location: str) -> str | None:
             url = normalize_url(location, tracking_params=self.config.tracking_params)

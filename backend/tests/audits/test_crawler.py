@@ -1,0 +1,378 @@
+"""The crawler against sites served on loopback (real HTTP, real sockets)."""
+
+import asyncio
+import gzip
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from app.audits.crawler import CrawlConfig, CrawlResume, CrawlSummary, crawl
+from app.audits.page import CrawledPage, FetchError
+from tests.fakes.site_server import Route, SiteServer, gzipped, html_page, redirect
+
+AGENT = "SEOPlatformBot/0.1 (+https://github.com/seo-platform)"
+
+
+def config_for(site: SiteServer, **overrides: Any) -> CrawlConfig:
+    base = CrawlConfig(
+        start_url=site.url + "/",
+        max_pages=100,
+        max_depth=10,
+        include_subdomains=False,
+        concurrency=4,
+        per_host_concurrency=4,
+        timeout=5.0,
+        max_body_bytes=64 * 1024,
+        user_agent=AGENT,
+        allow_private_networks=True,
+        parse_workers=0,
+    )
+    return replace(base, **overrides)
+
+
+def run_crawl(
+    config: CrawlConfig, resume: CrawlResume | None = None, batch_size: int = 3
+) -> tuple[dict[str, CrawledPage], CrawlSummary]:
+    pages: list[CrawledPage] = []
+    batches: list[int] = []
+
+    async def on_batch(batch: list[CrawledPage]) -> None:
+        batches.append(len(batch))
+        pages.extend(batch)
+
+    summary = asyncio.run(crawl(config, on_batch=on_batch, resume=resume, batch_size=batch_size))
+    assert all(size <= batch_size for size in batches)
+    by_url = {page.url: page for page in pages}
+    assert len(by_url) == len(pages), "a URL was emitted twice"
+    assert summary.pages_crawled >= len(pages)
+    return by_url, summary
+
+
+def links(*paths: str) -> str:
+    return "".join(f"<a href='{path}'>link to {path}</a>" for path in paths)
+
+
+@pytest.fixture
+def site() -> Iterator[SiteServer]:
+    with SiteServer() as server:
+        yield server
+
+
+def test_crawls_a_site_breadth_first_with_page_facts(site: SiteServer) -> None:
+    site.add(
+        "/",
+        html_page(
+            links("/a", "/b", "/missing", "/file.pdf", "http://elsewhere.invalid/x", "/a#frag"),
+            title="Home",
+        ),
+    )
+    site.add("/a", html_page(links("/c", "/"), title="A"))
+    site.add("/b", html_page("<h1>B</h1>" + links("/c?utm_source=mail")))
+    site.add(
+        "/c",
+        Route(
+            body="<html><body>c</body></html>",
+            headers={
+                "X-Robots-Tag": "noindex",
+                "Link": '<http://127.0.0.1/canon>; rel="canonical"',
+            },
+        ),
+    )
+    site.add("/file.pdf", Route(body=b"%PDF-1.4" + b"x" * 5000, content_type="application/pdf"))
+
+    pages, summary = run_crawl(config_for(site))
+    root = site.url
+    assert set(pages) == {
+        f"{root}/",
+        f"{root}/a",
+        f"{root}/b",
+        f"{root}/missing",
+        f"{root}/file.pdf",
+        f"{root}/c",
+    }
+    assert summary.stopped_reason == "complete"
+    assert not summary.robots_txt_found
+
+    home = pages[f"{root}/"]
+    assert (home.status_code, home.depth, home.titles, home.is_html) == (200, 0, ["Home"], True)
+    assert home.content_type == "text/html"
+    assert home.response_time_ms is not None
+    assert home.response_time_ms > 0
+    assert home.size_bytes > 0
+    assert home.body_hash
+    external = [link for link in home.links if not link.internal]
+    assert [link.url for link in external] == ["http://elsewhere.invalid/x"]
+    assert pages[f"{root}/c"].depth == 2
+    assert pages[f"{root}/c"].x_robots_tag == ["noindex"]
+    assert pages[f"{root}/c"].canonical_header == "http://127.0.0.1/canon"
+    assert pages[f"{root}/missing"].status_code == 404
+    pdf = pages[f"{root}/file.pdf"]
+    assert (pdf.status_code, pdf.is_html, pdf.titles, pdf.size_bytes) == (200, False, [], 5008)
+    # Each URL fetched once; the tracking parameter and fragment did not make new URLs.
+    requested = [p for p in site.requested_paths if p not in ("/robots.txt", "/sitemap.xml")]
+    assert sorted(requested) == sorted(["/", "/a", "/b", "/c", "/missing", "/file.pdf"])
+    assert all(r.user_agent == AGENT for r in site.requests)
+
+
+def test_parse_workers_give_the_same_pages(site: SiteServer) -> None:
+    for i in range(30):
+        site.add(
+            f"/p{i}", html_page(f"<h1>Page {i}</h1>" + links(f"/p{i + 1}", "/p0"), title=f"P{i}")
+        )
+    site.add("/", html_page(links("/p0")))
+    inline, _ = run_crawl(config_for(site))
+    pooled, _ = run_crawl(config_for(site, parse_workers=2))
+    assert set(inline) == set(pooled)
+    for url, page in inline.items():
+        other = pooled[url]
+        assert (page.titles, page.h1, page.links, page.word_count, page.body_hash) == (
+            other.titles,
+            other.h1,
+            other.links,
+            other.word_count,
+            other.body_hash,
+        )
+
+
+def test_robots_txt_is_obeyed_and_blocked_links_are_reported(site: SiteServer) -> None:
+    site.add(
+        "/robots.txt",
+        Route(
+            content_type="text/plain",
+            body=(
+                "User-agent: *\nDisallow: /\n\n"
+                "User-agent: SEOPlatformBot\nDisallow: /private\nAllow: /private/open\n"
+                "Crawl-delay: 0.3\n"
+            ),
+        ),
+    )
+    site.add("/", html_page(links("/private/secret", "/private/open/doc", "/public")))
+    site.add("/public", html_page("public"))
+    site.add("/private/open/doc", html_page("open"))
+    site.add("/private/secret", html_page("secret"))
+
+    started = time.monotonic()
+    pages, summary = run_crawl(config_for(site))
+    elapsed = time.monotonic() - started
+    root = site.url
+    assert summary.robots_txt_found
+    blocked = pages[f"{root}/private/secret"]
+    assert blocked.blocked_by_robots
+    assert blocked.status_code is None
+    assert "/private/secret" not in site.requested_paths
+    assert pages[f"{root}/private/open/doc"].status_code == 200
+    # Crawl-delay 0.3s between the 3 page fetches (and the sitemap probe).
+    assert elapsed >= 0.8
+
+
+def test_sitemaps_from_robots_index_and_gzip(site: SiteServer) -> None:
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    root = site.url
+    site.add("/robots.txt", Route(content_type="text/plain", body=f"Sitemap: {root}/index.xml\n"))
+    site.add(
+        "/index.xml",
+        Route(
+            content_type="application/xml",
+            body=(
+                f"<sitemapindex {ns}><sitemap><loc>{root}/pages.xml.gz</loc></sitemap>"
+                "</sitemapindex>"
+            ),
+        ),
+    )
+    site.add(
+        "/pages.xml.gz",
+        gzipped(
+            Route(
+                body=(
+                    f"<urlset {ns}><url><loc>{root}/linked</loc></url>"
+                    f"<url><loc>{root}/orphan</loc></url>"
+                    f"<url><loc>http://elsewhere.invalid/</loc></url></urlset>"
+                )
+            )
+        ),
+    )
+    site.add("/", html_page(links("/linked")))
+    site.add("/linked", html_page(links("/deeper")))
+    site.add("/deeper", html_page("deep"))
+    site.add("/orphan", html_page(links("/from-orphan")))
+    site.add("/from-orphan", html_page("x"))
+
+    pages, summary = run_crawl(config_for(site))
+    assert summary.sitemaps_fetched == [f"{root}/index.xml", f"{root}/pages.xml.gz"]
+    assert summary.sitemap_urls == {f"{root}/linked", f"{root}/orphan"}
+    assert pages[f"{root}/linked"].in_sitemap
+    assert pages[f"{root}/linked"].depth == 1
+    assert pages[f"{root}/orphan"].in_sitemap
+    assert pages[f"{root}/orphan"].depth == 0
+    assert pages[f"{root}/from-orphan"].depth == 1
+    assert not pages[f"{root}/deeper"].in_sitemap
+
+
+def test_plain_sitemap_xml_is_probed(site: SiteServer) -> None:
+    site.add(
+        "/sitemap.xml",
+        Route(
+            content_type="application/xml",
+            body=(f"<urlset><url><loc>{site.url}/only-in-sitemap</loc></url></urlset>"),
+        ),
+    )
+    site.add("/", html_page("home"))
+    site.add("/only-in-sitemap", html_page("x"))
+    pages, summary = run_crawl(config_for(site))
+    assert summary.sitemaps_fetched == [f"{site.url}/sitemap.xml"]
+    assert pages[f"{site.url}/only-in-sitemap"].status_code == 200
+
+
+def test_redirect_chains_loops_and_hop_limit(site: SiteServer) -> None:
+    root = site.url
+    site.add("/", html_page(links("/r1", "/loop1", "/h0")))
+    site.add("/r1", redirect("/r2", 301))
+    site.add("/r2", redirect(f"{root}/final", 302))
+    site.add("/final", html_page(links("/after"), title="Final"))
+    site.add("/after", html_page("after"))
+    site.add("/loop1", redirect("/loop2"))
+    site.add("/loop2", redirect("/loop1"))
+    for i in range(12):
+        site.add(f"/h{i}", redirect(f"/h{i + 1}"))
+
+    pages, _ = run_crawl(config_for(site))
+    r1 = pages[f"{root}/r1"]
+    assert r1.status_code == 301
+    assert r1.final_status_code == 200
+    assert [(hop.url, hop.status) for hop in r1.redirect_chain] == [
+        (f"{root}/r1", 301),
+        (f"{root}/r2", 302),
+    ]
+    assert r1.final_url == f"{root}/final"
+    assert r1.titles == []
+    final = pages[f"{root}/final"]
+    assert final.titles == ["Final"]
+    assert final.depth == 1
+    assert f"{root}/after" in pages
+    assert site.requested_paths.count("/final") == 1
+
+    assert pages[f"{root}/loop1"].error == FetchError.REDIRECT_LOOP
+    assert pages[f"{root}/h0"].error == FetchError.TOO_MANY_REDIRECTS
+    assert len(pages[f"{root}/h0"].redirect_chain) == 11
+
+
+def test_slow_and_trickling_pages_time_out(site: SiteServer) -> None:
+    site.add("/", html_page(links("/slow", "/trickle", "/fine")))
+    site.add("/slow", Route(body="<html>late</html>", delay=3))
+    site.add("/trickle", Route(body="<html>" + "x" * 1000 + "</html>", chunks=10, chunk_delay=0.3))
+    site.add("/fine", html_page("fine"))
+    started = time.monotonic()
+    pages, summary = run_crawl(config_for(site, timeout=1.0))
+    assert time.monotonic() - started < 3
+    assert pages[f"{site.url}/slow"].error == FetchError.TIMEOUT
+    assert pages[f"{site.url}/trickle"].error == FetchError.TIMEOUT
+    assert pages[f"{site.url}/fine"].status_code == 200
+    assert summary.errors == {"timeout": 2}
+
+
+def test_oversized_pages_are_cut_off(site: SiteServer) -> None:
+    big = "<html><body>" + "word " * 30_000 + "</body></html>"
+    site.add("/", html_page(links("/declared", "/streamed", "/big.bin")))
+    site.add("/declared", Route(body=big))
+    site.add("/streamed", Route(body=big, send_length=False))
+    site.add("/big.bin", Route(body=b"x" * 200_000, content_type="application/octet-stream"))
+    pages, _ = run_crawl(config_for(site, max_body_bytes=32 * 1024))
+    declared = pages[f"{site.url}/declared"]
+    streamed = pages[f"{site.url}/streamed"]
+    assert declared.error == FetchError.TOO_LARGE
+    assert declared.word_count == 0
+    assert streamed.error == FetchError.TOO_LARGE
+    assert streamed.word_count == 0
+    assert 32 * 1024 < streamed.size_bytes < 150_000  # stopped reading early
+    assert pages[f"{site.url}/big.bin"].error is None  # not HTML: its body is never read
+
+
+def test_ssrf_guard_refuses_a_redirect_to_private_addresses(site: SiteServer) -> None:
+    site.add("/", html_page(links("/to-internal", "/to-metadata", "/to-localhost")))
+    site.add("/to-internal", redirect("http://10.0.0.1/admin"))
+    site.add("/to-metadata", redirect("http://169.254.169.254/latest/meta-data/"))
+    site.add("/to-localhost", redirect(f"http://localhost:{site.port}/"))
+    # Private networks refused, with exactly IPv4 loopback allowed for the first hop.
+    config = config_for(site, allow_private_networks=False, allowed_networks=("127.0.0.1/32",))
+    pages, _ = run_crawl(config)
+    for path in ("/to-internal", "/to-metadata"):
+        page = pages[f"{site.url}{path}"]
+        assert page.status_code == 301
+        assert page.error == FetchError.BLOCKED_PRIVATE_ADDRESS
+    # `localhost` may resolve to ::1 too, which the policy does not allow.
+    localhost = pages[f"{site.url}/to-localhost"]
+    assert localhost.error in (FetchError.BLOCKED_PRIVATE_ADDRESS, None)
+
+
+def test_ssrf_guard_refuses_a_private_start_url(site: SiteServer) -> None:
+    site.add("/", html_page("home"))
+    pages, summary = run_crawl(config_for(site, allow_private_networks=False))
+    assert pages[f"{site.url}/"].error == FetchError.BLOCKED_PRIVATE_ADDRESS
+    assert site.requested_paths == []
+    assert summary.errors == {"blocked_private_address": 1}
+
+
+def test_page_cap_and_depth_cap(site: SiteServer) -> None:
+    site.add("/", html_page(links(*(f"/p{i}" for i in range(20)))))
+    for i in range(20):
+        site.add(f"/p{i}", html_page(links(f"/p{i}/child")))
+    pages, summary = run_crawl(config_for(site, max_pages=5))
+    assert len(pages) == 5
+    assert summary.stopped_reason == "max_pages"
+    assert len([p for p in site.requested_paths if p.startswith("/p")]) == 4
+
+    shallow, summary = run_crawl(config_for(site, max_depth=1))
+    assert len(shallow) == 21
+    assert max(p.depth for p in shallow.values()) == 1
+    assert summary.stopped_reason == "complete"
+
+
+def test_nofollow_pages_are_not_followed(site: SiteServer) -> None:
+    site.add("/", html_page(links("/a"), head="<meta name='robots' content='noindex,nofollow'>"))
+    site.add("/a", html_page("a"))
+    pages, _ = run_crawl(config_for(site))
+    assert list(pages) == [f"{site.url}/"]
+
+
+def test_resume_fetches_only_what_is_left(site: SiteServer) -> None:
+    root = site.url
+    site.add("/", html_page(links("/a", "/b")))
+    site.add("/a", html_page(links("/c")))
+    site.add("/b", html_page(links("/d", "/a")))
+    site.add("/d", html_page("d"))
+    resume = CrawlResume(visited={f"{root}/", f"{root}/a"}, frontier=[(f"{root}/b", 1)])
+    pages, summary = run_crawl(config_for(site), resume=resume)
+    assert set(pages) == {f"{root}/b", f"{root}/d"}
+    assert pages[f"{root}/d"].depth == 2
+    assert summary.pages_crawled == 4
+    assert "/" not in site.requested_paths
+    assert "/a" not in site.requested_paths
+
+
+def test_an_on_batch_error_stops_the_crawl(site: SiteServer) -> None:
+    site.add("/", html_page(links(*(f"/p{i}" for i in range(50)))))
+
+    class Stop(Exception):
+        pass
+
+    calls = 0
+
+    async def on_batch(batch: list[CrawledPage]) -> None:
+        nonlocal calls
+        calls += 1
+        raise Stop
+
+    with pytest.raises(Stop):
+        asyncio.run(crawl(config_for(site), on_batch=on_batch, batch_size=2))
+    assert calls == 1
+    assert len([p for p in site.requested_paths if p.startswith("/p")]) < 20
+
+
+def test_gzip_content_encoding_is_decoded(site: SiteServer) -> None:
+    body = gzip.compress(b"<html><head><title>Zipped</title></head><body>z</body></html>")
+    site.add("/", Route(body=body, headers={"Content-Encoding": "gzip"}))
+    pages, _ = run_crawl(config_for(site))
+    assert pages[f"{site.url}/"].titles == ["Zipped"]
