@@ -1,0 +1,129 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { startTestSite } from "./test-site";
+
+/**
+ * Starts the real platform for the browser tests: its own PostgreSQL database and Redis
+ * database, `seo-platform up --no-build` (API serving the built dashboard, workers for every
+ * queue, Beat, Flower) on free ports, plus the loopback websites the audits crawl.
+ */
+const REPO = path.resolve(import.meta.dirname, "../..");
+const DIST = path.resolve(import.meta.dirname, "../dist");
+const LOG_DIR = path.resolve(import.meta.dirname, "../test-results");
+const DATABASE = process.env.E2E_DATABASE ?? "seo_platform_e2e_frontend";
+const REDIS_DB = process.env.E2E_REDIS_DB ?? "6";
+export const ADMIN = { email: "admin@e2e.example.com", password: "e2e-admin-password-123" };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): void {
+  const result = spawnSync(command, args, { cwd: REPO, env, encoding: "utf8" });
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(" ")} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+  }
+}
+
+async function waitForReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the platform exited early (${child.exitCode}); see ${LOG_DIR}/platform.log`);
+    try {
+      const response = await fetch(url);
+      const body = await response.text();
+      if (response.ok) return;
+      last = `${response.status} ${body}`;
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`the platform was not ready after ${timeoutMs} ms: ${last}`);
+}
+
+function stop(child: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.pid === undefined) return resolve();
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, graceMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    try {
+      // The whole process group: `up` and the workers, Beat and Flower it started.
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      clearTimeout(timer);
+      resolve();
+    }
+  });
+}
+
+export default async function globalSetup(): Promise<() => Promise<void>> {
+  if (!fs.existsSync(path.join(DIST, "index.html"))) {
+    throw new Error("Build the dashboard first (npm run build): the platform serves frontend/dist.");
+  }
+  fs.mkdirSync(LOG_DIR, { recursive: true });
+  const [apiPort, flowerPort] = [await freePort(), await freePort()];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ENVIRONMENT: "local",
+    DATABASE_URL: `postgresql+psycopg://postgres@127.0.0.1:5432/${DATABASE}`,
+    REDIS_URL: `redis://127.0.0.1:6379/${REDIS_DB}`,
+    FRONTEND_DIST: DIST,
+    FIRST_SUPERUSER: ADMIN.email,
+    FIRST_SUPERUSER_PASSWORD: ADMIN.password,
+    CRAWL_ALLOW_PRIVATE_NETWORKS: "true",
+    BROWSER_EXECUTABLE_PATH: process.env.BROWSER_EXECUTABLE_PATH ?? "/usr/bin/chromium",
+    FLOWER_URL: `http://127.0.0.1:${flowerPort}`,
+  };
+
+  // A database and a Redis database of our own, empty at every run.
+  run("psql", ["-h", "127.0.0.1", "-U", "postgres", "-q", "-c", `DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`], env);
+  run("psql", ["-h", "127.0.0.1", "-U", "postgres", "-q", "-c", `CREATE DATABASE ${DATABASE}`], env);
+  run("uv", ["run", "python", "-c", `import redis; redis.Redis.from_url("${env.REDIS_URL}").flushdb()`], env);
+
+  const log = fs.openSync(path.join(LOG_DIR, "platform.log"), "w");
+  const platform = spawn(
+    "uv",
+    ["run", "seo-platform", "up", "--no-build", "--port", String(apiPort), "--flower-port", String(flowerPort)],
+    { cwd: REPO, env, detached: true, stdio: ["ignore", log, log] },
+  );
+  const site = await startTestSite();
+  const teardown = async () => {
+    await stop(platform, 25_000);
+    await site.close();
+  };
+  try {
+    await waitForReady(`http://127.0.0.1:${apiPort}/api/v1/health/ready`, platform, 180_000);
+  } catch (error) {
+    await teardown();
+    throw error;
+  }
+
+  // Read by the tests (Playwright hands globalSetup's environment to its workers).
+  process.env.E2E_BASE_URL = `http://127.0.0.1:${apiPort}`;
+  process.env.E2E_SITE_URL = site.url;
+  process.env.E2E_SLOW_SITE_URL = site.slowUrl;
+  process.env.E2E_ADMIN_EMAIL = ADMIN.email;
+  process.env.E2E_ADMIN_PASSWORD = ADMIN.password;
+  return teardown;
+}
