@@ -1,5 +1,7 @@
 """The FastAPI application: /api/v1 routers, /metrics, and the dashboard at /."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
@@ -12,6 +14,7 @@ from app.api.router import api_router
 from app.core.config import settings
 from app.core.logging import configure_logging, get_logger
 from app.core.request_context import RequestContextMiddleware
+from app.jobs.status import job_status_reader
 
 log = get_logger(__name__)
 
@@ -21,10 +24,21 @@ def _operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
+@asynccontextmanager
+async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    # The job-status poll reads through its own async pool (app/jobs/status.py).
+    await job_status_reader.open()
+    try:
+        yield
+    finally:
+        await job_status_reader.close()
+
+
 def create_app() -> FastAPI:
     configure_logging()
     app = FastAPI(
         title=settings.PROJECT_NAME,
+        lifespan=_lifespan,
         openapi_url=f"{settings.API_V1_STR}/openapi.json",
         docs_url=f"{settings.API_V1_STR}/docs",
         redoc_url=None,

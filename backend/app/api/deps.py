@@ -56,6 +56,16 @@ def get_current_user(session: SessionDep, token: TokenDep) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+async def get_current_user_id(token: TokenDep) -> uuid.UUID:
+    """The token's user id, not yet checked against the database: only for routes whose own
+    query checks the account (exists, active) and the access in the same statement, the
+    job-status poll. Async, so the hot path never hops to the thread pool."""
+    return parse_user_id(token)
+
+
+CurrentUserId = Annotated[uuid.UUID, Depends(get_current_user_id)]
+
+
 def get_current_superuser(current_user: CurrentUser) -> User:
     if not current_user.is_superuser:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Superuser privileges required")

@@ -1,0 +1,84 @@
+"""Reading jobs for people: visibility by project ownership, filtered newest-first lists.
+
+A job is visible to the owner of its project and to superusers. A job without a project
+(maintenance, platform-wide syncs) is visible to superusers only, whoever started it.
+"""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, func, select
+
+from app.jobs.models import JobRun, JobStatus, JobType
+from app.projects.models import Project
+from app.users.models import User
+
+
+def visible_to(user: User) -> ColumnElement[bool]:
+    """The WHERE clause of the jobs `user` may see."""
+    if user.is_superuser:
+        return col(JobRun.id).is_not(None)
+    owned_projects = select(Project.id).where(col(Project.owner_id) == user.id)
+    return col(JobRun.project_id).in_(owned_projects)
+
+
+def get_job_for_user(*, session: Session, job_id: uuid.UUID, user: User) -> JobRun | None:
+    """The job, or None when it does not exist or `user` may not see it (same answer)."""
+    return session.exec(select(JobRun).where(JobRun.id == job_id, visible_to(user))).first()
+
+
+def list_jobs(
+    *,
+    session: Session,
+    user: User,
+    project_id: uuid.UUID | None = None,
+    statuses: Sequence[JobStatus] = (),
+    job_types: Sequence[JobType] = (),
+    limit: int,
+    offset: int,
+) -> tuple[list[JobRun], int]:
+    """Newest first, with the total count of the filtered set (for pagination)."""
+    conditions: list[Any] = [visible_to(user)]
+    if project_id is not None:
+        conditions.append(col(JobRun.project_id) == project_id)
+    if statuses:
+        conditions.append(col(JobRun.status).in_([str(s) for s in statuses]))
+    if job_types:
+        conditions.append(col(JobRun.job_type).in_([str(t) for t in job_types]))
+    count = session.exec(select(func.count()).select_from(JobRun).where(*conditions)).one()
+    rows = session.exec(
+        select(JobRun)
+        .where(*conditions)
+        .order_by(col(JobRun.queued_at).desc(), col(JobRun.id).desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(rows), count
+
+
+def failed_jobs_to_retry(
+    *,
+    session: Session,
+    user: User,
+    project_id: uuid.UUID | None = None,
+    job_type: JobType | None = None,
+    limit: int,
+) -> list[JobRun]:
+    """Failed jobs the caller may see that were not retried yet, oldest first (a second bulk
+    retry does not start the same failures again)."""
+    retried = select(JobRun.retry_of).where(col(JobRun.retry_of).is_not(None))
+    conditions: list[Any] = [
+        visible_to(user),
+        col(JobRun.status) == JobStatus.failed.value,
+        col(JobRun.id).not_in(retried),
+    ]
+    if project_id is not None:
+        conditions.append(col(JobRun.project_id) == project_id)
+    if job_type is not None:
+        conditions.append(col(JobRun.job_type) == job_type.value)
+    rows = session.exec(
+        select(JobRun).where(*conditions).order_by(col(JobRun.queued_at)).limit(limit)
+    ).all()
+    return list(rows)

@@ -1,0 +1,242 @@
+"""Job statistics for the dashboard and operators: counts, success rate and durations from
+the database; queue depths and message ages from the broker; workers from a Celery ping.
+
+Windows: counts cover jobs queued in the window; success rate, run time and pickup latency
+cover jobs that finished in it (cancelled jobs count in neither side of the success rate).
+"""
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel
+
+from app.core.celery_app import QUEUES, celery_app
+from app.core.config import settings
+from app.core.db import utcnow
+from app.core.logging import get_logger
+from app.jobs.models import JobStatus, JobType
+from app.users.models import User
+
+log = get_logger(__name__)
+
+# kombu's Redis transport keeps a queue as a list per priority step: the queue's own name for
+# priority 0 and "<queue>\x06\x16<step>" for the others. Publishers LPUSH, consumers BRPOP,
+# so the oldest message of each list is its last element.
+KOMBU_PRIORITY_SEPARATOR = "\x06\x16"
+KOMBU_PRIORITY_STEPS = (0, 3, 6, 9)
+
+# Header stamped on every task message at publish time (app.core.celery_app).
+PUBLISHED_AT_HEADER = "published_at"
+
+WORKER_PING_TIMEOUT_SECONDS = 0.5
+WORKER_PING_CACHE_SECONDS = 10.0
+
+
+class DurationPercentiles(SQLModel):
+    p50: float
+    p95: float
+
+
+class QueueStatsPublic(SQLModel):
+    name: str
+    depth: int | None  # None when the broker could not be read
+    oldest_message_age_seconds: float | None
+
+
+class WorkersPublic(SQLModel):
+    online: int
+    names: list[str]
+    checked_at: datetime | None
+
+
+class JobStatsPublic(SQLModel):
+    window_hours: int
+    since: datetime
+    total: int
+    by_status: dict[str, int]
+    by_type: dict[str, dict[str, int]]
+    active: int
+    success_rate: float | None  # completed / (completed + failed); None with neither
+    duration_seconds: DurationPercentiles | None  # run time of completed jobs
+    pickup_latency_seconds: DurationPercentiles | None  # queued -> started
+    queues: list[QueueStatsPublic]
+    workers: WorkersPublic
+
+
+_VISIBLE = "(:superuser OR project_id IN (SELECT id FROM projects WHERE owner_id = :user_id))"
+_PROJECT = "(CAST(:project_id AS uuid) IS NULL OR project_id = :project_id)"
+
+_COUNTS = sa.text(f"""
+    SELECT job_type, status, count(*) FROM job_runs
+    WHERE queued_at >= :since AND {_VISIBLE} AND {_PROJECT}
+    GROUP BY job_type, status
+""")  # noqa: S608 - composed of constants
+
+_FINISHED = sa.text(f"""
+    SELECT
+        count(*) FILTER (WHERE status = 'completed'),
+        count(*) FILTER (WHERE status = 'failed'),
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at))
+            FILTER (WHERE status = 'completed'),
+        percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at))
+            FILTER (WHERE status = 'completed'),
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - queued_at)),
+        percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM started_at - queued_at))
+    FROM job_runs
+    WHERE finished_at >= :since AND started_at IS NOT NULL AND {_VISIBLE} AND {_PROJECT}
+""")  # noqa: S608 - composed of constants
+
+_ACTIVE = sa.text(f"""
+    SELECT count(*) FROM job_runs
+    WHERE status IN ('queued', 'running', 'retrying') AND {_VISIBLE} AND {_PROJECT}
+""")  # noqa: S608 - composed of constants
+
+
+def job_stats(
+    *,
+    session: Session,
+    user: User,
+    window: timedelta,
+    project_id: uuid.UUID | None = None,
+) -> JobStatsPublic:
+    since = utcnow() - window
+    params = {
+        "since": since,
+        "superuser": user.is_superuser,
+        "user_id": user.id,
+        "project_id": project_id,
+    }
+    by_status = {status.value: 0 for status in JobStatus}
+    by_type: dict[str, dict[str, int]] = {}
+    for job_type, status, count in session.execute(_COUNTS, params):
+        by_status[status] = by_status.get(status, 0) + count
+        by_type.setdefault(job_type, {})[status] = count
+    completed, failed, run_p50, run_p95, pickup_p50, pickup_p95 = session.execute(
+        _FINISHED, params
+    ).one()
+    active = session.execute(_ACTIVE, params).scalar_one()
+    finished = completed + failed
+    return JobStatsPublic(
+        window_hours=round(window.total_seconds() / 3600),
+        since=since,
+        total=sum(by_status.values()),
+        by_status=by_status,
+        by_type={t.value: by_type[t.value] for t in JobType if t.value in by_type},
+        active=active,
+        success_rate=round(completed / finished, 4) if finished else None,
+        duration_seconds=_percentiles(run_p50, run_p95),
+        pickup_latency_seconds=_percentiles(pickup_p50, pickup_p95),
+        queues=queue_stats(),
+        workers=workers_online(),
+    )
+
+
+def _percentiles(p50: float | None, p95: float | None) -> DurationPercentiles | None:
+    if p50 is None or p95 is None:
+        return None
+    return DurationPercentiles(p50=round(p50, 4), p95=round(p95, 4))
+
+
+# --- Broker ------------------------------------------------------------------------------
+
+_broker: "redis.Redis[bytes] | None" = None
+
+
+def _broker_client() -> "redis.Redis[bytes]":
+    global _broker
+    if _broker is None:
+        _broker = redis.Redis.from_url(
+            settings.broker_url, socket_timeout=1.0, socket_connect_timeout=1.0
+        )
+    return _broker
+
+
+def priority_keys(queue: str) -> list[str]:
+    return [
+        queue if step == 0 else f"{queue}{KOMBU_PRIORITY_SEPARATOR}{step}"
+        for step in KOMBU_PRIORITY_STEPS
+    ]
+
+
+def queue_stats(queues: tuple[str, ...] = QUEUES) -> list[QueueStatsPublic]:
+    """Depth (LLEN over the priority lists) and the age of the oldest waiting message."""
+    try:
+        with _broker_client().pipeline(transaction=False) as pipe:
+            for queue in queues:
+                for key in priority_keys(queue):
+                    pipe.llen(key)
+                    pipe.lindex(key, -1)
+            replies = pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("queue_stats_unavailable", error=f"{type(exc).__name__}: {exc}")
+        return [
+            QueueStatsPublic(name=q, depth=None, oldest_message_age_seconds=None) for q in queues
+        ]
+    now = time.time()
+    stats = []
+    per_queue = 2 * len(KOMBU_PRIORITY_STEPS)
+    for index, queue in enumerate(queues):
+        chunk = replies[index * per_queue : (index + 1) * per_queue]
+        depth = sum(int(length) for length in chunk[0::2])
+        published = [t for t in map(published_at, chunk[1::2]) if t is not None]
+        age = round(max(0.0, now - min(published)), 3) if published else None
+        stats.append(QueueStatsPublic(name=queue, depth=depth, oldest_message_age_seconds=age))
+    return stats
+
+
+def published_at(raw_message: bytes | None) -> float | None:
+    """The publish time (epoch seconds) stamped in a kombu message's headers, if any."""
+    if raw_message is None:
+        return None
+    try:
+        envelope: Any = json.loads(raw_message)
+        value = envelope["headers"][PUBLISHED_AT_HEADER]
+        return float(value)
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+# --- Workers -----------------------------------------------------------------------------
+
+
+@dataclass
+class _PingCache:
+    names: list[str]
+    checked_at: datetime | None
+    expires: float
+
+
+_ping_cache = _PingCache(names=[], checked_at=None, expires=0.0)
+_ping_lock = threading.Lock()
+
+
+def workers_online() -> WorkersPublic:
+    """Workers answering a broadcast ping; cached briefly, since a ping waits its full timeout."""
+    with _ping_lock:
+        if time.monotonic() >= _ping_cache.expires:
+            try:
+                replies = celery_app.control.ping(timeout=WORKER_PING_TIMEOUT_SECONDS) or []
+                _ping_cache.names = sorted(name for reply in replies for name in reply)
+            except Exception as exc:  # broker down: report nobody online, do not fail stats
+                log.warning("worker_ping_failed", error=f"{type(exc).__name__}: {exc}")
+                _ping_cache.names = []
+            _ping_cache.checked_at = utcnow()
+            _ping_cache.expires = time.monotonic() + WORKER_PING_CACHE_SECONDS
+        return WorkersPublic(
+            online=len(_ping_cache.names),
+            names=list(_ping_cache.names),
+            checked_at=_ping_cache.checked_at,
+        )
+
+
+def forget_worker_ping() -> None:
+    """Drop the cached ping (tests that start or stop workers)."""
+    with _ping_lock:
+        _ping_cache.expires = 0.0
