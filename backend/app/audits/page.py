@@ -94,6 +94,9 @@ class CrawledPage:
     insecure_resources: list[str] = field(default_factory=list)  # http:// subresources
     insecure_form_actions: list[str] = field(default_factory=list)
     script_count: int = 0
+    # Signs that scripts build the page (they rank pages for the render stage)
+    empty_app_root: bool = False  # e.g. <div id="root"></div> with nothing inside
+    noscript_hint: bool = False  # <noscript> asks for JavaScript
     # Set by the crawl as a whole
     blocked_by_robots: bool = False
     in_sitemap: bool = False

@@ -22,6 +22,8 @@ _SUBRESOURCE_SELECTORS = (
     ("embed[src]", "src"),
     ("link[rel~=stylesheet][href]", "href"),
 )
+# Mount points of the common single-page-app frameworks.
+_APP_ROOT_SELECTOR = "#root, #app, #__next, #__nuxt, #___gatsby, app-root, [data-reactroot]"
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 
 
@@ -192,6 +194,14 @@ def parse_html(
             action = normalize_url(_attr(form, "action") or "", base=base, tracking_params=())
             if action is not None and action.startswith("http://"):
                 page.insecure_form_actions.append(action)
+
+    for root in tree.css(_APP_ROOT_SELECTOR):
+        if not root.text(deep=True).strip():
+            page.empty_app_root = True
+            break
+    page.noscript_hint = any(
+        "javascript" in (node.text(deep=True) or "").lower() for node in tree.css("noscript")
+    )
 
     tree.strip_tags(_INVISIBLE_TAGS)
     body = tree.body

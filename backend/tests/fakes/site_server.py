@@ -67,6 +67,7 @@ class SiteServer:
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[Request] = []
         self._lock = threading.Lock()
+        self._host = host
         self._server = ThreadingHTTPServer((host, 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -77,8 +78,8 @@ class SiteServer:
 
     @property
     def url(self) -> str:
-        """`http://127.0.0.1:PORT` (no trailing slash)."""
-        return f"http://127.0.0.1:{self.port}"
+        """`http://HOST:PORT` (no trailing slash)."""
+        return f"http://{self._host}:{self.port}"
 
     @property
     def requested_paths(self) -> list[str]:

@@ -1,0 +1,355 @@
+"""The render stage: headless Chromium through Playwright's sync API (render tasks run in
+Celery's prefork processes, which have no event loop).
+
+One browser per worker process, launched on first use and reused: a launch costs far more
+than a page. Every page gets a fresh context (no cookies or storage leak between pages).
+Images, fonts and media are never downloaded, and every request goes through the SSRF guard.
+"""
+
+import atexit
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import structlog
+
+from app.audits.net_guard import AddressPolicy, AddressRefusedError, resolve_checked
+from app.audits.page import CrawledPage, Link, RenderedView
+from app.audits.urls import SiteScope, normalize_url
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright, Route
+
+    from app.core.config import Settings
+
+log = structlog.get_logger(__name__)
+
+DEBIAN_CHROMIUM = "/usr/bin/chromium"
+BLOCKED_RESOURCE_TYPES = frozenset({"image", "font", "media"})
+# Chromium's own traffic (updates, sync, field trials) has no place in an audit.
+CHROMIUM_ARGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+)
+# After `load`, scripts get this long (at most) to finish fetching what they build with.
+NETWORK_IDLE_WAIT_SECONDS = 3.0
+
+_EXTRACT_JS = """() => {
+  const text = (node) => (node.innerText || node.textContent || "").trim();
+  return {
+    title: document.title,
+    h1: Array.from(document.querySelectorAll("h1")).map(text),
+    links: Array.from(document.querySelectorAll("a[href]")).map((a) => ({
+      href: a.href, text: text(a).slice(0, 500),
+      rel: (a.getAttribute("rel") || "").toLowerCase(),
+    })),
+    text: document.body ? document.body.innerText : "",
+  };
+}"""
+
+_playwright_executable: str | None = None
+
+
+def _playwright_chromium() -> str | None:
+    """Playwright's own Chromium, if `playwright install chromium` put one here."""
+    global _playwright_executable
+    if _playwright_executable is None:
+        from playwright.sync_api import sync_playwright
+
+        try:
+            with sync_playwright() as playwright:
+                _playwright_executable = playwright.chromium.executable_path
+        except Exception:  # no driver, or called inside an event loop
+            _playwright_executable = ""
+    path = _playwright_executable
+    return path if path and os.path.exists(path) else None
+
+
+def browser_executable(settings: "Settings") -> str | None:
+    if settings.BROWSER_EXECUTABLE_PATH:
+        path = settings.BROWSER_EXECUTABLE_PATH
+        return path if os.path.exists(path) and os.access(path, os.X_OK) else None
+    return (
+        _playwright_chromium()
+        or shutil.which("chromium")
+        or (DEBIAN_CHROMIUM if os.path.exists(DEBIAN_CHROMIUM) else None)
+    )
+
+
+def browser_unavailable_reason(settings: "Settings") -> str | None:
+    """None when a browser can be launched; otherwise why not, in words for the report."""
+    if settings.BROWSER_EXECUTABLE_PATH and browser_executable(settings) is None:
+        return (
+            f"BROWSER_EXECUTABLE_PATH={settings.BROWSER_EXECUTABLE_PATH} is not an executable file"
+        )
+    if browser_executable(settings) is None:
+        return (
+            "no Chromium found: run `playwright install chromium`, install Debian's chromium "
+            "package, or set BROWSER_EXECUTABLE_PATH"
+        )
+    return None
+
+
+def _render_need(page: CrawledPage) -> int:
+    """How strongly the raw HTML suggests scripts build the page."""
+    score = 0
+    if page.word_count < 50:
+        score += 3
+    elif page.word_count < 150:
+        score += 1
+    if page.script_count >= 5:
+        score += 2
+    if page.script_count >= 15:
+        score += 1
+    if page.empty_app_root:
+        score += 4
+    if page.noscript_hint:
+        score += 2
+    if sum(1 for link in page.links if link.internal) < 3:
+        score += 1
+    return score
+
+
+def choose_pages_to_render(pages: Sequence[CrawledPage], limit: int) -> list[str]:
+    """Up to `limit` fetched HTML pages, those that look script-built first, then by depth."""
+    candidates = [
+        page
+        for page in pages
+        if page.is_html
+        and page.error is None
+        and page.status_code == 200
+        and not page.blocked_by_robots
+        and not page.redirect_chain
+    ]
+    candidates.sort(key=lambda page: (-_render_need(page), page.depth, page.url))
+    return [page.url for page in candidates[: max(0, limit)]]
+
+
+@dataclass(slots=True)
+class _Extracted:
+    title: str | None
+    h1: list[str]
+    links: list[Link]
+    word_count: int
+
+
+class PageRenderer:
+    """One browser for this process, reused across pages; a fresh context per page."""
+
+    def __init__(
+        self,
+        settings: "Settings",
+        *,
+        allowed_networks: Sequence[str] = (),
+    ) -> None:
+        self._settings = settings
+        self.timeout = settings.RENDER_TIMEOUT
+        self._policy = AddressPolicy.build(
+            allow_private=settings.CRAWL_ALLOW_PRIVATE_NETWORKS,
+            allowed_networks=allowed_networks,
+        )
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self.launches = 0
+
+    # -- browser lifecycle -----------------------------------------------------------------
+
+    def _ensure_browser(self) -> "Browser":
+        if self._browser is not None and self._browser.is_connected():
+            return self._browser
+        reason = browser_unavailable_reason(self._settings)
+        if reason is not None:
+            raise RuntimeError(reason)
+        if self._playwright is None:
+            from playwright.sync_api import sync_playwright
+
+            self._playwright = sync_playwright().start()
+        args = list(CHROMIUM_ARGS)
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            args.append("--no-sandbox")  # Chromium's sandbox refuses to run as root
+        self._browser = self._playwright.chromium.launch(
+            executable_path=browser_executable(self._settings),
+            args=args,
+            headless=True,
+        )
+        self.launches += 1
+        log.info("browser launched", launches=self.launches)
+        return self._browser
+
+    def close(self) -> None:
+        if self._browser is not None:
+            try:
+                self._browser.close()
+            except Exception:
+                log.debug("browser already gone")
+            self._browser = None
+        if self._playwright is not None:
+            try:
+                self._playwright.stop()
+            except Exception:
+                log.debug("playwright driver already gone")
+            self._playwright = None
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def render(self, url: str, *, raw: CrawledPage) -> RenderedView:
+        refusal = self._refusal(url, {})
+        if refusal is not None:
+            return _failed(refusal)
+        for attempt in (1, 2):
+            try:
+                extracted = self._render_once(url)
+            except Exception as exc:
+                from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+                if isinstance(exc, PlaywrightTimeout):
+                    return _failed(f"timeout: no rendered page within {self.timeout}s")
+                if attempt == 1 and (self._browser is None or not self._browser.is_connected()):
+                    log.warning("browser died, relaunching", url=url, error=str(exc))
+                    self._browser = None
+                    continue
+                return _failed(f"render failed: {exc}"[:500])
+            return _compare(extracted, raw)
+        return _failed("render failed: the browser died twice")
+
+    def _render_once(self, url: str) -> _Extracted:
+        browser = self._ensure_browser()
+        deadline = time.monotonic() + self.timeout
+        context = browser.new_context(
+            user_agent=self._settings.CRAWL_USER_AGENT,
+            service_workers="block",
+            accept_downloads=False,
+        )
+        host_verdicts: dict[str, str | None] = {}
+
+        def route_request(route: "Route") -> None:
+            request = route.request
+            blocked = request.resource_type in BLOCKED_RESOURCE_TYPES
+            if blocked or self._refusal(request.url, host_verdicts) is not None:
+                route.abort("blockedbyclient")
+            else:
+                route.continue_()
+
+        try:
+            context.set_default_timeout(self.timeout * 1000)
+            context.route("**/*", route_request)
+            page = context.new_page()
+            page.goto(url, wait_until="load", timeout=self.timeout * 1000)
+            idle_wait = min(NETWORK_IDLE_WAIT_SECONDS, deadline - time.monotonic())
+            if idle_wait > 0:
+                try:
+                    page.wait_for_load_state("networkidle", timeout=idle_wait * 1000)
+                except Exception:
+                    log.debug("network not idle; reading the page as it is", url=url)
+            data: dict[str, Any] = page.evaluate(_EXTRACT_JS)
+            final_url = page.url
+        finally:
+            context.close()
+        return _extract(data, final_url)
+
+    def _refusal(self, url: str, verdicts: dict[str, str | None]) -> str | None:
+        """Why the guard refuses `url`, or None. Verdicts are cached per host for one page."""
+        parts = urlsplit(url)
+        if parts.scheme in ("data", "blob", "about"):
+            return None
+        if parts.scheme not in ("http", "https", "ws", "wss"):
+            return f"scheme {parts.scheme!r} is not rendered"
+        host = parts.hostname or ""
+        if host in verdicts:
+            return verdicts[host]
+        try:
+            resolve_checked(host, parts.port or 443, self._policy)
+            verdict = None
+        except AddressRefusedError as exc:
+            verdict = f"blocked_private_address: {exc}"
+        except OSError as exc:
+            verdict = f"unresolvable host: {exc}"
+        verdicts[host] = verdict
+        return verdict
+
+
+def _failed(reason: str) -> RenderedView:
+    return RenderedView(title=None, h1=[], links=[], word_count=0, error=reason)
+
+
+def _extract(data: dict[str, Any], final_url: str) -> _Extracted:
+    scope = SiteScope(final_url, include_subdomains=False)
+    links: list[Link] = []
+    seen: set[tuple[str, str]] = set()
+    for item in data.get("links", []):
+        target = normalize_url(str(item.get("href", "")))
+        if target is None:
+            continue
+        text = " ".join(str(item.get("text", "")).split())
+        if (target, text) in seen:
+            continue
+        seen.add((target, text))
+        rel = str(item.get("rel", "")).split()
+        links.append(
+            Link(
+                url=target,
+                anchor_text=text,
+                nofollow="nofollow" in rel,
+                internal=scope.contains(target),
+            )
+        )
+    title = data.get("title")
+    return _Extracted(
+        title=str(title) if title else None,
+        h1=[" ".join(str(h).split()) for h in data.get("h1", [])],
+        links=links,
+        word_count=len(str(data.get("text", "")).split()),
+    )
+
+
+def _compare(extracted: _Extracted, raw: CrawledPage) -> RenderedView:
+    raw_links = {link.url for link in raw.links}
+    only_rendered = list(
+        dict.fromkeys(link.url for link in extracted.links if link.url not in raw_links)
+    )
+    return RenderedView(
+        title=extracted.title,
+        h1=extracted.h1,
+        links=extracted.links,
+        word_count=extracted.word_count,
+        links_only_rendered=only_rendered,
+        words_only_rendered=max(0, extracted.word_count - raw.word_count),
+    )
+
+
+_renderer: PageRenderer | None = None
+
+
+def get_renderer(settings: "Settings") -> PageRenderer:
+    """This process's renderer; its browser is closed when the process exits."""
+    global _renderer
+    if _renderer is None:
+        _renderer = PageRenderer(settings)
+        atexit.register(_close_renderer)
+        try:
+            from celery import signals
+
+            signals.worker_process_shutdown.connect(_close_on_shutdown, weak=False)
+        except ImportError:
+            pass
+    return _renderer
+
+
+def _close_renderer() -> None:
+    global _renderer
+    if _renderer is not None:
+        _renderer.close()
+        _renderer = None
+
+
+def _close_on_shutdown(**_: object) -> None:
+    _close_renderer()
