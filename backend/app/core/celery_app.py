@@ -22,6 +22,16 @@ TASK_MODULES = [
 ]
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "rescue-stalled-jobs": {
+        "task": "app.jobs.tasks.rescue_stalled_jobs",
+        "schedule": 60.0,
+        # A sweep that waited longer than a minute is superseded by the next one.
+        "options": {"expires": 55},
+    },
+    "maintenance-health-check": {
+        "task": "app.maintenance.tasks.health_check",
+        "schedule": crontab(minute="*/15"),
+    },
     "gsc-daily-sync": {
         "task": "app.gsc.tasks.sync_all_properties",
         "schedule": crontab(hour=2, minute=0),

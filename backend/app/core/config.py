@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     JOB_LEASE_SECONDS: int = Field(default=120, ge=5)
     JOB_MAX_ATTEMPTS: int = Field(default=4, ge=1)
     JOB_RETRY_BACKOFF_CAP_SECONDS: int = Field(default=600, ge=1)
+    JOB_RETRY_BACKOFF_BASE_SECONDS: float = Field(default=2.0, gt=0)
     JOB_REQUEUE_AFTER_SECONDS: int = Field(default=120, ge=5)
 
     # Retention, days

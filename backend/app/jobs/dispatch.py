@@ -1,0 +1,99 @@
+"""Publishing a job's message: always after its row is committed, with the job id as the
+Celery task id.
+
+Broker down: publishing fails fast (a short retry policy), the failure is logged and the job
+simply stays `queued` (or `retrying`); the rescue sweep publishes it again once the broker is
+back. The caller (an API route) still answers 202 with the job: the row is the promise, the
+message is only a wake-up call, and the claim makes an extra message harmless.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Celery, Task
+
+from app.core.celery_app import celery_app
+from app.core.logging import get_logger
+
+logger = get_logger(__name__)
+
+# Fail fast when Redis is unreachable: the sweep is the retry.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.1, "interval_step": 0.1}
+
+
+@dataclass(frozen=True, slots=True)
+class StageTask:
+    task: Task  # type: ignore[type-arg]
+
+    @property
+    def queue(self) -> str:
+        # Resolved when publishing, not at import: routes may be configured after the task.
+        return queue_of(self.task.name)
+
+
+_stage_tasks: dict[tuple[str, str], StageTask] = {}
+_entry_stages: dict[str, set[str]] = {}
+_task_modules_imported = False
+
+
+def register_stage(job_type: str, stage: str, task: Task, *, entry: bool = True) -> None:  # type: ignore[type-arg]
+    _stage_tasks[(job_type, stage)] = StageTask(task=task)
+    if entry:
+        _entry_stages.setdefault(job_type, set()).add(stage)
+
+
+def entry_stage(job_type: str, *, default: str) -> str:
+    """The stage a job of this type starts with (a retry starts there), when there is one."""
+    stage_task(job_type, default)  # imports the task modules if needed
+    stages = _entry_stages.get(job_type, set())
+    return next(iter(stages)) if len(stages) == 1 else default
+
+
+def stage_task(job_type: str, stage: str) -> StageTask:
+    """The task that runs `stage` of jobs of `job_type` (importing the task modules once)."""
+    global _task_modules_imported
+    found = _stage_tasks.get((job_type, stage))
+    if found is None and not _task_modules_imported:
+        _task_modules_imported = True
+        celery_app.loader.import_default_modules()
+        found = _stage_tasks.get((job_type, stage))
+    if found is None:
+        raise LookupError(f"no task registered for stage {stage!r} of {job_type} jobs")
+    return found
+
+
+def queue_of(task_name: str) -> str:
+    route = celery_app.amqp.router.route({}, task_name)
+    queue = route.get("queue")
+    return str(getattr(queue, "name", queue or celery_app.conf.task_default_queue))
+
+
+def publish_job(
+    *,
+    job_id: str,
+    job_type: str,
+    stage: str,
+    countdown: float | None = None,
+    app: Celery | None = None,
+) -> bool:
+    """Sends the job's message; False (logged) when the broker cannot take it."""
+    target = stage_task(job_type, stage)
+    options: dict[str, Any] = {
+        "task_id": job_id,
+        "queue": target.queue,
+        "retry_policy": PUBLISH_RETRY_POLICY,
+    }
+    if countdown:
+        options["countdown"] = countdown
+    try:
+        if app is None:
+            target.task.apply_async(args=(job_id,), **options)
+        else:
+            app.send_task(target.task.name, args=(job_id,), **options)
+    except Exception as exc:
+        # Left for the sweep: the row stays queued/retrying and is published again later.
+        logger.warning(
+            "job_publish_failed", job_id=job_id, stage=stage, error=f"{type(exc).__name__}: {exc}"
+        )
+        return False
+    return True

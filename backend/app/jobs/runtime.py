@@ -1,0 +1,517 @@
+"""Tracked tasks: Celery tasks that run one stage of a job recorded in `job_runs`.
+
+A tracked task takes only the job id. It claims the job (compare-and-set, with a lease) before
+any work, so a duplicate or late message finds nothing to claim and does nothing. The body
+gets a `JobContext` to report progress and to see cancellation; whatever it returns or raises
+becomes exactly one transition (transitions.py).
+
+The hot path is lean on purpose: one claim and one completion statement on a connection the
+worker process keeps, no ORM objects, no Celery result (the row is the result).
+
+    @tracked_task(job_type=JobType.audit, stage="crawl")
+    def crawl_site(job: JobContext) -> dict[str, Any] | HandOff:
+        for done, url in enumerate(frontier, 1):
+            job.progress(current=done, total=len(frontier), message=url)
+        return job.hand_off("render")
+"""
+
+import os
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+import structlog
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.engine import Connection, Engine
+
+from app.core.celery_app import celery_app
+from app.core.config import settings
+from app.core.logging import get_logger
+from app.jobs import transitions
+from app.jobs.dispatch import publish_job, register_stage, stage_task
+from app.jobs.errors import (
+    JobCancelled,
+    PermanentJobError,
+    TransientJobError,
+    classify,
+    retry_delay,
+)
+from app.jobs.models import JobType
+
+__all__ = [
+    "HandOff",
+    "JobCancelled",
+    "JobContext",
+    "PermanentJobError",
+    "TrackedTask",
+    "TransientJobError",
+    "tracked_task",
+]
+
+logger = get_logger(__name__)
+
+# Progress writes and cancel checks reach the database at most once per interval per job.
+PROGRESS_INTERVAL_SECONDS = 1.0
+
+T = TypeVar("T")
+
+
+class LeaseLostError(Exception):
+    """This attempt no longer holds the job (its lease expired and it was claimed again, or
+    the job already ended): stop without writing anything."""
+
+
+@dataclass(frozen=True, slots=True)
+class HandOff:
+    """Returned by a stage body: continue the same job in the task registered for `stage`."""
+
+    stage: str
+    message: str | None = None
+
+
+class _Store:
+    """The worker process's database access for the runtime: an autocommit connection kept
+    open (one round trip per transition, no pool check-out or ping per statement)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.engine: Engine = sa.create_engine(
+            settings.DATABASE_URL,
+            isolation_level="AUTOCOMMIT",
+            pool_size=2,
+            max_overflow=2,
+            pool_pre_ping=False,
+        )
+        self._connection: Connection | None = None
+
+    def call(self, transition: Callable[..., T], **params: Any) -> T:
+        for retry in (False, True):
+            if self._connection is None:
+                self._connection = self.engine.connect()
+            try:
+                return transition(self._connection, **params)
+            except sa.exc.DBAPIError as exc:
+                # A connection dropped since the last job (server restart, idle timeout): one
+                # fresh connection, then the error is the job's to handle.
+                self._connection.invalidate() if exc.connection_invalidated else None
+                self._connection.close()
+                self._connection = None
+                if retry or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
+    def call_separately(self, transition: Callable[..., T], **params: Any) -> T:
+        """For the heartbeat thread, which must not share the main thread's connection."""
+        with self.engine.connect() as connection:
+            return transition(connection, **params)
+
+
+_store_instance: _Store | None = None
+
+
+def _store() -> _Store:
+    global _store_instance
+    if _store_instance is None or _store_instance.pid != os.getpid():
+        # A forked child starts its own connections, never reusing the parent's sockets.
+        _store_instance = _Store()
+    return _store_instance
+
+
+class JobContext:
+    """What a stage body knows of its job, and how it reports back."""
+
+    def __init__(
+        self,
+        *,
+        job_id: uuid.UUID,
+        job_type: JobType,
+        project_id: uuid.UUID | None,
+        user_id: uuid.UUID | None,
+        attempt: int,
+        max_attempts: int,
+        stage: str,
+        config: dict[str, Any],
+        progress_pct: float = 0.0,
+        progress_current: int | None = None,
+        store: _Store | None = None,
+    ) -> None:
+        self.job_id = job_id
+        self.job_type = job_type
+        self.project_id = project_id
+        self.user_id = user_id
+        self.attempt = attempt
+        self.max_attempts = max_attempts
+        self.stage = stage
+        self.config = config
+        # Recorded as the job's result if it ends early (soft time limit, cancel).
+        self.partial_result: dict[str, Any] = {}
+        self.log = logger
+        self._store = store or _store()
+        self._pct = progress_pct
+        self._current = progress_current
+        self._pending = transitions.NO_PROGRESS
+        self._last_contact = time.monotonic()
+        self._cancel_seen = False
+        self._lease_lost = False
+
+    def progress(
+        self,
+        *,
+        pct: float | None = None,
+        message: str | None = None,
+        current: int | None = None,
+        total: int | None = None,
+    ) -> None:
+        """Throttled (about one write a second; the last one always lands, with the final
+        transition), monotonic, extends the lease, raises JobCancelled when a cancel is
+        pending (learnt in the same round trip as the write)."""
+        if pct is not None:
+            pct = max(self._pct, min(100.0, max(0.0, pct)))
+            self._pct = pct
+        if current is not None:
+            current = max(self._current or 0, current)
+            self._current = current
+        pending = self._pending
+        self._pending = transitions.Progress(
+            pct=pct if pct is not None else pending.pct,
+            message=message if message is not None else pending.message,
+            current=current if current is not None else pending.current,
+            total=total if total is not None else pending.total,
+        )
+        self._raise_if_stopped()
+        if time.monotonic() - self._last_contact >= PROGRESS_INTERVAL_SECONDS:
+            self._flush()
+
+    def checkpoint(self) -> None:
+        """Cheap: raises JobCancelled if a cancel is pending. Asks the database at most once
+        per progress interval (writing pending progress in the same round trip)."""
+        self._raise_if_stopped()
+        if time.monotonic() - self._last_contact < PROGRESS_INTERVAL_SECONDS:
+            return
+        if self._pending != transitions.NO_PROGRESS:
+            self._flush()
+            return
+        pending = self._store.call(
+            transitions.cancel_pending, job_id=str(self.job_id), attempt=self.attempt
+        )
+        self._last_contact = time.monotonic()
+        self._note(pending)
+
+    def hand_off(self, stage: str, *, message: str | None = None) -> HandOff:
+        """Return this from a stage body to continue the same job (same id, attempts and
+        started_at) in the task registered for `stage`, on that task's queue."""
+        return HandOff(stage=stage, message=message)
+
+    def take_pending_progress(self) -> transitions.Progress:
+        pending, self._pending = self._pending, transitions.NO_PROGRESS
+        return pending
+
+    def _flush(self) -> None:
+        pending = self.take_pending_progress()
+        cancel = self._store.call(
+            transitions.record_progress,
+            job_id=str(self.job_id),
+            attempt=self.attempt,
+            progress=pending,
+            lease_seconds=settings.JOB_LEASE_SECONDS,
+        )
+        self._last_contact = time.monotonic()
+        _heartbeat.touched()
+        self._note(cancel)
+
+    def _note(self, cancel_pending: bool | None) -> None:
+        if cancel_pending is None:
+            self._lease_lost = True
+        elif cancel_pending:
+            self._cancel_seen = True
+        self._raise_if_stopped()
+
+    def _raise_if_stopped(self) -> None:
+        if self._lease_lost:
+            raise LeaseLostError(
+                f"job {self.job_id} attempt {self.attempt} no longer holds the job"
+            )
+        if self._cancel_seen:
+            raise JobCancelled(f"job {self.job_id} was cancelled")
+
+    def _seen_by_heartbeat(self, cancel_pending: bool | None) -> None:
+        # Called from the heartbeat thread: only flags, the body raises at its next checkpoint.
+        if cancel_pending is None:
+            self._lease_lost = True
+        elif cancel_pending:
+            self._cancel_seen = True
+
+
+class _Heartbeat:
+    """One thread per worker process extends the lease of the job it is running when the
+    body has not written progress for a while, so a long silent step is not taken for a
+    dead worker. Short jobs never trigger a write."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._job: JobContext | None = None
+        self._last = 0.0
+        self._pid = 0
+
+    def watch(self, job: JobContext) -> None:
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._lock = threading.Lock()
+            threading.Thread(target=self._loop, name="job-heartbeat", daemon=True).start()
+        with self._lock:
+            self._job = job
+            self._last = time.monotonic()
+
+    def touched(self) -> None:
+        self._last = time.monotonic()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._job = None
+
+    def _loop(self) -> None:
+        lease = settings.JOB_LEASE_SECONDS
+        while True:
+            time.sleep(min(lease / 4, 10.0))
+            with self._lock:
+                job, last = self._job, self._last
+            if job is None or time.monotonic() - last < lease / 3:
+                continue
+            try:
+                cancel = _store().call_separately(
+                    transitions.extend_lease,
+                    job_id=str(job.job_id),
+                    attempt=job.attempt,
+                    lease_seconds=lease,
+                )
+            except Exception as exc:
+                logger.warning("job_heartbeat_failed", job_id=str(job.job_id), error=repr(exc))
+                continue
+            self._last = time.monotonic()
+            job._seen_by_heartbeat(cancel)
+
+
+_heartbeat = _Heartbeat()
+
+StageBody = Callable[[JobContext], dict[str, Any] | HandOff]
+
+
+class TrackedTask(Task):  # type: ignore[type-arg]
+    """Base of tracked tasks: the (job type, stage) they run is on the class."""
+
+    job_type: JobType
+    stage: str
+
+
+def tracked_task(
+    *,
+    job_type: JobType,
+    stage: str,
+    name: str | None = None,
+    entry: bool = True,
+    **celery_options: Any,
+) -> Callable[[StageBody], TrackedTask]:
+    """Registers (job_type, stage) -> a Celery task taking `job_id: str` only. `entry=False`
+    marks a stage reached only by hand-off (a retried job starts again at its entry stage)."""
+
+    def decorate(body: StageBody) -> TrackedTask:
+        task_name = name or f"{body.__module__}.{body.__name__}"
+        options: dict[str, Any] = {
+            "ignore_result": True,  # the job row is the result
+            "acks_late": True,
+            **celery_options,
+        }
+
+        def run(self: TrackedTask, job_id: str) -> None:
+            run_stage(job_id=job_id, job_type=job_type, stage=stage, body=body, task=self)
+
+        run.__name__ = body.__name__
+        run.__doc__ = body.__doc__
+        register = celery_app.task(name=task_name, bind=True, base=TrackedTask, **options)
+        task: TrackedTask = register(run)  # type: ignore[no-untyped-call]
+        task.job_type = job_type
+        task.stage = stage
+        register_stage(job_type, stage, task, entry=entry)
+        return task
+
+    return decorate
+
+
+def run_stage(
+    *,
+    job_id: str,
+    job_type: JobType,
+    stage: str,
+    body: StageBody,
+    task: Task | None = None,  # type: ignore[type-arg]
+) -> None:
+    store = _store()
+    claim = store.call(
+        transitions.claim, job_id=job_id, stage=stage, lease_seconds=settings.JOB_LEASE_SECONDS
+    )
+    if claim is None:
+        # A duplicate or late message: someone else holds the job, or it has ended.
+        logger.info("job_not_claimed", job_id=job_id, job_type=job_type, stage=stage)
+        return
+    structlog.contextvars.bind_contextvars(
+        job_id=job_id,
+        job_type=job_type.value,
+        project_id=None if claim.project_id is None else str(claim.project_id),
+        attempt=claim.attempt,
+        stage=stage,
+    )
+    job = JobContext(
+        job_id=uuid.UUID(job_id),
+        job_type=job_type,
+        project_id=claim.project_id,
+        user_id=claim.user_id,
+        attempt=claim.attempt,
+        max_attempts=claim.max_attempts,
+        stage=stage,
+        config=claim.config,
+        progress_pct=claim.progress_pct,
+        progress_current=claim.progress_current,
+        store=store,
+    )
+    _heartbeat.watch(job)
+    try:
+        outcome = body(job)
+    except JobCancelled:
+        _finish_cancelled(job)
+    except LeaseLostError:
+        logger.warning("job_lease_lost")
+    except SoftTimeLimitExceeded:
+        limit = getattr(task, "soft_time_limit", None) or settings.TASK_SOFT_TIME_LIMIT
+        _finish_failed(
+            job,
+            category="time_limit",
+            message=f"stopped at the soft time limit ({limit} s); the partial result is kept",
+            result=job.partial_result,
+        )
+    except Exception as exc:
+        _handle_failure(job, exc)
+    else:
+        if isinstance(outcome, HandOff):
+            _hand_off(job, outcome)
+        else:
+            _finish_completed(job, outcome)
+    finally:
+        _heartbeat.clear()
+
+
+def _finish_completed(job: JobContext, result: dict[str, Any]) -> None:
+    ran = job._store.call(
+        transitions.complete,
+        job_id=str(job.job_id),
+        attempt=job.attempt,
+        result=result,
+        progress=job.take_pending_progress(),
+    )
+    if ran is None:
+        # Cancelled, or taken over after a lost lease: the terminal state stands.
+        logger.warning("job_completion_lost_race")
+    else:
+        logger.info("job_completed", seconds=round(ran, 3))
+
+
+def _finish_cancelled(job: JobContext) -> None:
+    ran = job._store.call(
+        transitions.cancel_running,
+        job_id=str(job.job_id),
+        attempt=job.attempt,
+        result=job.partial_result or None,
+        progress=job.take_pending_progress(),
+    )
+    logger.info("job_cancelled" if ran is not None else "job_cancel_lost_race")
+
+
+def _finish_failed(
+    job: JobContext,
+    *,
+    category: str,
+    message: str,
+    result: dict[str, Any] | None = None,
+    trace: str | None = None,
+) -> None:
+    ran = job._store.call(
+        transitions.fail,
+        job_id=str(job.job_id),
+        attempt=job.attempt,
+        category=category,
+        message=message,
+        traceback=trace,
+        result=result or None,
+        progress=job.take_pending_progress(),
+    )
+    if ran is None:
+        logger.warning("job_failure_lost_race", category=category)
+    else:
+        logger.warning("job_failed", category=category, error=message)
+
+
+def _handle_failure(job: JobContext, exc: Exception) -> None:
+    kind = classify(exc)
+    trace = traceback.format_exc()
+    if kind.transient and job.attempt < job.max_attempts:
+        delay = retry_delay(attempt=job.attempt, retry_after=kind.retry_after)
+        next_retry_at = job._store.call(
+            transitions.schedule_retry,
+            job_id=str(job.job_id),
+            attempt=job.attempt,
+            delay_seconds=delay,
+            category=kind.category,
+            message=kind.message,
+            traceback=trace,
+            progress=job.take_pending_progress(),
+        )
+        if next_retry_at is not None:
+            logger.info(
+                "job_retry_scheduled",
+                category=kind.category,
+                error=kind.message,
+                delay=round(delay, 3),
+            )
+            publish_job(
+                job_id=str(job.job_id), job_type=job.job_type, stage=job.stage, countdown=delay
+            )
+            return
+        # Not retried: a cancel was requested meanwhile, or the job is no longer ours.
+        _finish_cancelled(job)
+        return
+    message = kind.message
+    if kind.transient:
+        message = f"{message} (gave up after {job.attempt} attempts)"
+    _finish_failed(
+        job, category=kind.category, message=message, result=job.partial_result, trace=trace
+    )
+
+
+def _hand_off(job: JobContext, hand_off: HandOff) -> None:
+    target = stage_task(job.job_type, hand_off.stage)
+    progress = job.take_pending_progress()
+    if hand_off.message is not None:
+        progress = transitions.Progress(
+            pct=progress.pct,
+            message=hand_off.message,
+            current=progress.current,
+            total=progress.total,
+        )
+    moved = job._store.call(
+        transitions.hand_off,
+        job_id=str(job.job_id),
+        attempt=job.attempt,
+        stage=hand_off.stage,
+        queue=target.queue,
+        progress=progress,
+    )
+    if not moved:
+        _finish_cancelled(job)
+        return
+    logger.info("job_handed_off", next_stage=hand_off.stage, queue=target.queue)
+    publish_job(job_id=str(job.job_id), job_type=job.job_type, stage=hand_off.stage)

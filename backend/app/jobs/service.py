@@ -1,0 +1,200 @@
+"""Starting, cancelling and retrying jobs (reads for people live in queries.py).
+
+Functions are keyword-only and free of HTTP; routes, Beat tasks and the CLI call the same ones.
+Every state change is a compare-and-set statement, so concurrent callers cannot double a job
+or overwrite a terminal state.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlmodel import Session, col, select
+
+from app.core.celery_app import celery_app
+from app.core.config import settings
+from app.core.db import utcnow
+from app.core.logging import get_logger
+from app.jobs.dispatch import entry_stage, publish_job, stage_task
+from app.jobs.models import ACTIVE_STATUS_SQL, JobRun, JobStatus, JobType
+from app.projects.models import Project
+from app.users.models import User
+
+logger = get_logger(__name__)
+
+RETRYABLE_STATUSES = (JobStatus.failed, JobStatus.cancelled)
+BULK_RETRY_LIMIT = 500
+
+
+class JobNotRetryableError(Exception):
+    """Only failed and cancelled jobs can be retried."""
+
+
+def day_dedupe_key(job_type: JobType, target: object, day: date | None = None) -> str:
+    """Dedupe key for scheduled fan-out: one job per (type, target) per UTC day, so two Beats
+    firing the same schedule (or one firing twice) do the work once."""
+    return f"{job_type.value}:{target}:{(day or utcnow().date()).isoformat()}"
+
+
+def start_job(
+    *,
+    session: Session,
+    job_type: JobType,
+    stage: str,
+    project: Project | None,
+    user: User | None,
+    config: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+    max_attempts: int | None = None,
+    retry_of: uuid.UUID | None = None,
+) -> tuple[JobRun, bool]:
+    """Records a queued job, commits, then publishes it. Returns (job, created): when an
+    active job holds the same dedupe key, that job is returned with created=False.
+
+    The partial unique index on active dedupe keys decides races (INSERT ... ON CONFLICT DO
+    NOTHING), so any number of concurrent starts make one job. If the broker is down the job
+    stays queued and the rescue sweep publishes it later (dispatch.py).
+    """
+    queue = stage_task(job_type, stage).queue
+    for _ in range(5):
+        now = utcnow()
+        inserted = session.scalars(
+            pg_insert(JobRun)
+            .values(
+                id=uuid.uuid4(),
+                job_type=job_type,
+                project_id=None if project is None else project.id,
+                user_id=None if user is None else user.id,
+                status=JobStatus.queued,
+                stage=stage,
+                queue=queue,
+                progress_pct=0.0,
+                attempts=0,
+                max_attempts=max_attempts or settings.JOB_MAX_ATTEMPTS,
+                queued_at=now,
+                updated_at=now,
+                config_json=config or {},
+                dedupe_key=dedupe_key,
+                retry_of=retry_of,
+            )
+            .on_conflict_do_nothing(
+                index_elements=["dedupe_key"], index_where=sa.text(ACTIVE_STATUS_SQL)
+            )
+            .returning(JobRun),
+        ).first()
+        session.commit()
+        if inserted is not None:
+            publish_job(job_id=str(inserted.id), job_type=job_type, stage=stage)
+            return inserted, True
+        active = session.exec(
+            select(JobRun).where(
+                JobRun.dedupe_key == dedupe_key,
+                col(JobRun.status).in_([JobStatus.queued, JobStatus.running, JobStatus.retrying]),
+            )
+        ).first()
+        if active is not None:
+            return active, False
+        # The active job ended between our insert and our read: try again.
+    raise RuntimeError(f"could not start a {job_type} job for dedupe key {dedupe_key!r}")
+
+
+class CancelOutcome(StrEnum):
+    cancelled = "cancelled"  # was queued or waiting to retry: cancelled at once
+    requested = "requested"  # running: it stops at its next checkpoint
+    already_finished = "already_finished"  # terminal already: the route answers 409
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    outcome: CancelOutcome
+    job: JobRun
+
+
+_CANCEL_WAITING = sa.text("""
+    UPDATE job_runs SET status = 'cancelled', cancel_requested_at = now(), finished_at = now(),
+        error_category = 'cancelled', error_message = 'cancelled by request',
+        lease_expires_at = NULL, next_retry_at = NULL, updated_at = now()
+    WHERE id = :id AND status IN ('queued', 'retrying')
+    RETURNING id
+""")
+
+_REQUEST_CANCEL = sa.text("""
+    UPDATE job_runs SET cancel_requested_at = COALESCE(cancel_requested_at, now()),
+        updated_at = now()
+    WHERE id = :id AND status = 'running'
+    RETURNING id
+""")
+
+
+def cancel_job(*, session: Session, job: JobRun) -> CancelResult:
+    """Idempotent. Queued/retrying -> cancelled now (and the message revoked); running ->
+    cancel requested, the worker ends it `cancelled` at its next checkpoint; finished jobs
+    are left alone (CancelOutcome.already_finished, with their state)."""
+    params = {"id": job.id}
+    if session.execute(_CANCEL_WAITING, params).first() is not None:
+        outcome = CancelOutcome.cancelled
+    elif session.execute(_REQUEST_CANCEL, params).first() is not None:
+        outcome = CancelOutcome.requested
+    else:
+        outcome = CancelOutcome.already_finished
+    session.commit()
+    current = session.get(JobRun, job.id, populate_existing=True)
+    if current is None:  # deleted meanwhile (its project was)
+        raise LookupError(f"job {job.id} no longer exists")
+    if outcome is CancelOutcome.cancelled:
+        _revoke(job.id)
+    logger.info("job_cancel", job_id=str(job.id), outcome=outcome.value)
+    return CancelResult(outcome=outcome, job=current)
+
+
+def _revoke(job_id: uuid.UUID) -> None:
+    # Saves a worker the claim attempt; the claim would refuse the job anyway.
+    try:
+        celery_app.control.revoke(str(job_id))
+    except Exception as exc:
+        logger.warning("job_revoke_failed", job_id=str(job_id), error=repr(exc))
+
+
+def retry_job(*, session: Session, job: JobRun, user: User | None) -> tuple[JobRun, bool]:
+    """A failed or cancelled job starts again as a new job linked by retry_of, from the
+    start (its type's entry stage), with its config and dedupe key. Returns (job, created)
+    like start_job: an active job with the same key is returned instead of a second one."""
+    if job.status not in RETRYABLE_STATUSES:
+        raise JobNotRetryableError(
+            f"only failed or cancelled jobs can be retried; this one is {job.status}"
+        )
+    project = None if job.project_id is None else session.get(Project, job.project_id)
+    return start_job(
+        session=session,
+        job_type=job.job_type,
+        stage=entry_stage(job.job_type, default=job.stage),
+        project=project,
+        user=user,
+        config=job.config_json,
+        dedupe_key=job.dedupe_key,
+        max_attempts=job.max_attempts,
+        retry_of=job.id,
+    )
+
+
+def retry_failed_jobs(
+    *,
+    session: Session,
+    jobs: Sequence[JobRun],
+    user: User | None,
+) -> list[JobRun]:
+    """Bulk retry: each failed job (cancelled ones are skipped: bulk retry is for failures)
+    becomes a new job; at most BULK_RETRY_LIMIT. The caller selects `jobs` with the visibility
+    rules of queries.py. Returns the new (or already active) jobs."""
+    started: list[JobRun] = []
+    for job in list(jobs)[:BULK_RETRY_LIMIT]:
+        if job.status != JobStatus.failed:
+            continue
+        new_job, _ = retry_job(session=session, job=job, user=user)
+        started.append(new_job)
+    return started

@@ -1,0 +1,130 @@
+"""Retention clean-up and the platform health check, both run as tracked maintenance jobs.
+
+Domains add their tables to the clean-up with `register_retention_rule` (audits keep their
+pages for AUDIT_RETENTION_DAYS, ...); each rule deletes in bounded batches so one run never
+holds long locks, and the job reports real progress: rows deleted per rule.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from app.core.config import settings
+from app.health import service as health_service
+from app.jobs.models import JobRun, JobType
+from app.jobs.service import day_dedupe_key, start_job
+from app.users.models import User
+
+DELETE_BATCH = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionRule:
+    """`purge(session, batch)` deletes at most `batch` expired rows and returns how many."""
+
+    name: str
+    purge: Callable[[Session, int], int]
+
+
+_FINISHED_JOBS = sa.text("""
+    DELETE FROM job_runs WHERE id IN (
+        SELECT id FROM job_runs
+        WHERE (status IN ('completed', 'cancelled')
+               AND finished_at < now() - make_interval(days => :days))
+           OR (status = 'failed'
+               AND finished_at < now() - make_interval(days => :failed_days))
+        LIMIT :batch
+    )
+""")
+
+
+def _purge_finished_jobs(session: Session, batch: int) -> int:
+    result = session.execute(
+        _FINISHED_JOBS,
+        {
+            "days": settings.JOB_RETENTION_DAYS,
+            "failed_days": settings.FAILED_JOB_RETENTION_DAYS,
+            "batch": batch,
+        },
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+RETENTION_RULES: list[RetentionRule] = [RetentionRule("job_runs", _purge_finished_jobs)]
+
+
+def register_retention_rule(rule: RetentionRule) -> None:
+    if all(existing.name != rule.name for existing in RETENTION_RULES):
+        RETENTION_RULES.append(rule)
+
+
+def cleanup_old_data(
+    *,
+    session: Session,
+    on_progress: Callable[[int, int, str], None] | None = None,
+    batch: int = DELETE_BATCH,
+) -> dict[str, int]:
+    """Deletes everything past its retention; returns rows deleted per rule.
+
+    `on_progress(rules_done, rules_total, message)` is called after every batch (the job's
+    progress and cancellation checkpoint)."""
+    deleted: dict[str, int] = {}
+    for done, rule in enumerate(RETENTION_RULES):
+        deleted[rule.name] = 0
+        while True:
+            count = rule.purge(session, batch)
+            session.commit()
+            deleted[rule.name] += count
+            if on_progress is not None:
+                on_progress(
+                    done, len(RETENTION_RULES), f"{rule.name}: {deleted[rule.name]} deleted"
+                )
+            if count < batch:
+                break
+    return deleted
+
+
+def health_check() -> dict[str, Any]:
+    """Database and Redis reachability."""
+    database = health_service.check_database()
+    redis = health_service.check_redis()
+    return {
+        "ok": database.ok and redis.ok,
+        "database": {"ok": database.ok, "detail": database.detail},
+        "redis": {"ok": redis.ok, "detail": redis.detail},
+    }
+
+
+CLEANUP_STAGE = "cleanup"
+HEALTH_CHECK_STAGE = "health_check"
+
+
+def start_cleanup_job(
+    *, session: Session, user: User | None, scheduled: bool = False
+) -> tuple[JobRun, bool]:
+    """Starts the clean-up (one active at a time; one a day when `scheduled` by Beat)."""
+    key = day_dedupe_key(JobType.maintenance, CLEANUP_STAGE) if scheduled else CLEANUP_STAGE
+    return start_job(
+        session=session,
+        job_type=JobType.maintenance,
+        stage=CLEANUP_STAGE,
+        project=None,
+        user=user,
+        config={"task": CLEANUP_STAGE},
+        dedupe_key=key,
+    )
+
+
+def start_health_check_job(*, session: Session, user: User | None) -> tuple[JobRun, bool]:
+    return start_job(
+        session=session,
+        job_type=JobType.maintenance,
+        stage=HEALTH_CHECK_STAGE,
+        project=None,
+        user=user,
+        config={"task": HEALTH_CHECK_STAGE},
+        dedupe_key=HEALTH_CHECK_STAGE,
+    )

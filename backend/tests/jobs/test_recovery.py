@@ -1,0 +1,88 @@
+"""Recovery with real worker processes started and killed by each test (no shared worker):
+a SIGKILLed worker, Redis losing its data, a cancelled job whose message arrives anyway."""
+
+import time
+
+from app.core.db import session_scope
+from app.jobs import service
+from app.jobs.dispatch import publish_job
+from app.jobs.models import JobStatus
+from app.jobs.rescue import sweep_stalled_jobs
+from tests.jobs import sample_tasks
+from tests.jobs.conftest import executions, load, start, wait_for, wait_terminal
+from tests.workers import WORKER_ENV, celery_worker
+
+LEASE = float(WORKER_ENV["JOB_LEASE_SECONDS"])
+
+
+def test_a_killed_worker_s_job_completes_on_a_restarted_worker() -> None:
+    with celery_worker(concurrency=1) as first:
+        job = start("test_steps", config={"steps": 400, "rounds": 100, "pause": 0.01})
+        wait_for(lambda: load(job.id).progress_current, timeout=10, what="progress")
+        first.kill()
+    assert load(job.id).status == JobStatus.running
+
+    with celery_worker(concurrency=1):
+        wait_for(
+            lambda: bool(sweep_stalled_jobs(requeue_after_seconds=LEASE).rescued),
+            timeout=LEASE + 5,
+            interval=0.25,
+            what="the lease to expire",
+        )
+        done = wait_terminal(job.id, timeout=20)
+
+    assert done.status == JobStatus.completed
+    assert done.attempts == 2
+    assert [e.split(":")[1] for e in executions(job.id)] == ["1", "2"]
+
+
+def test_a_killed_worker_s_job_fails_worker_lost_when_out_of_attempts() -> None:
+    with celery_worker(concurrency=1) as only:
+        job = start(
+            "test_steps", config={"steps": 400, "rounds": 100, "pause": 0.01}, max_attempts=1
+        )
+        wait_for(lambda: load(job.id).progress_current, timeout=10, what="progress")
+        only.kill()
+
+    wait_for(
+        lambda: bool(sweep_stalled_jobs(requeue_after_seconds=LEASE).failed),
+        timeout=LEASE + 5,
+        interval=0.25,
+        what="the lease to expire",
+    )
+    done = load(job.id)
+    assert done.status == JobStatus.failed
+    assert done.error_category == "worker_lost"
+    assert done.error_message is not None
+    assert done.error_message.startswith("worker lost")
+    assert done.finished_at is not None
+
+
+def test_jobs_queued_when_redis_loses_everything_still_complete() -> None:
+    jobs = [start("test_noop") for _ in range(20)]
+    sample_tasks.redis_client().flushall()  # the messages are gone
+
+    with celery_worker(concurrency=2):
+        time.sleep(0.5)
+        assert all(load(job.id).status == JobStatus.queued for job in jobs)
+        report = sweep_stalled_jobs(requeue_after_seconds=0)
+        assert sorted(report.republished) == sorted(str(job.id) for job in jobs)
+        finals = [wait_terminal(job.id).status for job in jobs]
+
+    assert finals == [JobStatus.completed] * 20
+    assert all(len(executions(job.id)) == 1 for job in jobs)
+
+
+def test_a_cancelled_queued_job_never_runs() -> None:
+    stage = "test_noop"
+    job = start(stage)
+    with session_scope() as session:
+        result = service.cancel_job(session=session, job=load(job.id))
+    assert result.outcome is service.CancelOutcome.cancelled
+
+    with celery_worker(concurrency=1):
+        publish_job(job_id=str(job.id), job_type=job.job_type, stage=stage)
+        time.sleep(1.0)
+
+    assert load(job.id).status == JobStatus.cancelled
+    assert executions(job.id) == []
