@@ -6,14 +6,16 @@ from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.api.router import api_router
 from app.core.config import settings
 from app.core.logging import configure_logging, get_logger
 from app.core.request_context import RequestContextMiddleware
+from app.jobs.exporter import install_job_metrics
 from app.jobs.status import job_status_reader
 
 log = get_logger(__name__)
@@ -61,8 +63,18 @@ def create_app() -> FastAPI:
         return JSONResponse(status_code=500, content={"detail": "Internal server error"})
 
     app.include_router(api_router, prefix=settings.API_V1_STR)
+    _mount_metrics(app)
     _mount_dashboard(app, Path(settings.FRONTEND_DIST))
     return app
+
+
+def _mount_metrics(app: FastAPI) -> None:
+    """Prometheus text at /metrics, outside /api/v1 (job numbers are computed per scrape)."""
+    install_job_metrics()
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 def _mount_dashboard(app: FastAPI, dist: Path) -> None:

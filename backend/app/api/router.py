@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from app.health.routes import router as health_router
+from app.jobs.routes import router as jobs_router
 from app.projects.routes import router as projects_router
 from app.users.routes import router as users_router
 
@@ -10,3 +11,4 @@ api_router = APIRouter()
 api_router.include_router(health_router)
 api_router.include_router(users_router)
 api_router.include_router(projects_router)
+api_router.include_router(jobs_router)

@@ -21,6 +21,7 @@ def insert_job(
     status: JobStatus = JobStatus.queued,
     age: timedelta = timedelta(0),
     run_time: timedelta | None = None,
+    stage: str | None = None,
     **fields: Any,
 ) -> JobRun:
     """A job queued `age` ago; finished ones ran for `run_time` after a 10 ms pickup."""
@@ -30,7 +31,7 @@ def insert_job(
         project_id=project.id if project else None,
         user_id=user.id if user else (project.owner_id if project else None),
         status=status,
-        stage="crawl" if job_type is JobType.audit else "run",
+        stage=stage or ("crawl" if job_type is JobType.audit else "run"),
         queued_at=queued_at,
         updated_at=queued_at,
         max_attempts=4,

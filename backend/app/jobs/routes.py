@@ -1,0 +1,249 @@
+"""The jobs API: status (polled by every dashboard), lists, cancel, retry, stats, and the
+maintenance jobs operators start by hand.
+
+Fixed paths (`/stats`, `/project/...`, `/retry-failed`, `/maintenance/...`) are declared
+before `/{job_id}` so they are never read as a job id.
+"""
+
+import uuid
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from fastapi.responses import JSONResponse
+from sqlmodel import SQLModel
+
+from app.api.deps import (
+    CurrentUser,
+    CurrentUserId,
+    ProjectDep,
+    SessionDep,
+    SuperUser,
+    get_project,
+)
+from app.jobs import queries, service
+from app.jobs.models import JobPublic, JobRun, JobsPublic, JobStatus, JobType
+from app.jobs.stats import JobStatsPublic, job_stats
+from app.jobs.status import StatusOutcome, etag_matches, job_status_reader
+from app.maintenance import service as maintenance_service
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200)")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+StatusFilter = Annotated[list[JobStatus] | None, Query(max_length=6)]
+TypeFilter = Annotated[list[JobType] | None, Query(max_length=7)]
+
+_JOB_NOT_FOUND = "Job not found"
+
+
+class ConflictPublic(SQLModel):
+    detail: str
+    status: JobStatus
+
+
+def _jobs_page(rows: list[JobRun], count: int) -> JobsPublic:
+    return JobsPublic(data=[JobPublic.model_validate(job) for job in rows], count=count)
+
+
+def _visible_job(session: SessionDep, user: CurrentUser, job_id: uuid.UUID) -> JobRun:
+    job = queries.get_job_for_user(session=session, job_id=job_id, user=user)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=_JOB_NOT_FOUND)
+    return job
+
+
+@router.get("", response_model=JobsPublic)
+def list_jobs(
+    session: SessionDep,
+    current_user: CurrentUser,
+    project_id: uuid.UUID | None = None,
+    status_: Annotated[StatusFilter, Query(alias="status")] = None,
+    job_type: TypeFilter = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> JobsPublic:
+    """Jobs the caller may see, newest first; a project filter must name a visible project."""
+    if project_id is not None:
+        get_project(session, current_user, project_id)
+    rows, count = queries.list_jobs(
+        session=session,
+        user=current_user,
+        project_id=project_id,
+        statuses=status_ or (),
+        job_types=job_type or (),
+        limit=limit,
+        offset=offset,
+    )
+    return _jobs_page(rows, count)
+
+
+@router.get("/project/{project_id}", response_model=JobsPublic)
+def list_project_jobs(
+    session: SessionDep,
+    current_user: CurrentUser,
+    project: ProjectDep,
+    status_: Annotated[StatusFilter, Query(alias="status")] = None,
+    job_type: TypeFilter = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> JobsPublic:
+    rows, count = queries.list_jobs(
+        session=session,
+        user=current_user,
+        project_id=project.id,
+        statuses=status_ or (),
+        job_types=job_type or (),
+        limit=limit,
+        offset=offset,
+    )
+    return _jobs_page(rows, count)
+
+
+@router.get("/stats", response_model=JobStatsPublic)
+def read_job_stats(
+    session: SessionDep,
+    current_user: CurrentUser,
+    window_hours: Annotated[int, Query(ge=1, le=24 * 90)] = 24,
+    project_id: uuid.UUID | None = None,
+) -> JobStatsPublic:
+    """Counts, success rate and durations over the window (the caller's jobs); queue depths
+    and workers for the whole platform."""
+    if project_id is not None:
+        get_project(session, current_user, project_id)
+    return job_stats(
+        session=session,
+        user=current_user,
+        window=timedelta(hours=window_hours),
+        project_id=project_id,
+    )
+
+
+@router.get(
+    "/{job_id}",
+    response_model=JobPublic,
+    responses={
+        304: {"description": "Unchanged since the ETag given in If-None-Match"},
+        404: {"description": "No such job, or not yours"},
+    },
+)
+async def read_job(
+    job_id: uuid.UUID,
+    user_id: CurrentUserId,
+    if_none_match: Annotated[str | None, Header(max_length=2048)] = None,
+) -> Response:
+    """The job's status and progress, with an ETag; pollers send it back in If-None-Match
+    and get an empty 304 while nothing changed."""
+    found = await job_status_reader.read(job_id=job_id, user_id=user_id)
+    if found.outcome is StatusOutcome.unknown_user:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="Could not validate credentials",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if found.outcome is StatusOutcome.inactive_user:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This account is disabled")
+    if found.outcome is StatusOutcome.not_found:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=_JOB_NOT_FOUND)
+    # no-cache: browsers may keep the body but must revalidate, which is what polling wants.
+    headers = {"ETag": found.etag, "Cache-Control": "private, no-cache"}
+    if etag_matches(if_none_match, found.etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(found.body, media_type="application/json", headers=headers)
+
+
+def _conflict(job: JobRun, detail: str) -> JSONResponse:
+    return JSONResponse(
+        status_code=status.HTTP_409_CONFLICT,
+        content={"detail": detail, "status": str(job.status)},
+    )
+
+
+@router.post(
+    "/retry-failed",
+    response_model=JobsPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+def retry_failed_jobs(
+    session: SessionDep,
+    current_user: CurrentUser,
+    project_id: uuid.UUID | None = None,
+    job_type: JobType | None = None,
+    limit: Annotated[int, Query(ge=1, le=service.BULK_RETRY_LIMIT)] = 100,
+) -> JobsPublic:
+    """Retries failed jobs not retried yet: of one project, or of every project the caller
+    owns (superusers: all jobs, system ones included). Answers with the new jobs."""
+    if project_id is not None:
+        get_project(session, current_user, project_id)
+    failed = queries.failed_jobs_to_retry(
+        session=session, user=current_user, project_id=project_id, job_type=job_type, limit=limit
+    )
+    started = service.retry_failed_jobs(session=session, jobs=failed, user=current_user)
+    return _jobs_page(started, len(started))
+
+
+_SUPERUSERS_ONLY: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Superusers only"},
+}
+
+
+@router.post(
+    "/maintenance/cleanup",
+    response_model=JobPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_SUPERUSERS_ONLY,
+)
+def start_cleanup(session: SessionDep, superuser: SuperUser) -> JobPublic:
+    """Starts the retention clean-up now (the running one is returned if there is one)."""
+    job, _ = maintenance_service.start_cleanup_job(session=session, user=superuser)
+    return JobPublic.model_validate(job)
+
+
+@router.post(
+    "/maintenance/health-check",
+    response_model=JobPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_SUPERUSERS_ONLY,
+)
+def start_health_check(session: SessionDep, superuser: SuperUser) -> JobPublic:
+    """Starts a health check of the database and Redis, as a tracked job."""
+    job, _ = maintenance_service.start_health_check_job(session=session, user=superuser)
+    return JobPublic.model_validate(job)
+
+
+_CONFLICT_RESPONSE: dict[int | str, dict[str, Any]] = {
+    409: {"model": ConflictPublic, "description": "The job's state does not allow it"},
+    404: {"description": "No such job, or not yours"},
+}
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic, responses=_CONFLICT_RESPONSE)
+def cancel_job(session: SessionDep, current_user: CurrentUser, job_id: uuid.UUID) -> object:
+    """Queued or waiting to retry: cancelled at once. Running: a cancel is requested and the
+    job stops at its next checkpoint (`cancel_requested_at` is set). Cancelled: unchanged.
+    Completed or failed: 409 with the job's state."""
+    job = _visible_job(session, current_user, job_id)
+    result = service.cancel_job(session=session, job=job)
+    if (
+        result.outcome is service.CancelOutcome.already_finished
+        and result.job.status != JobStatus.cancelled
+    ):
+        return _conflict(result.job, f"Job already {result.job.status}; nothing to cancel")
+    return JobPublic.model_validate(result.job)
+
+
+@router.post(
+    "/{job_id}/retry",
+    response_model=JobPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_CONFLICT_RESPONSE,
+)
+def retry_job(session: SessionDep, current_user: CurrentUser, job_id: uuid.UUID) -> object:
+    """A failed or cancelled job runs again as a new job (linked by `retry_of`); an active
+    job doing the same work is returned instead of a second one."""
+    job = _visible_job(session, current_user, job_id)
+    try:
+        new_job, _ = service.retry_job(session=session, job=job, user=current_user)
+    except service.JobNotRetryableError:
+        return _conflict(job, f"Job is {job.status}; only failed or cancelled jobs can be retried")
+    return JobPublic.model_validate(new_job)
