@@ -29,13 +29,18 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--flower-port", type=int, default=None, help="default: FLOWER_PORT")
     up.add_argument("--no-build", action="store_true", help="do not build the dashboard")
     up.add_argument(
+        "--embedded",
+        action="store_true",
+        help="always run private PostgreSQL and Redis under ./.data (ignore the others)",
+    )
+    up.add_argument(
         "--workers", type=int, default=2, metavar="N", help="concurrency of the default,low worker"
     )
     up.add_argument(
         "--grace", type=float, default=20.0, help="seconds a child may take to stop before KILL"
     )
     up.add_argument(
-        "--ready-timeout", type=float, default=120.0, help="seconds to wait for /health/ready"
+        "--ready-timeout", type=float, default=180.0, help="seconds to wait for the API, then ready"
     )
 
     api = commands.add_parser("api", help="the HTTP API (uvicorn)")
@@ -54,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--max-tasks-per-child", type=int, default=None, help="recycle a pool process after N"
     )
+    worker.add_argument("--include", default="", help="extra task modules to load, comma-separated")
 
     beat = commands.add_parser("beat", help="Celery Beat (run exactly one)")
     beat.add_argument("--schedule", default=None, help="schedule state file")
@@ -126,8 +132,14 @@ def _api(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from app.core.celery_app import celery_app
     from app.core.config import settings
+    from app.core.logging import configure_logging
 
-    argv = ["worker", "--queues", args.queues, "--pool", args.pool]
+    # Before Celery's own start-up checks, so even their warnings are formatted lines.
+    configure_logging()
+    extra_modules = [module.strip() for module in args.include.split(",") if module.strip()]
+    if extra_modules:
+        celery_app.conf.include = [*celery_app.conf.include, *extra_modules]
+    argv = [*_quiet_when_json(), "worker", "--queues", args.queues, "--pool", args.pool]
     argv += ["--loglevel", settings.LOG_LEVEL]
     if args.concurrency is not None:
         argv += ["--concurrency", str(args.concurrency)]
@@ -139,11 +151,18 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quiet_when_json() -> list[str]:
+    """No start-up banner when logs are JSON lines: every line must parse."""
+    from app.core.config import settings
+
+    return ["--quiet"] if settings.log_json else []
+
+
 def _beat(args: argparse.Namespace) -> int:
     from app.core.celery_app import celery_app
     from app.core.config import settings
 
-    argv = ["beat", "--loglevel", settings.LOG_LEVEL]
+    argv = [*_quiet_when_json(), "beat", "--loglevel", settings.LOG_LEVEL]
     if args.schedule:
         argv += ["--schedule", args.schedule]
     return int(celery_app.start(argv) or 0)
@@ -236,6 +255,7 @@ def _up(args: argparse.Namespace) -> int:
         port=args.port,
         flower_port=args.flower_port,
         build_dashboard=not args.no_build,
+        force_embedded=args.embedded,
         worker_concurrency=args.workers,
         grace_seconds=args.grace,
         ready_timeout=args.ready_timeout,

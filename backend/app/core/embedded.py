@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,7 +114,10 @@ class EmbeddedPostgres:
 
     @staticmethod
     def bin_dir() -> Path:
-        from pgserver._commands import POSTGRES_BIN_PATH
+        with warnings.catch_warnings():
+            # pgserver looks up a runtime directory at import and warns when XDG's is unset.
+            warnings.simplefilter("ignore")
+            from pgserver._commands import POSTGRES_BIN_PATH
 
         path: Path = POSTGRES_BIN_PATH
         return path
@@ -149,6 +153,7 @@ class EmbeddedPostgres:
         )
 
     def _grant_to(self, user: str) -> None:
+        self.bin_dir()  # imports pgserver quietly
         from pgserver.utils import (
             ensure_folder_permissions,
             ensure_prefix_permissions,
@@ -160,7 +165,7 @@ class EmbeddedPostgres:
         ensure_prefix_permissions(bin_dir)
         ensure_folder_permissions(bin_dir, 0o055)
         ensure_folder_permissions(bin_dir.parent / "lib", 0o044)
-        ensure_prefix_permissions(self.pgdata)
+        ensure_prefix_permissions(self.data_dir)
         for path in (self.data_dir, self.socket_dir):
             shutil.chown(path, user, user)
         if self.log_file.exists():

@@ -59,6 +59,7 @@ def run_up(
     port: int,
     flower_port: int | None,
     build_dashboard: bool,
+    force_embedded: bool,
     worker_concurrency: int,
     grace_seconds: float,
     ready_timeout: float,
@@ -70,8 +71,8 @@ def run_up(
     group.install_signal_handlers()
     started = time.monotonic()
     try:
-        database = _find_or_start_postgres(group, settings, data_dir)
-        broker = _find_or_start_redis(group, settings, data_dir)
+        database = _find_or_start_postgres(group, settings, data_dir, force_embedded)
+        broker = _find_or_start_redis(group, settings, data_dir, force_embedded)
         if ensure_database(database.url):
             group.say(f"created database {_without_password(database.url)}")
         env = _child_env(settings, database=database, broker=broker)
@@ -98,7 +99,8 @@ def run_up(
         ):
             group.start(spec)
         api_url = f"http://{_display_host(host)}:{port}"
-        _wait_for(group, lambda: _http_status(f"{api_url}/api/v1/health") == 200, 60, "the API")
+        api_up = lambda: _http_status(f"{api_url}/api/v1/health") == 200  # noqa: E731
+        _wait_for(group, api_up, ready_timeout, "the API")
         group.say(
             _banner(
                 settings=settings,
@@ -139,12 +141,15 @@ class StepFailedError(Exception):
 
 
 # -- database and broker --------------------------------------------------------------------
-def _find_or_start_postgres(group: ProcessGroup, settings: Settings, data_dir: Path) -> Backing:
-    if "DATABASE_URL" in settings.model_fields_set:
-        return Backing(settings.DATABASE_URL, "configured")
-    if postgres_answers(LOCAL_POSTGRES_URL):
-        return Backing(LOCAL_POSTGRES_URL, "local")
-    group.say("no PostgreSQL answers on 127.0.0.1:5432: starting a private one under .data/")
+def _find_or_start_postgres(
+    group: ProcessGroup, settings: Settings, data_dir: Path, force_embedded: bool
+) -> Backing:
+    if not force_embedded:
+        if "DATABASE_URL" in settings.model_fields_set:
+            return Backing(settings.DATABASE_URL, "configured")
+        if postgres_answers(LOCAL_POSTGRES_URL):
+            return Backing(LOCAL_POSTGRES_URL, "local")
+        group.say("no PostgreSQL answers on 127.0.0.1:5432: starting a private one in .data/")
     postgres = EmbeddedPostgres(data_dir, free_port())
     postgres.initialize()
     group.start(
@@ -160,12 +165,15 @@ def _find_or_start_postgres(group: ProcessGroup, settings: Settings, data_dir: P
     return Backing(postgres.url(), "embedded")
 
 
-def _find_or_start_redis(group: ProcessGroup, settings: Settings, data_dir: Path) -> Backing:
-    if "REDIS_URL" in settings.model_fields_set:
-        return Backing(settings.REDIS_URL, "configured")
-    if redis_answers(LOCAL_REDIS_URL):
-        return Backing(LOCAL_REDIS_URL, "local")
-    group.say("no Redis answers on 127.0.0.1:6379: starting a private one under .data/")
+def _find_or_start_redis(
+    group: ProcessGroup, settings: Settings, data_dir: Path, force_embedded: bool
+) -> Backing:
+    if not force_embedded:
+        if "REDIS_URL" in settings.model_fields_set:
+            return Backing(settings.REDIS_URL, "configured")
+        if redis_answers(LOCAL_REDIS_URL):
+            return Backing(LOCAL_REDIS_URL, "local")
+        group.say("no Redis answers on 127.0.0.1:6379: starting a private one in .data/")
     redis_server = EmbeddedRedis(data_dir, free_port())
     group.start(ChildSpec("redis", redis_server.foreground_command(), infrastructure=True))
     _wait_for(group, lambda: redis_answers(redis_server.url(), timeout=0.5), 30, "Redis")
@@ -178,7 +186,7 @@ def _child_env(settings: Settings, *, database: Backing, broker: Backing) -> dic
     env["DATABASE_URL"] = database.url
     env["REDIS_URL"] = broker.url
     for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):
-        if name not in settings.model_fields_set:
+        if broker.origin != "configured" or name not in settings.model_fields_set:
             env[name] = broker.url
     return env
 

@@ -41,6 +41,7 @@ def configure_logging(*, json_logs: bool | None = None, level: str | None = None
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, _task_id_from_celery_record],
+        pass_foreign_args=True,  # read (then dropped) by _task_id_from_celery_record
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             *([structlog.processors.format_exc_info] if as_json else []),
@@ -52,6 +53,8 @@ def configure_logging(*, json_logs: bool | None = None, level: str | None = None
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel((level or settings.LOG_LEVEL).upper())
+    # Python warnings (e.g. Celery's SecurityWarning) become log lines in the same format.
+    logging.captureWarnings(True)
     # uvicorn's own lines go through the same formatter, whoever configured uvicorn first
     # (`uvicorn app.main:app` installs its handlers before importing the app).
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
@@ -68,13 +71,12 @@ def _task_id_from_celery_record(
 ) -> structlog.types.EventDict:
     """Celery logs "Task x[id] received/succeeded/failed" with the id in its format
     arguments, partly outside the task's context: lift it into the `task_id` field."""
+    arguments = event_dict.pop("positional_args", None)
     record = event_dict.get("_record")
-    if "task_id" in event_dict or record is None:
+    if "task_id" in event_dict or record is None or not record.name.startswith("celery"):
         return event_dict
-    if record.name.startswith("celery") and isinstance(record.args, Mapping):
-        task_id = record.args.get("id")
-        if isinstance(task_id, str):
-            event_dict["task_id"] = task_id
+    if isinstance(arguments, Mapping) and isinstance(arguments.get("id"), str):
+        event_dict["task_id"] = arguments["id"]
     return event_dict
 
 

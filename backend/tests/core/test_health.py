@@ -1,0 +1,91 @@
+"""Readiness against real parts: a real worker process, a Redis that goes away, a database
+that does not answer."""
+
+import json
+import uuid
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from app.core.embedded import EmbeddedRedis
+from tests.core.processes import (
+    cli,
+    free_port,
+    http_get,
+    running,
+    stop,
+    wait_for,
+    wait_for_http,
+)
+
+READY = "/api/v1/health/ready"
+
+
+def test_liveness(client: TestClient) -> None:
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_ready_with_a_real_worker(client: TestClient, tmp_path: Path) -> None:
+    node = f"health-{uuid.uuid4().hex[:8]}"
+    command = cli("worker", "-Q", "default,low", "-c", "1", "-n", f"{node}@%h")
+    with running(command, log_path=tmp_path / "worker.log") as worker:
+        wait_for(
+            lambda: client.get(READY).status_code == 200,
+            timeout=120,
+            what="readiness with a worker",
+            child=worker,
+        )
+        body = client.get(READY).json()
+    assert body["status"] == "ok"
+    for component in ("database", "redis", "workers"):
+        assert body[component]["ok"] is True, body
+    assert any(name.startswith(f"{node}@") for name in body["worker_names"]), body
+
+
+def _api(tmp_path: Path, name: str, env: dict[str, str]) -> tuple[list[str], Path, str]:
+    port = free_port()
+    command = cli("api", "--host", "127.0.0.1", "--port", str(port))
+    return command, tmp_path / f"{name}.log", f"http://127.0.0.1:{port}/api/v1"
+
+
+def test_ready_names_the_workers_then_redis_when_they_go_away(tmp_path: Path) -> None:
+    # A private Redis nobody else uses: no worker of any other test can answer the ping.
+    redis_server = EmbeddedRedis(tmp_path, free_port())
+    broker = redis_server.url()
+    env = {"REDIS_URL": broker, "CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": broker}
+    with running(redis_server.foreground_command(), log_path=tmp_path / "redis.log") as redis:
+        command, log_path, base = _api(tmp_path, "api", env)
+        with running(command, log_path=log_path, env=env) as api:
+            wait_for_http(f"{base}/health", status=200, timeout=120, child=api)
+            status, raw, _ = http_get(f"{base}/health/ready")
+            assert status == 503
+            body = json.loads(raw)
+            assert body["status"] == "unavailable"
+            assert body["database"]["ok"] is True
+            assert body["redis"]["ok"] is True
+            assert body["workers"] == {"ok": False, "detail": "no worker answered the ping"}
+
+            stop(redis)  # Redis goes away under a running API
+            status, raw, _ = http_get(f"{base}/health/ready")
+    assert status == 503
+    body = json.loads(raw)
+    assert body["database"]["ok"] is True
+    assert body["redis"]["ok"] is False
+    assert "redis unreachable" in body["redis"]["detail"]
+    assert body["workers"]["ok"] is False
+
+
+def test_ready_names_the_database_when_it_does_not_answer(tmp_path: Path) -> None:
+    closed = free_port()
+    env = {"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{closed}/nowhere"}
+    command, log_path, base = _api(tmp_path, "api", env)
+    with running(command, log_path=log_path, env=env) as api:
+        wait_for_http(f"{base}/health", status=200, timeout=120, child=api)
+        status, raw, _ = http_get(f"{base}/health/ready")
+    assert status == 503
+    body = json.loads(raw)
+    assert body["database"]["ok"] is False
+    assert "database unreachable" in body["database"]["detail"]
+    assert body["redis"]["ok"] is True
