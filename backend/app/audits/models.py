@@ -85,7 +85,9 @@ class AuditPageBase(SQLModel):
     url: str = Field(sa_type=sa.Text)
     depth: int
     final_url: str | None = Field(default=None, sa_type=sa.Text)
+    # The requested URL's own answer (a redirect keeps its 3xx) and where its chain ended.
     status_code: int | None = None
+    final_status_code: int | None = None
     error: str | None = Field(default=None, max_length=64)
     error_detail: str | None = Field(default=None, sa_type=sa.Text)
     response_time_ms: float | None = None
@@ -110,6 +112,9 @@ class AuditPageBase(SQLModel):
     internal_link_count: int = 0
     external_link_count: int = 0
     script_count: int = 0
+    # Signs that scripts build the page (the render stage's choice by need).
+    empty_app_root: bool = False
+    noscript_hint: bool = False
 
 
 class AuditPage(AuditPageBase, table=True):
@@ -135,7 +140,7 @@ class AuditPage(AuditPageBase, table=True):
     structured_data_types: list[str] = _text_array()
     insecure_resources: list[str] = _text_array()
     insecure_form_actions: list[str] = _text_array()
-    rendered: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
+    rendered: dict[str, Any] | None = Field(default=None, sa_type=JSONB(none_as_null=True))
     crawled_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
 

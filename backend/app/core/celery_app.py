@@ -19,6 +19,7 @@ QUEUES = ("default", "render", "low")
 TASK_MODULES = [
     "app.jobs.tasks",
     "app.maintenance.tasks",
+    "app.audits.tasks",
 ]
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {

@@ -14,6 +14,7 @@ def good_page(url: str = f"{SITE}/good-page", **changes: Any) -> CrawledPage:
         depth=1,
         final_url=url,
         status_code=200,
+        final_status_code=200,
         response_time_ms=120.0,
         size_bytes=24_000,
         content_type="text/html; charset=utf-8",

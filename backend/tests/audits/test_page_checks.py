@@ -60,7 +60,8 @@ BAD: dict[str, dict[str, Any]] = {
     },
     "redirect_to_error": {
         "url": f"{SITE}/moved",
-        "status_code": 404,
+        "status_code": 301,
+        "final_status_code": 404,
         "redirect_chain": [RedirectHop(f"{SITE}/moved", 301)],
     },
     "redirect_temporary": {

@@ -179,8 +179,9 @@ def redirect_loop(page: CrawledPage) -> Details | None:
 
 @page_check("redirect_to_error")
 def redirect_to_error(page: CrawledPage) -> Details | None:
-    if page.redirect_chain and page.status_code is not None and page.status_code >= 400:
-        return {"final_url": page.final_url, "status_code": page.status_code}
+    final = page.final_status_code
+    if page.redirect_chain and final is not None and final >= 400:
+        return {"final_url": page.final_url, "status_code": final}
     return None
 
 
