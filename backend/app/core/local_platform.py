@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+
 from app.core.config import DEFAULT_SECRET, Settings, get_settings
 from app.core.embedded import (
     LOCAL_POSTGRES_URL,
@@ -73,8 +75,7 @@ def run_up(
     try:
         database = _find_or_start_postgres(group, settings, data_dir, force_embedded)
         broker = _find_or_start_redis(group, settings, data_dir, force_embedded)
-        if ensure_database(database.url):
-            group.say(f"created database {_without_password(database.url)}")
+        _ensure_database(group, database.url)
         env = _child_env(settings, database=database, broker=broker)
         credentials = _local_credentials(settings, data_dir)
         env.update(credentials)
@@ -182,6 +183,16 @@ def _find_or_start_redis(
     group.start(ChildSpec("redis", redis_server.foreground_command(), infrastructure=True))
     _wait_for(group, lambda: redis_answers(redis_server.url(), timeout=0.5), 30, "Redis")
     return Backing(redis_server.url(), "embedded")
+
+
+def _ensure_database(group: ProcessGroup, url: str) -> None:
+    try:
+        if ensure_database(url):
+            group.say(f"created database {_without_password(url)}")
+    except psycopg.Error as error:
+        # A managed server may refuse the maintenance database; migrate will tell if the
+        # database itself is missing.
+        group.say(f"could not check that the database exists ({type(error).__name__}): going on")
 
 
 def _child_env(settings: Settings, *, database: Backing, broker: Backing) -> dict[str, str]:
