@@ -32,6 +32,7 @@ from app.audits.page import (
 from app.audits.urls import normalize_url
 
 MAX_ANCHOR_CHARS = 300
+PAGES_PER_INSERT = 500
 MAX_TEXT_CHARS = 2000
 
 _PAGES = AuditPage.__table__  # type: ignore[attr-defined]
@@ -217,13 +218,17 @@ def store_pages(*, session: Session, audit_id: uuid.UUID, pages: Sequence[Crawle
     by_url: dict[str, CrawledPage] = {}
     for page in pages:
         by_url.setdefault(page.url, page)
-    statement = (
-        insert(_PAGES)
-        .values([page_row(audit_id, page) for page in by_url.values()])
-        .on_conflict_do_nothing(constraint="uq_audit_pages_audit_id_url")
-        .returning(_PAGES.c.url)
-    )
-    new_urls = session.execute(statement).scalars().all()
+    unique = list(by_url.values())
+    new_urls: list[str] = []
+    # One statement per chunk keeps the bound parameters under PostgreSQL's 65,535.
+    for start in range(0, len(unique), PAGES_PER_INSERT):
+        statement = (
+            insert(_PAGES)
+            .values([page_row(audit_id, page) for page in unique[start : start + PAGES_PER_INSERT]])
+            .on_conflict_do_nothing(constraint="uq_audit_pages_audit_id_url")
+            .returning(_PAGES.c.url)
+        )
+        new_urls.extend(session.execute(statement).scalars().all())
     links: list[tuple[Any, ...]] = []
     issues: list[tuple[str, str, Details]] = []
     for url in new_urls:
