@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 import httpx
 import structlog
 
-from app.audits.net_guard import AddressPolicy, AddressRefusedError, guarded_transport
+from app.audits.http_pool import CrawlTransport
+from app.audits.net_guard import AddressPolicy, AddressRefusedError
 from app.audits.page import CrawledPage, FetchError, RedirectHop
 from app.audits.parse_pool import ParsePool, ParseSettings
 from app.audits.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_for_status
@@ -189,7 +190,13 @@ class _Crawl:
         self.failure: BaseException | None = None
         self.wake = asyncio.Event()
         self.errors: dict[str, int] = {}
-        self.client: httpx.AsyncClient | None = None
+        self.transport: CrawlTransport | None = None
+        self.request_headers = {
+            "User-Agent": config.user_agent,
+            "Accept": _ACCEPT,
+            "Accept-Encoding": "gzip, deflate",
+        }
+        self.request_timeouts = httpx.Timeout(config.timeout).as_dict()
         self.parser = ParsePool(
             ParseSettings(
                 site=start,
@@ -203,18 +210,9 @@ class _Crawl:
     # -- the run ---------------------------------------------------------------------------
 
     async def run(self, resume: CrawlResume | None) -> CrawlSummary:
-        transport = guarded_transport(
-            self.policy,
-            max_connections=self.config.concurrency,
-            max_keepalive=self.config.concurrency,
-        )
-        self.client = httpx.AsyncClient(
-            transport=transport,
-            headers={"User-Agent": self.config.user_agent, "Accept": _ACCEPT},
-            timeout=httpx.Timeout(self.config.timeout),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        # The transport is used directly: the client layer above it (cookies, auth, redirect
+        # and event hooks) is per-request work a crawler does not want.
+        self.transport = CrawlTransport(self.policy, max_connections=self.config.concurrency)
         try:
             await self.parser.start()
             main_robots = await self._robots_for(host_of(self.start_url))
@@ -231,7 +229,7 @@ class _Crawl:
                 raise self.failure
             await self._flush()
         finally:
-            await self.client.aclose()
+            await self.transport.aclose()
             await self.parser.close()
         visited_before = len(resume.visited) if resume else 0
         return CrawlSummary(
@@ -454,31 +452,38 @@ class _Crawl:
     async def _request(self, url: str, *, max_bytes: int | None = None) -> _Response:
         """GET `url` (no redirects followed), its body read only when it is HTML or asked
         for with `max_bytes`, and cut off past the size cap."""
-        assert self.client is not None
+        assert self.transport is not None
         result = _Response(url=url)
         limit = max_bytes or self.config.max_body_bytes
         started = time.perf_counter()
         async with self._gate(host_of(url)):
             try:
-                async with (
-                    asyncio.timeout(self.config.timeout),
-                    self.client.stream("GET", url) as response,
-                ):
-                    self._read_headers(result, response)
-                    wants_body = max_bytes is not None or (
-                        result.content_type is not None
-                        and result.content_type.startswith(_HTML_TYPES)
-                        and response.status_code not in _REDIRECT_STATUSES
+                async with asyncio.timeout(self.config.timeout):
+                    request = httpx.Request(
+                        "GET",
+                        url,
+                        headers=self.request_headers,
+                        extensions={"timeout": self.request_timeouts},
                     )
-                    declared = response.headers.get("content-length")
-                    if declared and declared.isdigit():
-                        result.size_bytes = int(declared)
-                        if wants_body and int(declared) > limit:
-                            result.error = FetchError.TOO_LARGE
-                            result.error_detail = f"Content-Length {declared} > {limit} bytes"
-                            wants_body = False
-                    if wants_body:
-                        await self._read_body(result, response, limit)
+                    response = await self.transport.handle_async_request(request)
+                    try:
+                        self._read_headers(result, response)
+                        wants_body = max_bytes is not None or (
+                            result.content_type is not None
+                            and result.content_type.startswith(_HTML_TYPES)
+                            and response.status_code not in _REDIRECT_STATUSES
+                        )
+                        declared = response.headers.get("content-length")
+                        if declared and declared.isdigit():
+                            result.size_bytes = int(declared)
+                            if wants_body and int(declared) > limit:
+                                result.error = FetchError.TOO_LARGE
+                                result.error_detail = f"Content-Length {declared} > {limit} bytes"
+                                wants_body = False
+                        if wants_body:
+                            await self._read_body(result, response, limit)
+                    finally:
+                        await response.aclose()
             except TimeoutError:
                 result.error = FetchError.TIMEOUT
                 result.error_detail = f"no complete response within {self.config.timeout}s"
