@@ -42,6 +42,7 @@ CHROMIUM_ARGS = (
 )
 # After `load`, scripts get this long (at most) to finish fetching what they build with.
 NETWORK_IDLE_WAIT_SECONDS = 3.0
+QUIET_SECONDS = 0.1
 
 _EXTRACT_JS = """() => {
   const text = (node) => (node.innerText || node.textContent || "").trim();
@@ -132,6 +133,25 @@ def choose_pages_to_render(pages: Sequence[CrawledPage], limit: int) -> list[str
     ]
     candidates.sort(key=lambda page: (-_render_need(page), page.depth, page.url))
     return [page.url for page in candidates[: max(0, limit)]]
+
+
+class _NetworkActivity:
+    """Requests in flight on one page, and when the last one started or ended."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.last_change = time.monotonic()
+
+    def started(self, _request: object) -> None:
+        self.in_flight += 1
+        self.last_change = time.monotonic()
+
+    def finished(self, _request: object) -> None:
+        self.in_flight = max(0, self.in_flight - 1)
+        self.last_change = time.monotonic()
+
+    def quiet(self, seconds: float) -> bool:
+        return self.in_flight == 0 and time.monotonic() - self.last_change >= seconds
 
 
 @dataclass(slots=True)
@@ -243,13 +263,16 @@ class PageRenderer:
             context.set_default_timeout(self.timeout * 1000)
             context.route("**/*", route_request)
             page = context.new_page()
+            activity = _NetworkActivity()
+            page.on("request", activity.started)
+            page.on("requestfinished", activity.finished)
+            page.on("requestfailed", activity.finished)
             page.goto(url, wait_until="load", timeout=self.timeout * 1000)
-            idle_wait = min(NETWORK_IDLE_WAIT_SECONDS, deadline - time.monotonic())
-            if idle_wait > 0:
-                try:
-                    page.wait_for_load_state("networkidle", timeout=idle_wait * 1000)
-                except Exception:
-                    log.debug("network not idle; reading the page as it is", url=url)
+            # Then let scripts finish what they fetch: until the network has been quiet a
+            # moment (Playwright's "networkidle" always waits a full 500 ms).
+            idle_deadline = min(time.monotonic() + NETWORK_IDLE_WAIT_SECONDS, deadline)
+            while time.monotonic() < idle_deadline and not activity.quiet(QUIET_SECONDS):
+                page.wait_for_timeout(25)
             data: dict[str, Any] = page.evaluate(_EXTRACT_JS)
             final_url = page.url
         finally:
