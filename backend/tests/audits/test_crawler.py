@@ -376,3 +376,25 @@ def test_gzip_content_encoding_is_decoded(site: SiteServer) -> None:
     site.add("/", Route(body=body, headers={"Content-Encoding": "gzip"}))
     pages, _ = run_crawl(config_for(site))
     assert pages[f"{site.url}/"].titles == ["Zipped"]
+
+
+def test_config_for_a_project_takes_its_settings_or_the_platform_defaults() -> None:
+    import uuid
+
+    from app.core.config import Settings
+    from app.projects.models import Project
+
+    settings = Settings(MAX_CRAWL_PAGES=300, MAX_CRAWL_DEPTH=4, CRAWL_TIMEOUT=7)
+    project = Project(name="p", site_url="https://example.com/", owner_id=uuid.uuid4())
+    config = CrawlConfig.for_project(project, settings)
+    assert (config.start_url, config.max_pages, config.max_depth) == (
+        "https://example.com/",
+        300,
+        4,
+    )
+    assert config.timeout == 7
+    assert config.user_agent == settings.CRAWL_USER_AGENT
+    assert config.bot_token == "seoplatformbot"
+    project.max_crawl_pages, project.max_crawl_depth, project.include_subdomains = 50, 0, True
+    own = CrawlConfig.for_project(project, settings)
+    assert (own.max_pages, own.max_depth, own.include_subdomains) == (50, 0, True)
