@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import sqlalchemy.exc as sa_exc
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -56,6 +57,14 @@ def create_app() -> FastAPI:
             expose_headers=["ETag", "X-Request-ID"],
         )
     app.add_middleware(RequestContextMiddleware)
+
+    @app.exception_handler(sa_exc.DataError)
+    async def _rejected_by_database(request: Request, exc: sa_exc.DataError) -> JSONResponse:
+        # Input that passed validation but not a column's rules (a NUL character, a value
+        # out of range) is the client's to fix: 422 with PostgreSQL's reason, not a 500.
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
+        log.info("input rejected by the database", path=request.url.path, reason=reason)
+        return JSONResponse(status_code=422, content={"detail": f"Invalid input: {reason}"})
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
