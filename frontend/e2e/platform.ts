@@ -94,6 +94,12 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     CRAWL_ALLOW_PRIVATE_NETWORKS: "true",
     BROWSER_EXECUTABLE_PATH: process.env.BROWSER_EXECUTABLE_PATH ?? "/usr/bin/chromium",
     FLOWER_URL: `http://127.0.0.1:${flowerPort}`,
+    // A short soft time limit makes the slow site's audit fail for real (category
+    // time_limit) within the test's patience; few rendered pages keep the quick audit
+    // well inside it.
+    TASK_SOFT_TIME_LIMIT: "25",
+    TASK_TIME_LIMIT: "50",
+    MAX_RENDER_PAGES: "5",
   };
 
   // A database and a Redis database of our own, empty at every run.

@@ -10,12 +10,18 @@ import type { AddressInfo } from "node:net";
 export type TestSite = { url: string; slowUrl: string; close: () => Promise<void> };
 
 const PAGES = 24;
-const SLOW_PAGES = 400;
-const SLOW_DELAY_MS = 700;
+const SLOW_PAGES = 600;
+const SLOW_DELAY_MS = 1500;
 
-function page(prefix: string, index: number, total: number): string {
-  const links = [1, 2, 3, 5, 8]
-    .map((step) => (index + step) % total)
+/** The quick site links each page to a few neighbours; the slow one is a wide tree, so its
+ * crawl has hundreds of pages to fetch within a few clicks of the start. */
+function linkTargets(index: number, total: number, wide: boolean): number[] {
+  if (wide) return Array.from({ length: 8 }, (_, k) => index * 8 + k + 1).filter((target) => target < total);
+  return [1, 2, 3, 5, 8].map((step) => (index + step) % total);
+}
+
+function page(prefix: string, index: number, total: number, wide = false): string {
+  const links = linkTargets(index, total, wide)
     .map((target) => `<a href="${prefix}/page-${target}.html">Page ${target}</a>`)
     .join(" ");
   // Every fifth page has defects the checks should report.
@@ -41,9 +47,9 @@ async function serve(pages: number, delayMs: number): Promise<{ url: string; ser
     const answer = () => {
       if (path === "/robots.txt") return reply(200, "text/plain", "User-agent: *\nAllow: /\n");
       if (path === "/pixel.gif") return reply(200, "image/gif", GIF);
-      if (path === "/" || path === "/index.html") return reply(200, "text/html", page("", 0, pages));
+      if (path === "/" || path === "/index.html") return reply(200, "text/html", page("", 0, pages, delayMs > 0));
       const match = /^\/page-(\d+)\.html$/.exec(path);
-      if (match && Number(match[1]) < pages) return reply(200, "text/html", page("", Number(match[1]), pages));
+      if (match && Number(match[1]) < pages) return reply(200, "text/html", page("", Number(match[1]), pages, delayMs > 0));
       return reply(404, "text/html", "<!doctype html><title>Not found</title><h1>Not found</h1>");
     };
     if (delayMs > 0 && path !== "/robots.txt") setTimeout(answer, delayMs);

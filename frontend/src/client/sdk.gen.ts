@@ -2,7 +2,7 @@
 
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client';
 import { client } from './client.gen';
-import type { HealthLivenessData, HealthLivenessResponses, HealthReadinessData, HealthReadinessErrors, HealthReadinessResponses, ProjectsCreateProjectData, ProjectsCreateProjectErrors, ProjectsCreateProjectResponses, ProjectsDeleteProjectData, ProjectsDeleteProjectErrors, ProjectsDeleteProjectResponses, ProjectsListProjectsData, ProjectsListProjectsErrors, ProjectsListProjectsResponses, ProjectsReadProjectData, ProjectsReadProjectErrors, ProjectsReadProjectResponses, ProjectsUpdateProjectData, ProjectsUpdateProjectErrors, ProjectsUpdateProjectResponses, UsersLoginAccessTokenData, UsersLoginAccessTokenErrors, UsersLoginAccessTokenResponses, UsersReadMeData, UsersReadMeResponses, UsersSignupData, UsersSignupErrors, UsersSignupResponses, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses } from './types.gen';
+import type { AuditsDiffAuditData, AuditsDiffAuditErrors, AuditsDiffAuditResponses, AuditsExportIssuesData, AuditsExportIssuesErrors, AuditsExportIssuesResponses, AuditsExportPagesData, AuditsExportPagesErrors, AuditsExportPagesResponses, AuditsListAuditsData, AuditsListAuditsErrors, AuditsListAuditsResponses, AuditsListChecksData, AuditsListChecksResponses, AuditsListIssuesData, AuditsListIssuesErrors, AuditsListIssuesResponses, AuditsListPagesData, AuditsListPagesErrors, AuditsListPagesResponses, AuditsReadAuditData, AuditsReadAuditErrors, AuditsReadAuditResponses, AuditsStartAuditData, AuditsStartAuditErrors, AuditsStartAuditResponses, HealthLivenessData, HealthLivenessResponses, HealthReadinessData, HealthReadinessErrors, HealthReadinessResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsListProjectJobsData, JobsListProjectJobsErrors, JobsListProjectJobsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadJobStatsData, JobsReadJobStatsErrors, JobsReadJobStatsResponses, JobsRetryFailedJobsData, JobsRetryFailedJobsErrors, JobsRetryFailedJobsResponses, JobsRetryJobData, JobsRetryJobErrors, JobsRetryJobResponses, JobsStartCleanupData, JobsStartCleanupErrors, JobsStartCleanupResponses, JobsStartHealthCheckData, JobsStartHealthCheckErrors, JobsStartHealthCheckResponses, ProjectsCreateProjectData, ProjectsCreateProjectErrors, ProjectsCreateProjectResponses, ProjectsDeleteProjectData, ProjectsDeleteProjectErrors, ProjectsDeleteProjectResponses, ProjectsListProjectsData, ProjectsListProjectsErrors, ProjectsListProjectsResponses, ProjectsReadProjectData, ProjectsReadProjectErrors, ProjectsReadProjectResponses, ProjectsUpdateProjectData, ProjectsUpdateProjectErrors, ProjectsUpdateProjectResponses, UsersLoginAccessTokenData, UsersLoginAccessTokenErrors, UsersLoginAccessTokenResponses, UsersReadMeData, UsersReadMeResponses, UsersSignupData, UsersSignupErrors, UsersSignupResponses, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -19,6 +19,74 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
 };
 
 /**
+ * List Checks
+ */
+export const auditsListChecks = <ThrowOnError extends boolean = false>(options?: Options<AuditsListChecksData, ThrowOnError>) => (options?.client ?? client).get<AuditsListChecksResponses, unknown, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/audits/checks',
+    ...options
+});
+
+/**
+ * Read Audit
+ */
+export const auditsReadAudit = <ThrowOnError extends boolean = false>(options: Options<AuditsReadAuditData, ThrowOnError>) => (options.client ?? client).get<AuditsReadAuditResponses, AuditsReadAuditErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/audits/{audit_id}',
+    ...options
+});
+
+/**
+ * Diff Audit
+ *
+ * New, fixed and persisting issues against the project's previous completed audit.
+ */
+export const auditsDiffAudit = <ThrowOnError extends boolean = false>(options: Options<AuditsDiffAuditData, ThrowOnError>) => (options.client ?? client).get<AuditsDiffAuditResponses, AuditsDiffAuditErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/audits/{audit_id}/diff',
+    ...options
+});
+
+/**
+ * List Issues
+ *
+ * Issues grouped by check (worst first), with the catalogue's description and how to
+ * fix it; each group's affected URLs are paginated by `urls_limit` / `urls_offset`.
+ */
+export const auditsListIssues = <ThrowOnError extends boolean = false>(options: Options<AuditsListIssuesData, ThrowOnError>) => (options.client ?? client).get<AuditsListIssuesResponses, AuditsListIssuesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/audits/{audit_id}/issues',
+    ...options
+});
+
+/**
+ * Export Issues
+ */
+export const auditsExportIssues = <ThrowOnError extends boolean = false>(options: Options<AuditsExportIssuesData, ThrowOnError>) => (options.client ?? client).get<AuditsExportIssuesResponses, AuditsExportIssuesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/audits/{audit_id}/issues.csv',
+    ...options
+});
+
+/**
+ * List Pages
+ */
+export const auditsListPages = <ThrowOnError extends boolean = false>(options: Options<AuditsListPagesData, ThrowOnError>) => (options.client ?? client).get<AuditsListPagesResponses, AuditsListPagesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/audits/{audit_id}/pages',
+    ...options
+});
+
+/**
+ * Export Pages
+ */
+export const auditsExportPages = <ThrowOnError extends boolean = false>(options: Options<AuditsExportPagesData, ThrowOnError>) => (options.client ?? client).get<AuditsExportPagesResponses, AuditsExportPagesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/audits/{audit_id}/pages.csv',
+    ...options
+});
+
+/**
  * Liveness
  */
 export const healthLiveness = <ThrowOnError extends boolean = false>(options?: Options<HealthLivenessData, ThrowOnError>) => (options?.client ?? client).get<HealthLivenessResponses, unknown, ThrowOnError>({ url: '/api/v1/health', ...options });
@@ -27,6 +95,109 @@ export const healthLiveness = <ThrowOnError extends boolean = false>(options?: O
  * Readiness
  */
 export const healthReadiness = <ThrowOnError extends boolean = false>(options?: Options<HealthReadinessData, ThrowOnError>) => (options?.client ?? client).get<HealthReadinessResponses, HealthReadinessErrors, ThrowOnError>({ url: '/api/v1/health/ready', ...options });
+
+/**
+ * List Jobs
+ *
+ * Jobs the caller may see, newest first; a project filter must name a visible project.
+ */
+export const jobsListJobs = <ThrowOnError extends boolean = false>(options?: Options<JobsListJobsData, ThrowOnError>) => (options?.client ?? client).get<JobsListJobsResponses, JobsListJobsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/jobs',
+    ...options
+});
+
+/**
+ * Start Cleanup
+ *
+ * Starts the retention clean-up now (the running one is returned if there is one).
+ */
+export const jobsStartCleanup = <ThrowOnError extends boolean = false>(options?: Options<JobsStartCleanupData, ThrowOnError>) => (options?.client ?? client).post<JobsStartCleanupResponses, JobsStartCleanupErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/jobs/maintenance/cleanup',
+    ...options
+});
+
+/**
+ * Start Health Check
+ *
+ * Starts a health check of the database and Redis, as a tracked job.
+ */
+export const jobsStartHealthCheck = <ThrowOnError extends boolean = false>(options?: Options<JobsStartHealthCheckData, ThrowOnError>) => (options?.client ?? client).post<JobsStartHealthCheckResponses, JobsStartHealthCheckErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/jobs/maintenance/health-check',
+    ...options
+});
+
+/**
+ * List Project Jobs
+ */
+export const jobsListProjectJobs = <ThrowOnError extends boolean = false>(options: Options<JobsListProjectJobsData, ThrowOnError>) => (options.client ?? client).get<JobsListProjectJobsResponses, JobsListProjectJobsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/jobs/project/{project_id}',
+    ...options
+});
+
+/**
+ * Retry Failed Jobs
+ *
+ * Retries failed jobs not retried yet: of one project, or of every project the caller
+ * owns (superusers: all jobs, system ones included). Answers with the new jobs.
+ */
+export const jobsRetryFailedJobs = <ThrowOnError extends boolean = false>(options?: Options<JobsRetryFailedJobsData, ThrowOnError>) => (options?.client ?? client).post<JobsRetryFailedJobsResponses, JobsRetryFailedJobsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/jobs/retry-failed',
+    ...options
+});
+
+/**
+ * Read Job Stats
+ *
+ * Counts, success rate and durations over the window (the caller's jobs); queue depths
+ * and workers for the whole platform.
+ */
+export const jobsReadJobStats = <ThrowOnError extends boolean = false>(options?: Options<JobsReadJobStatsData, ThrowOnError>) => (options?.client ?? client).get<JobsReadJobStatsResponses, JobsReadJobStatsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/jobs/stats',
+    ...options
+});
+
+/**
+ * Read Job
+ *
+ * The job's status and progress, with an ETag; pollers send it back in If-None-Match
+ * and get an empty 304 while nothing changed.
+ */
+export const jobsReadJob = <ThrowOnError extends boolean = false>(options: Options<JobsReadJobData, ThrowOnError>) => (options.client ?? client).get<JobsReadJobResponses, JobsReadJobErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/jobs/{job_id}',
+    ...options
+});
+
+/**
+ * Cancel Job
+ *
+ * Queued or waiting to retry: cancelled at once. Running: a cancel is requested and the
+ * job stops at its next checkpoint (`cancel_requested_at` is set). Cancelled: unchanged.
+ * Completed or failed: 409 with the job's state.
+ */
+export const jobsCancelJob = <ThrowOnError extends boolean = false>(options: Options<JobsCancelJobData, ThrowOnError>) => (options.client ?? client).post<JobsCancelJobResponses, JobsCancelJobErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/jobs/{job_id}/cancel',
+    ...options
+});
+
+/**
+ * Retry Job
+ *
+ * A failed or cancelled job runs again as a new job (linked by `retry_of`); an active
+ * job doing the same work is returned instead of a second one.
+ */
+export const jobsRetryJob = <ThrowOnError extends boolean = false>(options: Options<JobsRetryJobData, ThrowOnError>) => (options.client ?? client).post<JobsRetryJobResponses, JobsRetryJobErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/jobs/{job_id}/retry',
+    ...options
+});
 
 /**
  * Login Access Token
@@ -92,6 +263,24 @@ export const projectsUpdateProject = <ThrowOnError extends boolean = false>(opti
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * List Audits
+ */
+export const auditsListAudits = <ThrowOnError extends boolean = false>(options: Options<AuditsListAuditsData, ThrowOnError>) => (options.client ?? client).get<AuditsListAuditsResponses, AuditsListAuditsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/audits',
+    ...options
+});
+
+/**
+ * Start Audit
+ */
+export const auditsStartAudit = <ThrowOnError extends boolean = false>(options: Options<AuditsStartAuditData, ThrowOnError>) => (options.client ?? client).post<AuditsStartAuditResponses, AuditsStartAuditErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/audits',
+    ...options
 });
 
 /**

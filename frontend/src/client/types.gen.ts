@@ -5,6 +5,300 @@ export type ClientOptions = {
 };
 
 /**
+ * AuditDiffPublic
+ */
+export type AuditDiffPublic = {
+    /**
+     * Audit Id
+     */
+    audit_id: string;
+    /**
+     * Fixed
+     */
+    fixed: Array<IssueDiffEntry>;
+    /**
+     * New
+     */
+    new: Array<IssueDiffEntry>;
+    /**
+     * Persisting
+     */
+    persisting: Array<IssueDiffEntry>;
+    /**
+     * Previous Audit Id
+     */
+    previous_audit_id: string | null;
+};
+
+/**
+ * AuditPagePublic
+ */
+export type AuditPagePublic = {
+    /**
+     * Blocked By Robots
+     */
+    blocked_by_robots?: boolean;
+    /**
+     * Body Hash
+     */
+    body_hash?: string | null;
+    /**
+     * Canonical Header
+     */
+    canonical_header?: string | null;
+    /**
+     * Canonical Url
+     */
+    canonical_url?: string | null;
+    /**
+     * Content Type
+     */
+    content_type?: string | null;
+    /**
+     * Depth
+     */
+    depth: number;
+    /**
+     * Empty App Root
+     */
+    empty_app_root?: boolean;
+    /**
+     * Error
+     */
+    error?: string | null;
+    /**
+     * Error Detail
+     */
+    error_detail?: string | null;
+    /**
+     * External Link Count
+     */
+    external_link_count?: number;
+    /**
+     * Final Status Code
+     */
+    final_status_code?: number | null;
+    /**
+     * Final Url
+     */
+    final_url?: string | null;
+    /**
+     * H1
+     */
+    h1: Array<string>;
+    /**
+     * Id
+     */
+    id: number;
+    /**
+     * In Sitemap
+     */
+    in_sitemap?: boolean;
+    /**
+     * Indexable
+     */
+    indexable?: boolean;
+    /**
+     * Internal Link Count
+     */
+    internal_link_count?: number;
+    /**
+     * Is Html
+     */
+    is_html?: boolean;
+    /**
+     * Issue Codes
+     */
+    issue_codes?: Array<string>;
+    /**
+     * Lang
+     */
+    lang?: string | null;
+    /**
+     * Meta Description
+     */
+    meta_description?: string | null;
+    /**
+     * Meta Refresh
+     */
+    meta_refresh?: string | null;
+    /**
+     * Nofollow
+     */
+    nofollow?: boolean;
+    /**
+     * Noindex
+     */
+    noindex?: boolean;
+    /**
+     * Noscript Hint
+     */
+    noscript_hint?: boolean;
+    /**
+     * Redirect Chain
+     */
+    redirect_chain: Array<{
+        [key: string]: unknown;
+    }>;
+    /**
+     * Rendered
+     */
+    rendered: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Response Time Ms
+     */
+    response_time_ms?: number | null;
+    /**
+     * Script Count
+     */
+    script_count?: number;
+    /**
+     * Size Bytes
+     */
+    size_bytes?: number;
+    /**
+     * Status Code
+     */
+    status_code?: number | null;
+    /**
+     * Title
+     */
+    title?: string | null;
+    /**
+     * Titles
+     */
+    titles: Array<string>;
+    /**
+     * Url
+     */
+    url: string;
+    /**
+     * Viewport
+     */
+    viewport?: string | null;
+    /**
+     * Word Count
+     */
+    word_count?: number;
+};
+
+/**
+ * AuditPagesPublic
+ */
+export type AuditPagesPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<AuditPagePublic>;
+};
+
+/**
+ * AuditRunPublic
+ */
+export type AuditRunPublic = {
+    /**
+     * Config Json
+     */
+    config_json: {
+        [key: string]: unknown;
+    };
+    /**
+     * Finished At
+     */
+    finished_at?: string | null;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Job Id
+     */
+    job_id: string | null;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * Render Skipped Reason
+     */
+    render_skipped_reason?: string | null;
+    render_status?: RenderStatus;
+    /**
+     * Score
+     */
+    score?: number | null;
+    /**
+     * Started At
+     */
+    started_at?: string;
+    /**
+     * Stats Json
+     */
+    stats_json: {
+        [key: string]: unknown;
+    };
+    status?: AuditStatus;
+};
+
+/**
+ * AuditRunsPublic
+ */
+export type AuditRunsPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<AuditRunPublic>;
+};
+
+/**
+ * AuditStatus
+ */
+export type AuditStatus = 'crawling' | 'rendering' | 'analyzing' | 'completed' | 'failed' | 'cancelled';
+
+/**
+ * AuditSummaryPublic
+ */
+export type AuditSummaryPublic = {
+    audit: AuditRunPublic;
+    /**
+     * Issues By Code
+     */
+    issues_by_code: {
+        [key: string]: number;
+    };
+    /**
+     * Issues By Severity
+     */
+    issues_by_severity: {
+        [key: string]: number;
+    };
+    /**
+     * Job Status
+     */
+    job_status: string | null;
+    /**
+     * Pages By Status
+     */
+    pages_by_status: {
+        [key: string]: number;
+    };
+    /**
+     * Pages Total
+     */
+    pages_total: number;
+};
+
+/**
  * Body_users-login_access_token
  */
 export type BodyUsersLoginAccessToken = {
@@ -35,6 +329,51 @@ export type BodyUsersLoginAccessToken = {
 };
 
 /**
+ * CheckPublic
+ */
+export type CheckPublic = {
+    /**
+     * Category
+     */
+    category: string;
+    /**
+     * Code
+     */
+    code: string;
+    /**
+     * Description
+     */
+    description: string;
+    /**
+     * How To Fix
+     */
+    how_to_fix: string;
+    /**
+     * Scope
+     */
+    scope: string;
+    severity: Severity;
+    /**
+     * Title
+     */
+    title: string;
+};
+
+/**
+ * ChecksPublic
+ */
+export type ChecksPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<CheckPublic>;
+};
+
+/**
  * ComponentPublic
  */
 export type ComponentPublic = {
@@ -49,6 +388,31 @@ export type ComponentPublic = {
 };
 
 /**
+ * ConflictPublic
+ */
+export type ConflictPublic = {
+    /**
+     * Detail
+     */
+    detail: string;
+    status: JobStatus;
+};
+
+/**
+ * DurationPercentiles
+ */
+export type DurationPercentiles = {
+    /**
+     * P50
+     */
+    p50: number;
+    /**
+     * P95
+     */
+    p95: number;
+};
+
+/**
  * HTTPValidationError
  */
 export type HttpValidationError = {
@@ -56,6 +420,281 @@ export type HttpValidationError = {
      * Detail
      */
     detail?: Array<ValidationError>;
+};
+
+/**
+ * IssueDiffEntry
+ */
+export type IssueDiffEntry = {
+    /**
+     * Code
+     */
+    code: string;
+    /**
+     * Count
+     */
+    count: number;
+    severity: Severity;
+    /**
+     * Title
+     */
+    title: string;
+    /**
+     * Urls
+     */
+    urls: Array<string>;
+};
+
+/**
+ * IssueGroupPublic
+ */
+export type IssueGroupPublic = {
+    /**
+     * Category
+     */
+    category: string;
+    /**
+     * Code
+     */
+    code: string;
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Description
+     */
+    description: string;
+    /**
+     * How To Fix
+     */
+    how_to_fix: string;
+    /**
+     * Scope
+     */
+    scope: string;
+    severity: Severity;
+    /**
+     * Title
+     */
+    title: string;
+    /**
+     * Urls
+     */
+    urls: Array<IssueUrlPublic>;
+};
+
+/**
+ * IssueGroupsPublic
+ */
+export type IssueGroupsPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<IssueGroupPublic>;
+};
+
+/**
+ * IssueUrlPublic
+ */
+export type IssueUrlPublic = {
+    /**
+     * Details
+     */
+    details: {
+        [key: string]: unknown;
+    };
+    /**
+     * Url
+     */
+    url: string;
+};
+
+/**
+ * JobPublic
+ */
+export type JobPublic = {
+    /**
+     * Attempts
+     */
+    attempts: number;
+    /**
+     * Cancel Requested At
+     */
+    cancel_requested_at: string | null;
+    /**
+     * Config Json
+     */
+    config_json: {
+        [key: string]: unknown;
+    };
+    /**
+     * Dedupe Key
+     */
+    dedupe_key: string | null;
+    /**
+     * Error Category
+     */
+    error_category: string | null;
+    /**
+     * Error Message
+     */
+    error_message: string | null;
+    /**
+     * Finished At
+     */
+    finished_at: string | null;
+    /**
+     * Heartbeat At
+     */
+    heartbeat_at: string | null;
+    /**
+     * Id
+     */
+    id: string;
+    job_type: JobType;
+    /**
+     * Lease Expires At
+     */
+    lease_expires_at: string | null;
+    /**
+     * Max Attempts
+     */
+    max_attempts: number;
+    /**
+     * Next Retry At
+     */
+    next_retry_at: string | null;
+    /**
+     * Progress Current
+     */
+    progress_current: number | null;
+    /**
+     * Progress Message
+     */
+    progress_message: string | null;
+    /**
+     * Progress Pct
+     */
+    progress_pct: number;
+    /**
+     * Progress Total
+     */
+    progress_total: number | null;
+    /**
+     * Project Id
+     */
+    project_id: string | null;
+    /**
+     * Queue
+     */
+    queue: string;
+    /**
+     * Queued At
+     */
+    queued_at: string;
+    /**
+     * Result Json
+     */
+    result_json: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Retry Of
+     */
+    retry_of: string | null;
+    /**
+     * Stage
+     */
+    stage: string;
+    /**
+     * Started At
+     */
+    started_at: string | null;
+    status: JobStatus;
+    /**
+     * Updated At
+     */
+    updated_at: string;
+    /**
+     * User Id
+     */
+    user_id: string | null;
+};
+
+/**
+ * JobStatsPublic
+ */
+export type JobStatsPublic = {
+    /**
+     * Active
+     */
+    active: number;
+    /**
+     * By Status
+     */
+    by_status: {
+        [key: string]: number;
+    };
+    /**
+     * By Type
+     */
+    by_type: {
+        [key: string]: {
+            [key: string]: number;
+        };
+    };
+    duration_seconds: DurationPercentiles | null;
+    pickup_latency_seconds: DurationPercentiles | null;
+    /**
+     * Queues
+     */
+    queues: Array<QueueStatsPublic>;
+    /**
+     * Since
+     */
+    since: string;
+    /**
+     * Success Rate
+     */
+    success_rate: number | null;
+    /**
+     * Total
+     */
+    total: number;
+    /**
+     * Window Hours
+     */
+    window_hours: number;
+    workers: WorkersPublic;
+};
+
+/**
+ * JobStatus
+ */
+export type JobStatus = 'queued' | 'running' | 'retrying' | 'completed' | 'failed' | 'cancelled';
+
+/**
+ * JobType
+ */
+export type JobType = 'audit' | 'gsc_sync' | 'gsc_backfill' | 'serp_refresh' | 'links_ingest' | 'ads_sync' | 'maintenance';
+
+/**
+ * JobsPublic
+ */
+export type JobsPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<JobPublic>;
 };
 
 /**
@@ -201,6 +840,24 @@ export type ProjectsPublic = {
 };
 
 /**
+ * QueueStatsPublic
+ */
+export type QueueStatsPublic = {
+    /**
+     * Depth
+     */
+    depth: number | null;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Oldest Message Age Seconds
+     */
+    oldest_message_age_seconds: number | null;
+};
+
+/**
  * ReadinessPublic
  */
 export type ReadinessPublic = {
@@ -216,6 +873,16 @@ export type ReadinessPublic = {
     worker_names: Array<string>;
     workers: ComponentPublic;
 };
+
+/**
+ * RenderStatus
+ */
+export type RenderStatus = 'pending' | 'rendered' | 'skipped';
+
+/**
+ * Severity
+ */
+export type Severity = 'error' | 'warning' | 'notice';
 
 /**
  * Token
@@ -317,6 +984,285 @@ export type ValidationError = {
     type: string;
 };
 
+/**
+ * WorkersPublic
+ */
+export type WorkersPublic = {
+    /**
+     * Checked At
+     */
+    checked_at: string | null;
+    /**
+     * Names
+     */
+    names: Array<string>;
+    /**
+     * Online
+     */
+    online: number;
+};
+
+export type AuditsListChecksData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/audits/checks';
+};
+
+export type AuditsListChecksResponses = {
+    /**
+     * Successful Response
+     */
+    200: ChecksPublic;
+};
+
+export type AuditsListChecksResponse = AuditsListChecksResponses[keyof AuditsListChecksResponses];
+
+export type AuditsReadAuditData = {
+    body?: never;
+    path: {
+        /**
+         * Audit Id
+         */
+        audit_id: string;
+    };
+    query?: never;
+    url: '/api/v1/audits/{audit_id}';
+};
+
+export type AuditsReadAuditErrors = {
+    /**
+     * No such audit, or not yours
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AuditsReadAuditError = AuditsReadAuditErrors[keyof AuditsReadAuditErrors];
+
+export type AuditsReadAuditResponses = {
+    /**
+     * Successful Response
+     */
+    200: AuditSummaryPublic;
+};
+
+export type AuditsReadAuditResponse = AuditsReadAuditResponses[keyof AuditsReadAuditResponses];
+
+export type AuditsDiffAuditData = {
+    body?: never;
+    path: {
+        /**
+         * Audit Id
+         */
+        audit_id: string;
+    };
+    query?: {
+        /**
+         * Urls Limit
+         */
+        urls_limit?: number;
+    };
+    url: '/api/v1/audits/{audit_id}/diff';
+};
+
+export type AuditsDiffAuditErrors = {
+    /**
+     * No such audit, or not yours
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AuditsDiffAuditError = AuditsDiffAuditErrors[keyof AuditsDiffAuditErrors];
+
+export type AuditsDiffAuditResponses = {
+    /**
+     * Successful Response
+     */
+    200: AuditDiffPublic;
+};
+
+export type AuditsDiffAuditResponse = AuditsDiffAuditResponses[keyof AuditsDiffAuditResponses];
+
+export type AuditsListIssuesData = {
+    body?: never;
+    path: {
+        /**
+         * Audit Id
+         */
+        audit_id: string;
+    };
+    query?: {
+        /**
+         * Code
+         */
+        code?: string | null;
+        /**
+         * Severity
+         */
+        severity?: Severity | null;
+        /**
+         * Urls Limit
+         */
+        urls_limit?: number;
+        /**
+         * Urls Offset
+         */
+        urls_offset?: number;
+    };
+    url: '/api/v1/audits/{audit_id}/issues';
+};
+
+export type AuditsListIssuesErrors = {
+    /**
+     * No such audit, or not yours
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AuditsListIssuesError = AuditsListIssuesErrors[keyof AuditsListIssuesErrors];
+
+export type AuditsListIssuesResponses = {
+    /**
+     * Successful Response
+     */
+    200: IssueGroupsPublic;
+};
+
+export type AuditsListIssuesResponse = AuditsListIssuesResponses[keyof AuditsListIssuesResponses];
+
+export type AuditsExportIssuesData = {
+    body?: never;
+    path: {
+        /**
+         * Audit Id
+         */
+        audit_id: string;
+    };
+    query?: never;
+    url: '/api/v1/audits/{audit_id}/issues.csv';
+};
+
+export type AuditsExportIssuesErrors = {
+    /**
+     * No such audit, or not yours
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AuditsExportIssuesError = AuditsExportIssuesErrors[keyof AuditsExportIssuesErrors];
+
+export type AuditsExportIssuesResponses = {
+    /**
+     * Successful Response
+     */
+    200: unknown;
+};
+
+export type AuditsListPagesData = {
+    body?: never;
+    path: {
+        /**
+         * Audit Id
+         */
+        audit_id: string;
+    };
+    query?: {
+        /**
+         * Status
+         *
+         * A status class (4xx), an exact code (404), error or blocked
+         */
+        status?: string | null;
+        /**
+         * Issue Code
+         */
+        issue_code?: string | null;
+        /**
+         * Url Contains
+         */
+        url_contains?: string | null;
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/audits/{audit_id}/pages';
+};
+
+export type AuditsListPagesErrors = {
+    /**
+     * No such audit, or not yours
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AuditsListPagesError = AuditsListPagesErrors[keyof AuditsListPagesErrors];
+
+export type AuditsListPagesResponses = {
+    /**
+     * Successful Response
+     */
+    200: AuditPagesPublic;
+};
+
+export type AuditsListPagesResponse = AuditsListPagesResponses[keyof AuditsListPagesResponses];
+
+export type AuditsExportPagesData = {
+    body?: never;
+    path: {
+        /**
+         * Audit Id
+         */
+        audit_id: string;
+    };
+    query?: never;
+    url: '/api/v1/audits/{audit_id}/pages.csv';
+};
+
+export type AuditsExportPagesErrors = {
+    /**
+     * No such audit, or not yours
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AuditsExportPagesError = AuditsExportPagesErrors[keyof AuditsExportPagesErrors];
+
+export type AuditsExportPagesResponses = {
+    /**
+     * Successful Response
+     */
+    200: unknown;
+};
+
 export type HealthLivenessData = {
     body?: never;
     path?: never;
@@ -357,6 +1303,337 @@ export type HealthReadinessResponses = {
 };
 
 export type HealthReadinessResponse = HealthReadinessResponses[keyof HealthReadinessResponses];
+
+export type JobsListJobsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Project Id
+         */
+        project_id?: string | null;
+        /**
+         * Status
+         */
+        status?: Array<JobStatus> | null;
+        /**
+         * Job Type
+         */
+        job_type?: Array<JobType> | null;
+        /**
+         * Limit
+         *
+         * Page size (at most 200)
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/jobs';
+};
+
+export type JobsListJobsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type JobsListJobsError = JobsListJobsErrors[keyof JobsListJobsErrors];
+
+export type JobsListJobsResponses = {
+    /**
+     * Successful Response
+     */
+    200: JobsPublic;
+};
+
+export type JobsListJobsResponse = JobsListJobsResponses[keyof JobsListJobsResponses];
+
+export type JobsStartCleanupData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/jobs/maintenance/cleanup';
+};
+
+export type JobsStartCleanupErrors = {
+    /**
+     * Superusers only
+     */
+    403: unknown;
+};
+
+export type JobsStartCleanupResponses = {
+    /**
+     * Successful Response
+     */
+    202: JobPublic;
+};
+
+export type JobsStartCleanupResponse = JobsStartCleanupResponses[keyof JobsStartCleanupResponses];
+
+export type JobsStartHealthCheckData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/jobs/maintenance/health-check';
+};
+
+export type JobsStartHealthCheckErrors = {
+    /**
+     * Superusers only
+     */
+    403: unknown;
+};
+
+export type JobsStartHealthCheckResponses = {
+    /**
+     * Successful Response
+     */
+    202: JobPublic;
+};
+
+export type JobsStartHealthCheckResponse = JobsStartHealthCheckResponses[keyof JobsStartHealthCheckResponses];
+
+export type JobsListProjectJobsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Status
+         */
+        status?: Array<JobStatus> | null;
+        /**
+         * Job Type
+         */
+        job_type?: Array<JobType> | null;
+        /**
+         * Limit
+         *
+         * Page size (at most 200)
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/jobs/project/{project_id}';
+};
+
+export type JobsListProjectJobsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type JobsListProjectJobsError = JobsListProjectJobsErrors[keyof JobsListProjectJobsErrors];
+
+export type JobsListProjectJobsResponses = {
+    /**
+     * Successful Response
+     */
+    200: JobsPublic;
+};
+
+export type JobsListProjectJobsResponse = JobsListProjectJobsResponses[keyof JobsListProjectJobsResponses];
+
+export type JobsRetryFailedJobsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Project Id
+         */
+        project_id?: string | null;
+        /**
+         * Job Type
+         */
+        job_type?: JobType | null;
+        /**
+         * Limit
+         */
+        limit?: number;
+    };
+    url: '/api/v1/jobs/retry-failed';
+};
+
+export type JobsRetryFailedJobsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type JobsRetryFailedJobsError = JobsRetryFailedJobsErrors[keyof JobsRetryFailedJobsErrors];
+
+export type JobsRetryFailedJobsResponses = {
+    /**
+     * Successful Response
+     */
+    202: JobsPublic;
+};
+
+export type JobsRetryFailedJobsResponse = JobsRetryFailedJobsResponses[keyof JobsRetryFailedJobsResponses];
+
+export type JobsReadJobStatsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Window Hours
+         */
+        window_hours?: number;
+        /**
+         * Project Id
+         */
+        project_id?: string | null;
+    };
+    url: '/api/v1/jobs/stats';
+};
+
+export type JobsReadJobStatsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type JobsReadJobStatsError = JobsReadJobStatsErrors[keyof JobsReadJobStatsErrors];
+
+export type JobsReadJobStatsResponses = {
+    /**
+     * Successful Response
+     */
+    200: JobStatsPublic;
+};
+
+export type JobsReadJobStatsResponse = JobsReadJobStatsResponses[keyof JobsReadJobStatsResponses];
+
+export type JobsReadJobData = {
+    body?: never;
+    headers?: {
+        /**
+         * If-None-Match
+         */
+        'if-none-match'?: string | null;
+    };
+    path: {
+        /**
+         * Job Id
+         */
+        job_id: string;
+    };
+    query?: never;
+    url: '/api/v1/jobs/{job_id}';
+};
+
+export type JobsReadJobErrors = {
+    /**
+     * No such job, or not yours
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type JobsReadJobError = JobsReadJobErrors[keyof JobsReadJobErrors];
+
+export type JobsReadJobResponses = {
+    /**
+     * Successful Response
+     */
+    200: JobPublic;
+};
+
+export type JobsReadJobResponse = JobsReadJobResponses[keyof JobsReadJobResponses];
+
+export type JobsCancelJobData = {
+    body?: never;
+    path: {
+        /**
+         * Job Id
+         */
+        job_id: string;
+    };
+    query?: never;
+    url: '/api/v1/jobs/{job_id}/cancel';
+};
+
+export type JobsCancelJobErrors = {
+    /**
+     * No such job, or not yours
+     */
+    404: unknown;
+    /**
+     * The job's state does not allow it
+     */
+    409: ConflictPublic;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type JobsCancelJobError = JobsCancelJobErrors[keyof JobsCancelJobErrors];
+
+export type JobsCancelJobResponses = {
+    /**
+     * Successful Response
+     */
+    200: JobPublic;
+};
+
+export type JobsCancelJobResponse = JobsCancelJobResponses[keyof JobsCancelJobResponses];
+
+export type JobsRetryJobData = {
+    body?: never;
+    path: {
+        /**
+         * Job Id
+         */
+        job_id: string;
+    };
+    query?: never;
+    url: '/api/v1/jobs/{job_id}/retry';
+};
+
+export type JobsRetryJobErrors = {
+    /**
+     * No such job, or not yours
+     */
+    404: unknown;
+    /**
+     * The job's state does not allow it
+     */
+    409: ConflictPublic;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type JobsRetryJobError = JobsRetryJobErrors[keyof JobsRetryJobErrors];
+
+export type JobsRetryJobResponses = {
+    /**
+     * Successful Response
+     */
+    202: JobPublic;
+};
+
+export type JobsRetryJobResponse = JobsRetryJobResponses[keyof JobsRetryJobResponses];
 
 export type UsersLoginAccessTokenData = {
     body: BodyUsersLoginAccessToken;
@@ -531,6 +1808,75 @@ export type ProjectsUpdateProjectResponses = {
 };
 
 export type ProjectsUpdateProjectResponse = ProjectsUpdateProjectResponses[keyof ProjectsUpdateProjectResponses];
+
+export type AuditsListAuditsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/audits';
+};
+
+export type AuditsListAuditsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AuditsListAuditsError = AuditsListAuditsErrors[keyof AuditsListAuditsErrors];
+
+export type AuditsListAuditsResponses = {
+    /**
+     * Successful Response
+     */
+    200: AuditRunsPublic;
+};
+
+export type AuditsListAuditsResponse = AuditsListAuditsResponses[keyof AuditsListAuditsResponses];
+
+export type AuditsStartAuditData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/audits';
+};
+
+export type AuditsStartAuditErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AuditsStartAuditError = AuditsStartAuditErrors[keyof AuditsStartAuditErrors];
+
+export type AuditsStartAuditResponses = {
+    /**
+     * The audit job: a new one, or the project's active audit when one is already queued or running (then the header `X-Job-Existing: true`)
+     */
+    202: JobPublic;
+};
+
+export type AuditsStartAuditResponse = AuditsStartAuditResponses[keyof AuditsStartAuditResponses];
 
 export type UsersReadMeData = {
     body?: never;

@@ -1,12 +1,13 @@
 export type ProgressSample = { at: number; fraction: number };
 
-/** The fraction of work done: current/total when the job counts, else its percentage. */
+/** The fraction of the whole job done. The percentage spans every stage; the counters
+ * belong to the current stage only, so they serve only when no percentage is reported. */
 export function progressFraction(job: {
   progress_pct: number;
   progress_current?: number | null;
   progress_total?: number | null;
 }): number {
-  if (job.progress_total && job.progress_total > 0 && job.progress_current != null) {
+  if (job.progress_pct <= 0 && job.progress_total && job.progress_total > 0 && job.progress_current != null) {
     return Math.min(1, Math.max(0, job.progress_current / job.progress_total));
   }
   return Math.min(1, Math.max(0, job.progress_pct / 100));

@@ -36,6 +36,7 @@ function Logo() {
 
 function Navigation({ onNavigate }: { onNavigate?: () => void }) {
   const user = useCurrentUser();
+  const { pathname } = useLocation();
   return (
     <nav aria-label="Main" className="flex flex-col gap-1">
       {navItems
@@ -49,7 +50,7 @@ function Navigation({ onNavigate }: { onNavigate?: () => void }) {
             className={({ isActive }) =>
               cn(
                 "flex items-center gap-2.5 rounded-md px-3 py-2 text-sm font-medium",
-                isActive ? "bg-brand-50 text-brand-700" : "text-slate-600 hover:bg-slate-100 hover:text-slate-900",
+                isActive || item.matches?.some((prefix) => pathname.startsWith(prefix)) ? "bg-brand-50 text-brand-700" : "text-slate-600 hover:bg-slate-100 hover:text-slate-900",
               )
             }
           >

@@ -1,8 +1,26 @@
-import type { ComponentType } from "react";
+import { lazy, type ComponentType } from "react";
 import type { ProjectPublic } from "@/client";
+import { ProjectJobsPanel } from "@/components/jobs/project-jobs-panel";
 
 /** The panels of a project's page, in order. Each domain adds its panel when its API exists
- * (jobs, audits now; Search Console, rankings, backlinks, Ads later). */
+ * (jobs, audits now; Search Console, rankings, backlinks, Ads later). Chart panels load
+ * lazily: the charting library is the heaviest part of the bundle. */
 export type ProjectSection = { key: string; Section: ComponentType<{ project: ProjectPublic }> };
 
-export const projectSections: ProjectSection[] = [];
+export const projectSections: ProjectSection[] = [
+  { key: "jobs", Section: ProjectJobsPanel },
+  {
+    key: "audits",
+    Section: lazy(() =>
+      import("@/components/audits/project-audits-panel").then((m) => ({ default: m.ProjectAuditsPanel })),
+    ),
+  },
+  {
+    key: "job-durations",
+    Section: lazy(() =>
+      import("@/components/jobs/job-durations-chart").then((m) => ({
+        default: ({ project }: { project: ProjectPublic }) => <m.JobDurationsChart projectId={project.id} />,
+      })),
+    ),
+  },
+];

@@ -1,11 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { Suspense, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import type { ProjectPublic } from "@/client";
 import { ProjectForm } from "@/components/projects/project-form";
 import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
-import { QueryBoundary } from "@/components/ui/states";
+import { LoadingState, QueryBoundary } from "@/components/ui/states";
 import { toastSuccess } from "@/lib/toast";
 import { projectKeys, projectMutations, projectQueries } from "@/queries/projects";
 import { PageHeader } from "@/routes/layout";
@@ -92,7 +92,9 @@ export function ProjectPage() {
           />
           <div className="space-y-6">
             {projectSections.map(({ key, Section }) => (
-              <Section key={key} project={p} />
+              <Suspense key={key} fallback={<LoadingState />}>
+                <Section project={p} />
+              </Suspense>
             ))}
           </div>
         </>

@@ -38,7 +38,7 @@ export function Stat({ label, value, hint }: { label: string; value: ReactNode; 
   return (
     <Card className="px-5 py-4">
       <dt className="text-sm font-medium text-slate-500">{label}</dt>
-      <dd className="mt-1 text-2xl font-semibold tracking-tight text-slate-900">{value}</dd>
+      <dd className="mt-1 text-xl font-semibold tracking-tight whitespace-nowrap text-slate-900 tabular-nums">{value}</dd>
       {hint && <dd className="mt-1 text-xs text-slate-500">{hint}</dd>}
     </Card>
   );

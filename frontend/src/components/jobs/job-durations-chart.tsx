@@ -1,0 +1,37 @@
+import { useQuery } from "@tanstack/react-query";
+import { Chart } from "@/components/charts/chart";
+import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { QueryBoundary } from "@/components/ui/states";
+import { durationBetween, formatDuration, humanize } from "@/lib/format";
+import { jobQueries } from "@/queries/jobs";
+
+/** How long the project's last finished jobs ran, oldest to newest. */
+export function JobDurationsChart({ projectId }: { projectId: string }) {
+  const jobs = useQuery(jobQueries.project(projectId, { status: ["completed"], limit: 30 }));
+  return (
+    <Card>
+      <CardHeader title="Job durations" description="Run time of the last completed jobs." />
+      <CardBody>
+        <QueryBoundary query={jobs}>
+          {(page) => (
+            <Chart
+              title="Run time of the last completed jobs"
+              kind="bar"
+              x="label"
+              data={[...page.data].reverse().map((job, i) => ({
+                label: `${i + 1}`,
+                type: humanize(job.job_type),
+                seconds: Math.max(0, (durationBetween(job.started_at, job.finished_at) ?? 0) / 1000),
+              }))}
+              series={[{ key: "seconds", label: "Seconds" }]}
+              formatX={(value) => `#${String(value)}`}
+              formatY={(value) => formatDuration(value * 1000)}
+              emptyText="No completed jobs yet"
+              height={200}
+            />
+          )}
+        </QueryBoundary>
+      </CardBody>
+    </Card>
+  );
+}
