@@ -71,14 +71,14 @@ def _json_ld_types(data: Any) -> Iterator[str]:
 
 
 def _refresh_target(content: str, base: str, tracking: tuple[str, ...]) -> str | None:
-    # `5; url=/next` (quotes optional); a bare delay reloads the page and names no target.
+    # `5; url=/next`, `5;URL='/next'` or `5; /next`; a bare delay reloads the page itself.
     _, _, rest = content.partition(";")
     rest = rest.strip()
-    if rest[:4].lower() != "url=":
-        rest = rest.partition("=")[2] if "=" in rest and rest.lower().startswith("url") else ""
-    else:
-        rest = rest[4:]
-    rest = rest.strip().strip("'\"")
+    if rest[:3].lower() == "url":
+        name, equals, value = rest.partition("=")
+        if equals and not name[3:].strip():
+            rest = value
+    rest = rest.strip().strip("'\"").strip()
     if not rest:
         return None
     return normalize_url(rest, base=base, tracking_params=tracking)

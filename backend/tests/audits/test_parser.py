@@ -1,3 +1,5 @@
+import html
+
 from app.audits.page import CrawledPage
 from app.audits.parser import decode_html, parse_html
 from app.audits.urls import SiteScope
@@ -141,3 +143,18 @@ def test_decoding() -> None:
     assert decode_html("café".encode(), None) == "café"
     assert decode_html("café".encode("cp1252"), None) == "café"
     assert decode_html(b"abc", "no-such-charset") == "abc"
+
+
+def test_meta_refresh_forms() -> None:
+    scope = SiteScope("https://example.com/", include_subdomains=False)
+    for content, expected in [
+        ("0; url=/next", "https://example.com/next"),
+        ("0;URL='https://example.com/b'", "https://example.com/b"),
+        ('3; url = "/c"', "https://example.com/c"),
+        ("0; /d", "https://example.com/d"),
+        ("30", None),
+    ]:
+        page = CrawledPage(url="https://example.com/", depth=0)
+        meta = f'<meta http-equiv="refresh" content="{html.escape(content, quote=True)}">'
+        parse_html(page, f"<html><head>{meta}</head></html>", scope=scope)
+        assert page.meta_refresh == expected, content
