@@ -55,6 +55,8 @@ logger = get_logger(__name__)
 # Shares of the job's progress bar per stage: crawling is most of the work.
 CRAWL_SHARE, RENDER_SHARE = 85.0, 10.0
 STORE_BATCH = 100
+# Pages per on_batch: the grain of progress, cancellation and resume.
+CRAWL_BATCH = 50
 # How much worse a page with errors is than one with warnings or notices only (the score).
 PAGE_PENALTY = {Severity.error: 1.0, Severity.warning: 0.5, Severity.notice: 0.1}
 
@@ -247,7 +249,9 @@ def crawl_stage(job: JobContext, *, app_settings: Settings = settings) -> HandOf
         )
         job.partial_result = {"audit_id": str(audit.id)}
         job.progress(pct=0, message="Crawling")
-        summary = asyncio.run(crawl(config, on_batch=recorder, resume=resume))
+        summary = asyncio.run(
+            crawl(config, on_batch=recorder, resume=resume, batch_size=CRAWL_BATCH)
+        )
         audit.stats_json = {**audit.stats_json, "crawl": _summary_json(summary)}
         audit.status = AuditStatus.rendering
         session.add(audit)
