@@ -42,7 +42,7 @@ class WorkerProcess:
     def stop(self, timeout: float = 15) -> None:
         if self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.terminate()  # warm shutdown: the main process stops its children
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -32,21 +32,25 @@ class StageTask:
 
 
 _stage_tasks: dict[tuple[str, str], StageTask] = {}
-_entry_stages: dict[str, set[str]] = {}
+_retry_stages: dict[tuple[str, str], str] = {}
 _task_modules_imported = False
 
 
-def register_stage(job_type: str, stage: str, task: Task, *, entry: bool = True) -> None:  # type: ignore[type-arg]
+def register_stage(
+    job_type: str,
+    stage: str,
+    task: Task,  # type: ignore[type-arg]
+    *,
+    retry_from: str | None = None,
+) -> None:
     _stage_tasks[(job_type, stage)] = StageTask(task=task)
-    if entry:
-        _entry_stages.setdefault(job_type, set()).add(stage)
+    _retry_stages[(job_type, stage)] = retry_from or stage
 
 
-def entry_stage(job_type: str, *, default: str) -> str:
-    """The stage a job of this type starts with (a retry starts there), when there is one."""
-    stage_task(job_type, default)  # imports the task modules if needed
-    stages = _entry_stages.get(job_type, set())
-    return next(iter(stages)) if len(stages) == 1 else default
+def retry_stage(job_type: str, stage: str) -> str:
+    """Where a retried job starts again when the original ended in `stage`."""
+    stage_task(job_type, stage)  # imports the task modules if needed
+    return _retry_stages.get((job_type, stage), stage)
 
 
 def stage_task(job_type: str, stage: str) -> StageTask:

@@ -20,7 +20,7 @@ from app.core.celery_app import celery_app
 from app.core.config import settings
 from app.core.db import utcnow
 from app.core.logging import get_logger
-from app.jobs.dispatch import entry_stage, publish_job, stage_task
+from app.jobs.dispatch import publish_job, retry_stage, stage_task
 from app.jobs.models import ACTIVE_STATUS_SQL, JobRun, JobStatus, JobType
 from app.projects.models import Project
 from app.users.models import User
@@ -87,6 +87,10 @@ def start_job(
             )
             .returning(JobRun),
         ).first()
+        if inserted is not None:
+            # Detached before the commit, the returned job keeps its loaded values (no
+            # reload query when the caller serializes it).
+            session.expunge(inserted)
         session.commit()
         if inserted is not None:
             publish_job(job_id=str(inserted.id), job_type=job_type, stage=stage)
@@ -162,8 +166,8 @@ def _revoke(job_id: uuid.UUID) -> None:
 
 def retry_job(*, session: Session, job: JobRun, user: User | None) -> tuple[JobRun, bool]:
     """A failed or cancelled job starts again as a new job linked by retry_of, from the
-    start (its type's entry stage), with its config and dedupe key. Returns (job, created)
-    like start_job: an active job with the same key is returned instead of a second one."""
+    stage its last stage names as `retry_from`, with its config and dedupe key. Returns
+    (job, created) like start_job: an active job with the same key is returned instead."""
     if job.status not in RETRYABLE_STATUSES:
         raise JobNotRetryableError(
             f"only failed or cancelled jobs can be retried; this one is {job.status}"
@@ -172,7 +176,7 @@ def retry_job(*, session: Session, job: JobRun, user: User | None) -> tuple[JobR
     return start_job(
         session=session,
         job_type=job.job_type,
-        stage=entry_stage(job.job_type, default=job.stage),
+        stage=retry_stage(job.job_type, job.stage),
         project=project,
         user=user,
         config=job.config_json,

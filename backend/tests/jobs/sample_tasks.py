@@ -122,7 +122,7 @@ def first_stage(job: JobContext) -> HandOff:
     job_type=JobType.maintenance,
     stage="test_second",
     name="tests.second",
-    entry=False,
+    retry_from="test_first",
 )
 def second_stage(job: JobContext) -> dict[str, Any]:
     record_execution(job)

@@ -233,3 +233,20 @@ def test_broker_down_at_start_leaves_the_job_queued_for_the_sweep(worker: Worker
     assert load(queued.id).status == JobStatus.queued
     assert str(queued.id) in sweep_stalled_jobs(requeue_after_seconds=0).republished
     assert wait_terminal(queued.id).status == JobStatus.completed
+
+
+def test_every_log_line_of_a_job_carries_its_identity(worker: WorkerProcess) -> None:
+    job = start("test_broken")
+    wait_terminal(job.id)
+
+    lines = [line for line in worker.log().splitlines() if str(job.id) in line]
+    failed = [line for line in lines if "job_failed" in line]
+    assert len(failed) == 1, lines
+    for field in (
+        f"job_id={job.id}",
+        "job_type=maintenance",
+        "project_id=None",
+        "attempt=1",
+        "stage=test_broken",
+    ):
+        assert field in failed[0], failed[0]

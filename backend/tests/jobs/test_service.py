@@ -1,0 +1,192 @@
+"""Starting, cancelling and retrying jobs against the real database (no worker needed: the
+published messages just wait in the test Redis)."""
+
+import threading
+import uuid
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.core.db import engine
+from app.jobs import service
+from app.jobs.models import JobRun, JobStatus, JobType
+from tests.builders import create_project, create_user
+from tests.jobs.conftest import load, start
+
+
+def _set_status(job_id: uuid.UUID, status: JobStatus) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE job_runs SET status = :status WHERE id = :id"),
+            {"status": status, "id": job_id},
+        )
+
+
+def test_fifty_parallel_starts_of_the_same_job_make_exactly_one() -> None:
+    barrier = threading.Barrier(50)
+    results: list[tuple[uuid.UUID, bool]] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def start_once() -> None:
+        try:
+            barrier.wait(timeout=10)
+            with Session(engine) as session:
+                job, created = service.start_job(
+                    session=session,
+                    job_type=JobType.maintenance,
+                    stage="test_noop",
+                    project=None,
+                    user=None,
+                    dedupe_key="maintenance:the-same-target",
+                )
+            with lock:
+                results.append((job.id, created))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start_once) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert len(results) == 50
+    assert len({job_id for job_id, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    with Session(engine) as session:
+        assert len(session.exec(select(JobRun)).all()) == 1
+
+
+def test_a_finished_job_frees_its_dedupe_key() -> None:
+    first = start("test_noop", dedupe_key="k")
+    assert start("test_noop", dedupe_key="k").id == first.id
+    _set_status(first.id, JobStatus.completed)
+
+    second = start("test_noop", dedupe_key="k")
+
+    assert second.id != first.id
+    assert second.status == JobStatus.queued
+
+
+def test_start_job_records_who_what_and_where(session: Session) -> None:
+    owner = create_user(session)
+    project = create_project(session, owner=owner)
+
+    job, created = service.start_job(
+        session=session,
+        job_type=JobType.maintenance,
+        stage="test_steps",
+        project=project,
+        user=owner,
+        config={"steps": 3},
+    )
+
+    assert created
+    stored = load(job.id)
+    assert (stored.project_id, stored.user_id) == (project.id, owner.id)
+    assert (stored.status, stored.stage, stored.queue) == (
+        JobStatus.queued,
+        "test_steps",
+        "default",
+    )
+    assert stored.config_json == {"steps": 3}
+    assert stored.attempts == 0
+    assert stored.max_attempts == 4
+    assert stored.queued_at.tzinfo is not None
+    assert job.stage == "test_steps"  # the returned job is usable after the commit
+
+
+def test_unknown_stage_is_refused_before_anything_is_written(session: Session) -> None:
+    with pytest.raises(LookupError):
+        service.start_job(
+            session=session, job_type=JobType.audit, stage="nope", project=None, user=None
+        )
+    assert session.exec(select(JobRun)).all() == []
+
+
+def test_cancel_moves_each_state_the_right_way(session: Session) -> None:
+    queued = start("test_noop")
+    retrying = start("test_noop")
+    running = start("test_noop")
+    finished = start("test_noop")
+    _set_status(retrying.id, JobStatus.retrying)
+    _set_status(running.id, JobStatus.running)
+    _set_status(finished.id, JobStatus.completed)
+
+    outcomes = {
+        name: service.cancel_job(session=session, job=load(job.id))
+        for name, job in [
+            ("queued", queued),
+            ("retrying", retrying),
+            ("running", running),
+            ("finished", finished),
+        ]
+    }
+
+    assert outcomes["queued"].outcome is service.CancelOutcome.cancelled
+    assert outcomes["queued"].job.status == JobStatus.cancelled
+    assert outcomes["queued"].job.finished_at is not None
+    assert outcomes["retrying"].outcome is service.CancelOutcome.cancelled
+    assert outcomes["running"].outcome is service.CancelOutcome.requested
+    assert outcomes["running"].job.status == JobStatus.running
+    assert outcomes["running"].job.cancel_requested_at is not None
+    assert outcomes["finished"].outcome is service.CancelOutcome.already_finished
+    assert outcomes["finished"].job.status == JobStatus.completed
+    # idempotent
+    again = service.cancel_job(session=session, job=load(running.id))
+    assert again.outcome is service.CancelOutcome.requested
+    assert again.job.cancel_requested_at == outcomes["running"].job.cancel_requested_at
+
+
+def test_retry_makes_a_new_linked_job_only_for_failed_or_cancelled(session: Session) -> None:
+    user = create_user(session)
+    failed = start("test_flaky", config={"failures": 1}, max_attempts=2, dedupe_key="flaky")
+    _set_status(failed.id, JobStatus.failed)
+
+    retried, created = service.retry_job(session=session, job=load(failed.id), user=user)
+
+    assert created
+    assert retried.id != failed.id
+    assert retried.retry_of == failed.id
+    assert (retried.config_json, retried.max_attempts) == ({"failures": 1}, 2)
+    assert retried.user_id == user.id
+    assert retried.status == JobStatus.queued
+    with pytest.raises(service.JobNotRetryableError):
+        service.retry_job(session=session, job=load(retried.id), user=user)
+
+
+def test_retry_of_a_handed_off_job_starts_where_its_stage_says(session: Session) -> None:
+    job = start("test_first")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE job_runs SET status = 'failed', stage = 'test_second' WHERE id = :id"),
+            {"id": job.id},
+        )
+
+    retried, _ = service.retry_job(session=session, job=load(job.id), user=None)
+
+    assert retried.stage == "test_first"
+
+
+def test_bulk_retry_retries_failed_jobs_only(session: Session) -> None:
+    failed = [start("test_noop") for _ in range(3)]
+    cancelled = start("test_noop")
+    for job in failed:
+        _set_status(job.id, JobStatus.failed)
+    _set_status(cancelled.id, JobStatus.cancelled)
+
+    jobs = [load(job.id) for job in [*failed, cancelled]]
+    started = service.retry_failed_jobs(session=session, jobs=jobs, user=None)
+
+    assert sorted(str(job.retry_of) for job in started) == sorted(str(job.id) for job in failed)
+
+
+def test_day_dedupe_keys_are_per_type_target_and_day() -> None:
+    key = service.day_dedupe_key(JobType.audit, "project-1", date(2026, 11, 22))
+    assert key == "audit:project-1:2026-11-22"
+    assert key != service.day_dedupe_key(JobType.audit, "project-1", date(2026, 11, 23))
+    assert key != service.day_dedupe_key(JobType.gsc_sync, "project-1", date(2026, 11, 22))
