@@ -36,6 +36,7 @@ os.environ.update(
 )
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
@@ -52,6 +53,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
+import psutil  # type: ignore[import-untyped]  # noqa: E402
 from fastapi import APIRouter, Header, HTTPException, Response  # noqa: E402
 
 from app.api.deps import CurrentUser, SessionDep  # noqa: E402
@@ -256,6 +258,8 @@ class WrkResult:
     requests_per_second: float
     p99_ms: float
     errors: int
+    requests: int
+    server_cpu_us_per_request: float = 0.0
 
 
 def run_wrk(
@@ -294,7 +298,14 @@ def run_wrk(
     socket_errors = re.search(r"Socket errors:.*", output)
     if socket_errors:
         print(f"    wrk: {socket_errors.group(0)}")
-    return WrkResult(rps, p99_ms, int(errors_match.group(1)) if errors_match else 0)
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    return WrkResult(rps, p99_ms, int(errors_match.group(1)) if errors_match else 0, requests)
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time the API process used (all threads): unlike req/s, not skewed by other load."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def etags_for(base: str, paths: list[str], token: str) -> list[str]:
@@ -338,13 +349,16 @@ PROFILE_GROUPS = (
     ("decode_access_token", "JWT verification"),
     ("get_current_user (", "user loaded through the ORM"),
     ("JobStatusReader.read", "status statement (psycopg pool + execute)"),
-    ("Session.get", "primary-key reads through the ORM"),
+    ("Session.get", "job and project loaded through the ORM"),
     ("serialize_response", "response_model validation + serialization"),
+    ("get_session (", "session set-up and clean-up"),
     ("BoundLogger.info", "access log line (structlog)"),
     ("matches (", "route matching"),
     ("solve_dependencies", "other dependency / parameter handling"),
-    ("run_in_threadpool", "thread-pool hand-off"),
+    ("RequestResponseCycle.send", "writing the response (uvicorn)"),
     ("data_received", "HTTP parsing"),
+    ("WorkerThread", "thread-pool hand-off"),
+    ("run_sync_in_worker_thread", "thread-pool hand-off"),
 )
 
 
@@ -358,7 +372,10 @@ def summarize_profile(path: Path) -> None:
         stack, _, count_text = line.rpartition(" ")
         count = int(count_text)
         total += count
-        group = next((name for key, name in PROFILE_GROUPS if key in stack), "everything else")
+        group = next(
+            (name for key, name in PROFILE_GROUPS if key in stack),
+            "middleware, framework and event loop",
+        )
         shares[group] = shares.get(group, 0) + count
     print(f"    {path.name}: {total} GIL samples")
     for name, count in sorted(shares.items(), key=lambda kv: -kv[1]):
@@ -403,6 +420,7 @@ def main() -> None:
         for round_number in range(1, args.rounds + 1):
             print(f"round {round_number}/{args.rounds}")
             for name, (paths, etags) in cases.items():
+                cpu_before = server_cpu_seconds(server.pid)
                 result = run_wrk(
                     base,
                     paths,
@@ -411,12 +429,14 @@ def main() -> None:
                     duration=args.duration,
                     connections=args.connections,
                 )
+                cpu_us = (server_cpu_seconds(server.pid) - cpu_before) / result.requests * 1e6
+                result = dataclasses.replace(result, server_cpu_us_per_request=cpu_us)
                 if result.errors:  # e.g. the shared server ran out of connections
                     print(f"    warning: {result.errors} error responses in this run")
                 results[name].append(result)
                 time.sleep(1)  # let the server drain before the next case
                 rps, p99 = result.requests_per_second, result.p99_ms
-                print(f"  {name:40s} {rps:9.0f} req/s  p99 {p99:7.2f} ms")
+                print(f"  {name:40s} {rps:9.0f} req/s  p99 {p99:7.2f} ms  {cpu_us:6.0f} us CPU/req")
         if args.profile:
             for name in ("obvious sync ORM route", "GET /jobs/{id}"):
                 paths, etags = cases[name]
@@ -440,15 +460,20 @@ def main() -> None:
         name: (
             statistics.median(r.requests_per_second for r in runs),
             statistics.median(r.p99_ms for r in runs),
+            statistics.median(r.server_cpu_us_per_request for r in runs),
         )
         for name, runs in results.items()
     }
     constant_rps = medians["constant (bare async route)"][0]
     obvious_rps = medians["obvious sync ORM route"][0]
-    print(f"  {'case':40s} {'req/s':>9s} {'p99 ms':>8s} {'vs constant':>12s} {'vs obvious':>11s}")
-    for name, (rps, p99) in medians.items():
+    header = (
+        f"{'req/s':>9s} {'p99 ms':>8s} {'CPU us/req':>10s} {'vs constant':>12s} {'vs obvious':>11s}"
+    )
+    print(f"  {'case':40s} {header}")
+    for name, (rps, p99, cpu_us) in medians.items():
         ratios = f"{rps / constant_rps:11.2f}x {rps / obvious_rps:10.2f}x"
-        print(f"  {name:40s} {rps:9.0f} {p99:8.2f} {ratios}")
+        print(f"  {name:40s} {rps:9.0f} {p99:8.2f} {cpu_us:10.0f} {ratios}")
+    print(f"  load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print("  target for GET /jobs/{id}: >= 2000 req/s and p99 <= 50 ms, in both cases")
 
 

@@ -16,6 +16,7 @@ from sqlmodel import SQLModel
 from app.api.deps import (
     CurrentUser,
     CurrentUserId,
+    JobDep,
     ProjectDep,
     SessionDep,
     SuperUser,
@@ -31,7 +32,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200)")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-StatusFilter = Annotated[list[JobStatus] | None, Query(max_length=6)]
+StatusFilter = Annotated[list[JobStatus] | None, Query(alias="status", max_length=6)]
 TypeFilter = Annotated[list[JobType] | None, Query(max_length=7)]
 
 _JOB_NOT_FOUND = "Job not found"
@@ -46,19 +47,12 @@ def _jobs_page(rows: list[JobRun], count: int) -> JobsPublic:
     return JobsPublic(data=[JobPublic.model_validate(job) for job in rows], count=count)
 
 
-def _visible_job(session: SessionDep, user: CurrentUser, job_id: uuid.UUID) -> JobRun:
-    job = queries.get_job_for_user(session=session, job_id=job_id, user=user)
-    if job is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=_JOB_NOT_FOUND)
-    return job
-
-
 @router.get("", response_model=JobsPublic)
 def list_jobs(
     session: SessionDep,
     current_user: CurrentUser,
     project_id: uuid.UUID | None = None,
-    status_: Annotated[StatusFilter, Query(alias="status")] = None,
+    status_: StatusFilter = None,
     job_type: TypeFilter = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -83,7 +77,7 @@ def list_project_jobs(
     session: SessionDep,
     current_user: CurrentUser,
     project: ProjectDep,
-    status_: Annotated[StatusFilter, Query(alias="status")] = None,
+    status_: StatusFilter = None,
     job_type: TypeFilter = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -218,11 +212,10 @@ _CONFLICT_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic, responses=_CONFLICT_RESPONSE)
-def cancel_job(session: SessionDep, current_user: CurrentUser, job_id: uuid.UUID) -> object:
+def cancel_job(session: SessionDep, job: JobDep) -> object:
     """Queued or waiting to retry: cancelled at once. Running: a cancel is requested and the
     job stops at its next checkpoint (`cancel_requested_at` is set). Cancelled: unchanged.
     Completed or failed: 409 with the job's state."""
-    job = _visible_job(session, current_user, job_id)
     result = service.cancel_job(session=session, job=job)
     if (
         result.outcome is service.CancelOutcome.already_finished
@@ -238,10 +231,9 @@ def cancel_job(session: SessionDep, current_user: CurrentUser, job_id: uuid.UUID
     status_code=status.HTTP_202_ACCEPTED,
     responses=_CONFLICT_RESPONSE,
 )
-def retry_job(session: SessionDep, current_user: CurrentUser, job_id: uuid.UUID) -> object:
+def retry_job(session: SessionDep, current_user: CurrentUser, job: JobDep) -> object:
     """A failed or cancelled job runs again as a new job (linked by `retry_of`); an active
     job doing the same work is returned instead of a second one."""
-    job = _visible_job(session, current_user, job_id)
     try:
         new_job, _ = service.retry_job(session=session, job=job, user=current_user)
     except service.JobNotRetryableError:
