@@ -22,6 +22,15 @@ test("sign up, log out, log in, and manage projects", async ({ page, platform, s
   await createProject(page, "Loopback site", platform.siteUrl);
   await shoot("05-project");
 
+  // Small screens: the sidebar folds into a menu.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expect(page.getByRole("navigation", { name: "Main" })).toBeHidden();
+  await page.getByRole("button", { name: "Menu" }).click();
+  await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
+  await shoot("07-mobile-project-menu");
+  await page.getByRole("button", { name: "Menu" }).click();
+  await page.setViewportSize({ width: 1360, height: 900 });
+
   await page.getByRole("button", { name: "Edit" }).click();
   const edit = page.getByRole("dialog", { name: "Edit project" });
   await edit.getByLabel("Name").fill("Loopback site (renamed)");

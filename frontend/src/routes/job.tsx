@@ -22,9 +22,24 @@ function SummaryValue({ value }: { value: unknown }) {
   if (typeof value === "boolean") return <span>{value ? "Yes" : "No"}</span>;
   if (typeof value === "string") return <span className="break-all">{value}</span>;
   return (
-    <pre className="max-h-48 overflow-auto rounded bg-slate-50 p-2 text-xs text-slate-700">
+    <pre className="max-h-48 overflow-auto rounded bg-slate-50 p-2 text-xs break-all whitespace-pre-wrap text-slate-700">
       {JSON.stringify(value, null, 2)}
     </pre>
+  );
+}
+
+function KeyValues({ values }: { values: Record<string, unknown> }) {
+  return (
+    <dl className="grid gap-x-6 gap-y-3 sm:grid-cols-2">
+      {Object.entries(values).map(([key, value]) => (
+        <div key={key} className="min-w-0">
+          <dt className="text-xs font-medium text-slate-500">{humanize(key)}</dt>
+          <dd className="mt-0.5 text-sm text-slate-900">
+            <SummaryValue value={value} />
+          </dd>
+        </div>
+      ))}
+    </dl>
   );
 }
 
@@ -49,16 +64,7 @@ function ResultSummary({ job }: { job: JobPublic }) {
             {job.status === "completed" ? "This job recorded no result." : "The result appears when the job ends."}
           </p>
         ) : (
-          <dl className="grid gap-x-6 gap-y-3 sm:grid-cols-2">
-            {entries.map(([key, value]) => (
-              <div key={key} className="min-w-0">
-                <dt className="text-xs font-medium text-slate-500">{humanize(key)}</dt>
-                <dd className="mt-0.5 text-sm text-slate-900">
-                  <SummaryValue value={value} />
-                </dd>
-              </div>
-            ))}
-          </dl>
+<KeyValues values={job.result_json ?? {}} />
         )}
       </CardBody>
     </Card>
@@ -131,7 +137,15 @@ export function JobPage() {
               </dl>
             </CardBody>
           </Card>
-          {(job.error_category || job.error_message) && (
+          {job.status === "cancelled" && (
+            <Card role="region" aria-label="Cancelled">
+              <CardBody className="text-sm text-slate-700">
+                Cancelled{job.cancel_requested_at ? ` at ${formatDateTime(job.cancel_requested_at)}` : ""}.
+                {job.result_json && " What it had done by then is kept below."}
+              </CardBody>
+            </Card>
+          )}
+          {job.status !== "cancelled" && (job.error_category || job.error_message) && (
             <Card className="ring-red-200" role="region" aria-label="Error">
               <CardHeader
                 title="Error"
@@ -167,7 +181,7 @@ export function JobPage() {
             <Card>
               <CardHeader title="Settings" />
               <CardBody>
-                <SummaryValue value={job.config_json} />
+                <KeyValues values={job.config_json} />
               </CardBody>
             </Card>
           )}

@@ -53,8 +53,8 @@ export function ProjectAuditsPanel({ project }: { project: ProjectPublic }) {
   const [offset, setOffset] = useState(0);
   const audits = useQuery(auditQueries.project(project.id, offset, PAGE_SIZE));
   return (
-    <div className="grid gap-6 xl:grid-cols-5">
-      <Card className="xl:col-span-3">
+    <div className="grid gap-6 2xl:grid-cols-5">
+      <Card className="2xl:col-span-3">
         <CardHeader title="Audits" description="Reports of the site's crawls, newest first." />
         <QueryBoundary
           query={audits}
@@ -107,7 +107,7 @@ export function ProjectAuditsPanel({ project }: { project: ProjectPublic }) {
           )}
         </QueryBoundary>
       </Card>
-      <div className="xl:col-span-2">
+      <div className="2xl:col-span-2">
         <IssuesTrend projectId={project.id} />
       </div>
     </div>

@@ -18,13 +18,17 @@ export function JobDurationsChart({ projectId }: { projectId: string }) {
               title="Run time of the last completed jobs"
               kind="bar"
               x="label"
-              data={[...page.data].reverse().map((job, i) => ({
-                label: `${i + 1}`,
+              data={[...page.data].reverse().map((job) => ({
+                label: new Date(job.finished_at ?? job.queued_at).toLocaleString("en", {
+                  month: "short",
+                  day: "numeric",
+                  hour: "2-digit",
+                  minute: "2-digit",
+                }),
                 type: humanize(job.job_type),
                 seconds: Math.max(0, (durationBetween(job.started_at, job.finished_at) ?? 0) / 1000),
               }))}
               series={[{ key: "seconds", label: "Seconds" }]}
-              formatX={(value) => `#${String(value)}`}
               formatY={(value) => formatDuration(value * 1000)}
               emptyText="No completed jobs yet"
               height={200}
