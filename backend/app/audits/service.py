@@ -529,6 +529,8 @@ def _page_filters(
                 col(AuditIssue.code) == issue_code,
             )
         )
+    # PostgreSQL text cannot hold NUL: such a search simply matches nothing.
+    url_contains = url_contains.replace("\x00", "") if url_contains else None
     if url_contains:
         escaped = url_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append(col(AuditPage.url).ilike(f"%{escaped}%", escape="\\"))

@@ -66,6 +66,7 @@ def test_summary_pages_filters_and_grouped_issues(client: TestClient, session: S
     assert urls(issue_code="title_missing") == [f"{SITE}/no-title"]
     assert urls(url_contains="THIN", limit=2, offset=1) == [f"{SITE}/thin-1", f"{SITE}/thin-2"]
     assert urls(url_contains="%") == []  # a literal, not a wildcard
+    assert len(urls(url_contains="\x00thin")) == 5
 
     groups = client.get(
         f"/api/v1/audits/{audit.id}/issues",
