@@ -108,6 +108,7 @@ def _command_line(pid: int) -> str:
         return ""
 
 
+@pytest.mark.slow
 def test_up_runs_the_platform_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
     _drop_scratch_database()  # `up` creates the database it is given when it is missing
     api_port, flower_port = free_port(), free_port()

@@ -5,6 +5,7 @@ import json
 import uuid
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.core.embedded import EmbeddedRedis
@@ -27,6 +28,7 @@ def test_liveness(client: TestClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
+@pytest.mark.slow
 def test_ready_with_a_real_worker(client: TestClient, tmp_path: Path) -> None:
     node = f"health-{uuid.uuid4().hex[:8]}"
     command = cli("worker", "-Q", "default,low", "-c", "1", "-n", f"{node}@%h")
@@ -50,6 +52,7 @@ def _api(tmp_path: Path, name: str, env: dict[str, str]) -> tuple[list[str], Pat
     return command, tmp_path / f"{name}.log", f"http://127.0.0.1:{port}/api/v1"
 
 
+@pytest.mark.slow
 def test_ready_names_the_workers_then_redis_when_they_go_away(tmp_path: Path) -> None:
     # A private Redis nobody else uses: no worker of any other test can answer the ping.
     redis_server = EmbeddedRedis(tmp_path, free_port())
@@ -77,6 +80,7 @@ def test_ready_names_the_workers_then_redis_when_they_go_away(tmp_path: Path) ->
     assert body["workers"]["ok"] is False
 
 
+@pytest.mark.slow
 def test_ready_names_the_database_when_it_does_not_answer(tmp_path: Path) -> None:
     closed = free_port()
     env = {"DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{closed}/nowhere"}

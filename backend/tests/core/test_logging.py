@@ -7,7 +7,10 @@ import subprocess
 import sys
 import uuid
 
-from app.core.celery_app import celery_app
+import pytest
+from celery import Celery
+
+from app.core.embedded import EmbeddedRedis
 from tests.core.processes import (
     BACKEND,
     cli,
@@ -17,6 +20,8 @@ from tests.core.processes import (
     wait_for,
     wait_for_http,
 )
+
+pytestmark = pytest.mark.slow
 
 JSON_LOGS = {"LOG_JSON": "true", "LOG_LEVEL": "INFO"}
 
@@ -50,25 +55,35 @@ def test_api_logs_json_lines_with_a_request_id(tmp_path) -> None:
     assert len(by_id) == len(requests)
 
 
-def test_worker_lines_carry_the_task_id(tmp_path) -> None:
+def test_worker_lines_carry_the_task_id(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A private Redis: no other worker can take the probe, and this worker takes nothing else.
+    redis_server = EmbeddedRedis(tmp_path, free_port())
+    broker = redis_server.url()
+    env = {**JSON_LOGS, "REDIS_URL": broker, "CELERY_BROKER_URL": broker}
+    env["CELERY_RESULT_BACKEND"] = broker
+    # Celery prefers these variables to its arguments; the test run sets them for its Redis.
+    monkeypatch.setenv("CELERY_BROKER_URL", broker)
+    monkeypatch.setenv("CELERY_RESULT_BACKEND", broker)
+    client = Celery("log-probe-client", broker=broker, backend=broker)
     node = f"logprobe-{uuid.uuid4().hex[:8]}@%h"
     command = cli("worker", "-Q", "default", "-c", "1", "-n", node)
     command += ["--include", "tests.core.log_probe"]
     marker = uuid.uuid4().hex
-    with running(command, log_path=tmp_path / "worker.log", env=JSON_LOGS) as worker:
+    with (
+        running(redis_server.foreground_command(), log_path=tmp_path / "redis.log"),
+        running(command, log_path=tmp_path / "worker.log", env=env) as worker,
+    ):
         wait_for(
-            lambda: bool(celery_app.control.ping(timeout=1)),
+            lambda: bool(client.control.ping(timeout=1)),
             timeout=120,
             what="the worker answers a ping",
             child=worker,
         )
-        result = celery_app.send_task("tests.log_probe", args=[marker], queue="default")
+        result = client.send_task("tests.log_probe", args=[marker], queue="default")
         assert result.get(timeout=60) == marker
         task_id = result.id
         wait_for(lambda: "succeeded" in worker.output(), timeout=10, what="the success line")
 
-    # The whole output is JSON, warnings included. Celery writes its shutdown notice to the
-    # terminal directly (celery.platforms safe_say), around logging.
     records = worker.json_lines(terminal_notices=("worker: Warm shutdown",))
     about_task = [record for record in records if task_id in json.dumps(record)]
     events = " | ".join(record["event"] for record in about_task)
