@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from app.core.embedded import plain_dsn
 from app.core.supervisor import ChildDiedError, ChildSpec, ProcessGroup
@@ -83,7 +84,8 @@ def test_stop_kills_what_ignores_term_and_its_grandchildren() -> None:
 
 
 # -- `seo-platform up`, for real ------------------------------------------------------------
-SCRATCH_DATABASE = "seo_platform_test_ops_up"
+# Named after the run's test database, so parallel runs with their own databases never share it.
+SCRATCH_DATABASE = f"{make_url(TEST_DATABASE_URL).database}_up"
 
 
 def _drop_scratch_database() -> None:
