@@ -14,6 +14,31 @@ const DIST = path.resolve(import.meta.dirname, "../dist");
 const LOG_DIR = path.resolve(import.meta.dirname, "../test-results");
 const DATABASE = process.env.E2E_DATABASE ?? "seo_platform_e2e_frontend";
 const REDIS_DB = process.env.E2E_REDIS_DB ?? "6";
+// The servers the backend tests use (scripts/test may have started private ones), with a
+// database of our own on each.
+const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? "postgresql+psycopg://postgres@127.0.0.1:5432/seo_platform_test";
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/15";
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+// Drops and creates the e2e database and empties the Redis database, through the backend's
+// own drivers (no psql needed).
+const RESET_STORES = `
+import sys
+import redis
+import sqlalchemy as sa
+url = sa.engine.make_url(sys.argv[1])
+admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+with admin.connect() as connection:
+    connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    connection.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+admin.dispose()
+redis.Redis.from_url(sys.argv[2]).flushdb()
+`;
 export const ADMIN = { email: "admin@e2e.example.com", password: "e2e-admin-password-123" };
 
 function freePort(): Promise<number> {
@@ -86,8 +111,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ENVIRONMENT: "local",
-    DATABASE_URL: `postgresql+psycopg://postgres@127.0.0.1:5432/${DATABASE}`,
-    REDIS_URL: `redis://127.0.0.1:6379/${REDIS_DB}`,
+    DATABASE_URL: withDatabase(POSTGRES_URL, DATABASE),
+    REDIS_URL: withDatabase(REDIS_URL, REDIS_DB),
     FRONTEND_DIST: DIST,
     FIRST_SUPERUSER: ADMIN.email,
     FIRST_SUPERUSER_PASSWORD: ADMIN.password,
@@ -103,9 +128,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   };
 
   // A database and a Redis database of our own, empty at every run.
-  run("psql", ["-h", "127.0.0.1", "-U", "postgres", "-q", "-c", `DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`], env);
-  run("psql", ["-h", "127.0.0.1", "-U", "postgres", "-q", "-c", `CREATE DATABASE ${DATABASE}`], env);
-  run("uv", ["run", "python", "-c", `import redis; redis.Redis.from_url("${env.REDIS_URL}").flushdb()`], env);
+  run("uv", ["run", "python", "-c", RESET_STORES, env.DATABASE_URL!, env.REDIS_URL!], env);
 
   const log = fs.openSync(path.join(LOG_DIR, "platform.log"), "w");
   const platform = spawn(
