@@ -4,6 +4,14 @@ test("start an audit, watch it reach 100 %, open the report", async ({ page, pla
   await signUp(page);
   await createProject(page, "Audited site", platform.siteUrl);
 
+  // Every status poll of the job: the answer, and whether it sent the last ETag back.
+  const polls: Array<{ status: number; conditional: boolean }> = [];
+  page.on("response", (response) => {
+    if (/\/api\/v1\/jobs\/[0-9a-f-]{36}$/.test(response.url()) && response.request().method() === "GET") {
+      polls.push({ status: response.status(), conditional: "if-none-match" in response.request().headers() });
+    }
+  });
+
   await page.getByTestId("start-audit").click();
   const row = page.getByTestId("job-row").first();
   await expect(row).toBeVisible();
@@ -25,6 +33,10 @@ test("start an audit, watch it reach 100 %, open the report", async ({ page, pla
   await expect(bar).toHaveAttribute("aria-valuenow", "100");
   expect(seen).toEqual([...seen].sort((a, b) => a - b));
   await shoot("11-project-audit-completed");
+  // Polled while active, with If-None-Match after the first answer; 304s are fine.
+  expect(polls.length).toBeGreaterThan(2);
+  expect(polls.every((poll) => poll.status === 200 || poll.status === 304)).toBe(true);
+  expect(polls.slice(1).every((poll) => poll.conditional)).toBe(true);
 
   await row.getByRole("link", { name: "Open report" }).click();
   await expect(page.getByRole("heading", { name: /Site audit/ })).toBeVisible();
