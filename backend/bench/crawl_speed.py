@@ -235,7 +235,7 @@ def measure(which: str, url: str) -> dict[str, Any]:
             peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
         except psutil.Error:
             pass
-        time.sleep(0.05)
+        time.sleep(0.1)
     assert process.stdout is not None
     result: dict[str, Any] = json.loads(process.stdout.read().decode().strip().splitlines()[-1])
     result["peak_rss_mb"] = peak / 1024 / 1024
