@@ -14,6 +14,7 @@ claim refuses a job that is not claimable.
 
 from dataclasses import dataclass, field
 
+import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -118,7 +119,39 @@ def sweep_stalled_jobs(
         report.unpublished += not _publish(str(job_id), job_type, stage)
     if any(report.as_dict().values()):
         logger.warning("job_sweep", **report.as_dict())
+        _count_rescues(report)
     return report
+
+
+# Totals of the sweep's actions, for /metrics (app/jobs/exporter.py). Kept in Redis because
+# sweeps run in any worker process on any host; rare events, so the cost is nil.
+RESCUE_TOTALS_KEY = "jobs:rescue_totals"
+
+
+def _count_rescues(report: SweepReport) -> None:
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+        with client.pipeline(transaction=False) as pipe:
+            for name, count in report.as_dict().items():
+                if count:
+                    pipe.hincrby(RESCUE_TOTALS_KEY, name, count)
+            pipe.execute()
+        client.close()
+    except redis.RedisError as exc:
+        logger.warning("job_rescue_totals_unavailable", error=repr(exc))
+
+
+def rescue_totals() -> dict[str, int]:
+    """Jobs the sweep republished, rescued (re-dispatched after a lost worker), failed as
+    worker lost or cancelled, since Redis was last emptied: counters for /metrics."""
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+    try:
+        raw = client.hgetall(RESCUE_TOTALS_KEY)
+    finally:
+        client.close()
+    totals = dict.fromkeys(SweepReport().as_dict(), 0)
+    totals.update({key.decode(): int(value) for key, value in raw.items()})
+    return totals
 
 
 def _publish(job_id: str, job_type: str, stage: str) -> bool:

@@ -37,7 +37,8 @@ class JobNotRetryableError(Exception):
 
 def day_dedupe_key(job_type: JobType, target: object, day: date | None = None) -> str:
     """Dedupe key for scheduled fan-out: one job per (type, target) per UTC day, so two Beats
-    firing the same schedule (or one firing twice) do the work once."""
+    firing the same schedule (or one firing twice) do the work once. Start such jobs with
+    `start_job(..., dedupe_key=day_dedupe_key(...), once=True)`."""
     return f"{job_type.value}:{target}:{(day or utcnow().date()).isoformat()}"
 
 
@@ -52,6 +53,7 @@ def start_job(
     dedupe_key: str | None = None,
     max_attempts: int | None = None,
     retry_of: uuid.UUID | None = None,
+    once: bool = False,
 ) -> tuple[JobRun, bool]:
     """Records a queued job, commits, then publishes it. Returns (job, created): when an
     active job holds the same dedupe key, that job is returned with created=False.
@@ -59,8 +61,28 @@ def start_job(
     The partial unique index on active dedupe keys decides races (INSERT ... ON CONFLICT DO
     NOTHING), so any number of concurrent starts make one job. If the broker is down the job
     stays queued and the rescue sweep publishes it later (dispatch.py).
+
+    `once=True` (scheduled fan-out, with a key from day_dedupe_key): a job that ever had this
+    key is returned, finished or not, so a second Beat firing after the first job already
+    ended does not run it again. Starts with the same key are serialized by an advisory lock.
     """
     queue = stage_task(job_type, stage).queue
+    if once:
+        if dedupe_key is None:
+            raise ValueError("once=True needs a dedupe_key")
+        session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": dedupe_key},
+        )
+        earlier = session.exec(
+            select(JobRun)
+            .where(JobRun.dedupe_key == dedupe_key)
+            .order_by(col(JobRun.queued_at).desc())
+        ).first()
+        if earlier is not None:
+            session.expunge(earlier)  # stays loaded after the commit
+            session.commit()  # releases the lock
+            return earlier, False
     for _ in range(5):
         now = utcnow()
         inserted = session.scalars(

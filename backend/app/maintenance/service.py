@@ -115,6 +115,7 @@ def start_cleanup_job(
         user=user,
         config={"task": CLEANUP_STAGE},
         dedupe_key=key,
+        once=scheduled,
     )
 
 

@@ -190,3 +190,27 @@ def test_day_dedupe_keys_are_per_type_target_and_day() -> None:
     assert key == "audit:project-1:2026-11-22"
     assert key != service.day_dedupe_key(JobType.audit, "project-1", date(2026, 11, 23))
     assert key != service.day_dedupe_key(JobType.gsc_sync, "project-1", date(2026, 11, 22))
+
+
+def test_a_scheduled_job_runs_once_per_key_even_after_it_finished() -> None:
+    key = service.day_dedupe_key(JobType.maintenance, "target", date(2026, 11, 22))
+
+    def start_scheduled() -> tuple[JobRun, bool]:
+        with Session(engine) as session:
+            return service.start_job(
+                session=session,
+                job_type=JobType.maintenance,
+                stage="test_noop",
+                project=None,
+                user=None,
+                dedupe_key=key,
+                once=True,
+            )
+
+    first, created = start_scheduled()
+    _set_status(first.id, JobStatus.completed)
+    again, created_again = start_scheduled()
+
+    assert created
+    assert not created_again
+    assert again.id == first.id
