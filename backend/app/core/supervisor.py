@@ -145,9 +145,11 @@ class ProcessGroup:
     def report_death(self, died: ChildDiedError) -> None:
         child = died.child
         lines = "\n".join(f"    {line}" for line in child.tail) or "    (no output)"
+        how = f"exited with code {died.returncode}"
+        if died.returncode < 0:
+            how = f"was killed by {signal.Signals(-died.returncode).name}"
         self.say(
-            f"\n!!! {child.spec.name} (pid {child.process.pid}) exited with code "
-            f"{died.returncode}; stopping everything.\n"
+            f"\n!!! {child.spec.name} (pid {child.process.pid}) {how}; stopping everything.\n"
             f"!!! its last {len(child.tail)} lines:\n{lines}\n"
         )
 

@@ -2,6 +2,7 @@
 Ctrl-C stops entirely."""
 
 import base64
+import io
 import json
 import os
 import signal
@@ -55,7 +56,8 @@ def test_openapi_prints_the_document() -> None:
 
 # -- the supervisor's policy, on small real processes ------------------------------------
 def test_a_child_that_dies_is_reported_with_its_last_lines() -> None:
-    group = ProcessGroup(grace_seconds=5, out=open(os.devnull, "w"))  # noqa: SIM115
+    out = io.StringIO()
+    group = ProcessGroup(grace_seconds=5, out=out)
     sleeper = group.start(ChildSpec("sleeper", ["sleep", "60"]))
     group.start(ChildSpec("crasher", ["sh", "-c", "echo starting; echo boom >&2; exit 3"]))
     try:
@@ -64,6 +66,11 @@ def test_a_child_that_dies_is_reported_with_its_last_lines() -> None:
         assert died.value.child.spec.name == "crasher"
         assert died.value.returncode == 3
         assert list(died.value.child.tail) == ["starting", "boom"]
+        group.report_death(died.value)
+        report = out.getvalue()
+        assert "!!! crasher (pid" in report
+        assert "exited with code 3; stopping everything" in report
+        assert "    boom" in report
     finally:
         group.stop_all()
     assert sleeper.process.returncode == -signal.SIGTERM
