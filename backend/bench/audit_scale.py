@@ -103,19 +103,19 @@ def _start_worker() -> subprocess.Popen[bytes]:
     sys.exit("the worker did not start; see audit-scale-worker.log")
 
 
-def _tree_rss(root: psutil.Process) -> tuple[int, int]:
-    """(RSS of the whole worker tree, RSS of the processes doing the job: the pool child
-    and its parse worker, without the idle Celery parent)."""
-    total, job = 0, 0
+def _tree_memory(root: psutil.Process) -> tuple[int, int]:
+    """(RSS summed over the worker's process tree, PSS summed over it). A forked pool child
+    shares its parent's pages, which an RSS sum counts twice; PSS counts each shared page
+    once, split between its sharers, so the PSS sum is the memory the worker really holds."""
+    rss, pss = 0, 0
     for process in [root, *root.children(recursive=True)]:
         try:
-            rss = process.memory_info().rss
+            info = process.memory_full_info()
         except psutil.Error:
             continue
-        total += rss
-        if process.pid != root.pid:
-            job += rss
-    return total, job
+        rss += info.rss
+        pss += info.pss
+    return rss, pss
 
 
 def run_audit(url: str, worker: subprocess.Popen[bytes], pages: int) -> dict[str, Any]:
@@ -148,7 +148,7 @@ def run_audit(url: str, worker: subprocess.Popen[bytes], pages: int) -> dict[str
     watched = psutil.Process(worker.pid)
     peak_total = peak_single = 0
     while True:
-        total, single = _tree_rss(watched)
+        total, single = _tree_memory(watched)
         peak_total, peak_single = max(peak_total, total), max(peak_single, single)
         with Session(engine) as session:
             row = session.get(JobRun, job.id)
@@ -183,7 +183,7 @@ def run_audit(url: str, worker: subprocess.Popen[bytes], pages: int) -> dict[str
         "seconds": seconds,
         "pages_per_second": row.result_json["pages"] / seconds,
         "peak_rss_mb": peak_total / 1024 / 1024,
-        "peak_single_rss_mb": peak_single / 1024 / 1024,
+        "peak_pss_mb": peak_single / 1024 / 1024,
         "first_quarter_ms_per_page": first * 1000,
         "last_quarter_ms_per_page": last * 1000,
     }
@@ -193,8 +193,8 @@ def _print_audit(label: str, result: dict[str, Any]) -> None:
     print(
         f"{label}: {result['pages']} pages, {result['issues']} issues in "
         f"{result['seconds']:.1f}s = {result['pages_per_second']:.0f} pages/s; "
-        f"worker peak RSS {result['peak_rss_mb']:.0f} MB (without the Celery parent "
-        f"{result['peak_single_rss_mb']:.0f} MB); ms/page first quarter "
+        f"worker peak RSS {result['peak_rss_mb']:.0f} MB (PSS "
+        f"{result['peak_pss_mb']:.0f} MB); ms/page first quarter "
         f"{result['first_quarter_ms_per_page']:.2f}, last quarter "
         f"{result['last_quarter_ms_per_page']:.2f}",
         flush=True,
@@ -262,8 +262,8 @@ def main() -> None:
     print(f"\nmedians, concurrency {CONCURRENCY}:")
     print(
         f"whole audit, 5000 pages: {audit_speed:.0f} pages/s, worker peak RSS "
-        f"{med(audits, 'peak_rss_mb'):.0f} MB, {med(audits, 'peak_single_rss_mb'):.0f} MB "
-        f"without the Celery parent  ({args.repeat} runs)"
+        f"{med(audits, 'peak_rss_mb'):.0f} MB, PSS {med(audits, 'peak_pss_mb'):.0f} MB"
+        f"  ({args.repeat} runs)"
     )
     print(
         f"Scrapy bare crawl, 5000 pages: {scrapy_speed:.0f} pages/s, peak RSS "
@@ -271,15 +271,15 @@ def main() -> None:
     )
     print(
         f"audit / scrapy: speed x{audit_speed / scrapy_speed:.2f} (target >= 2), memory "
-        f"x{med(audits, 'peak_rss_mb') / med(scrapy, 'peak_rss_mb'):.2f} whole worker, "
-        f"x{med(audits, 'peak_single_rss_mb') / med(scrapy, 'peak_rss_mb'):.2f} without "
-        f"the Celery parent (target <= 1)"
+        f"x{med(audits, 'peak_rss_mb') / med(scrapy, 'peak_rss_mb'):.2f} by RSS sum, "
+        f"x{med(audits, 'peak_pss_mb') / med(scrapy, 'peak_rss_mb'):.2f} by PSS "
+        f"(target <= 1)"
     )
     first, last = med(scale, "first_quarter_ms_per_page"), med(scale, "last_quarter_ms_per_page")
     print(
         f"scale, {args.pages} pages ({len(scale)} runs): worker peak RSS "
         f"{med(scale, 'peak_rss_mb'):.0f} MB (target < 300; "
-        f"{med(scale, 'peak_single_rss_mb'):.0f} MB without the Celery parent), "
+        f"PSS {med(scale, 'peak_pss_mb'):.0f} MB), "
         f"{med(scale, 'pages_per_second'):.0f}"
         f" pages/s; ms/page first quarter {first:.2f}, last quarter {last:.2f} "
         f"(last / first x{last / first:.2f}, target <= ~1)"
