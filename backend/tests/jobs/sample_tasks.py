@@ -127,3 +127,11 @@ def first_stage(job: JobContext) -> HandOff:
 def second_stage(job: JobContext) -> dict[str, Any]:
     record_execution(job)
     return {"stages": ["test_first", "test_second"]}
+
+
+@tracked_task(job_type=JobType.maintenance, stage="test_silent", name="tests.silent")
+def silent(job: JobContext) -> dict[str, Any]:
+    """One long blocking call with no progress report (longer than the lease)."""
+    record_execution(job)
+    time.sleep(float(job.config.get("seconds", 1)))  # stands for a slow third-party call
+    return {"slept": job.config.get("seconds", 1)}

@@ -2,6 +2,7 @@
 
 import time
 import uuid
+from datetime import timedelta
 
 from celery import Celery
 
@@ -250,3 +251,26 @@ def test_every_log_line_of_a_job_carries_its_identity(worker: WorkerProcess) -> 
         "stage=test_broken",
     ):
         assert field in failed[0], failed[0]
+
+
+def test_a_long_silent_step_keeps_its_lease_through_the_heartbeat(
+    worker: WorkerProcess,
+) -> None:
+    job = start("test_silent", config={"seconds": LEASE * 1.6})
+    wait_for(lambda: load(job.id).status == JobStatus.running, timeout=10, what="running")
+    first_lease = load(job.id).lease_expires_at
+
+    rescued: list[str] = []
+    deadline = time.monotonic() + LEASE * 1.6 + 10
+    while load(job.id).status == JobStatus.running and time.monotonic() < deadline:
+        rescued += sweep_stalled_jobs(requeue_after_seconds=LEASE).rescued
+        time.sleep(0.5)
+
+    done = wait_terminal(job.id)
+    assert rescued == []
+    assert done.status == JobStatus.completed
+    assert done.attempts == 1
+    assert done.heartbeat_at is not None
+    assert first_lease is not None
+    assert done.heartbeat_at > first_lease - timedelta(seconds=LEASE)  # extended while silent
+    assert len(executions(job.id)) == 1
