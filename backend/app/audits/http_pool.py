@@ -72,9 +72,15 @@ class _ResponseStream(httpx.AsyncByteStream):
 
 
 class CrawlTransport(httpx.AsyncBaseTransport):
-    def __init__(self, policy: AddressPolicy, *, max_connections: int) -> None:
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        *,
+        max_connections: int,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self._backend = GuardedNetworkBackend(policy)
-        self._ssl_context = ssl.create_default_context()
+        self._ssl_context = ssl_context or ssl.create_default_context()
         self._slots = asyncio.Semaphore(max_connections)
         self._idle: dict[_Origin, list[httpcore.AsyncHTTP11Connection]] = {}
 

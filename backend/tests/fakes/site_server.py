@@ -10,6 +10,7 @@ thread, over HTTP/1.1 with keep-alive, on a free port, and logs every request it
 """
 
 import gzip
+import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -63,13 +64,22 @@ class Request:
 
 
 class SiteServer:
-    def __init__(self, routes: Mapping[str, Route] | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        routes: Mapping[str, Route] | None = None,
+        host: str = "127.0.0.1",
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         self._host = host
         self._server = ThreadingHTTPServer((host, 0), self._handler_class())
         self._server.daemon_threads = True
+        self._scheme = "http"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -79,7 +89,7 @@ class SiteServer:
     @property
     def url(self) -> str:
         """`http://HOST:PORT` (no trailing slash)."""
-        return f"http://{self._host}:{self.port}"
+        return f"{self._scheme}://{self._host}:{self.port}"
 
     @property
     def requested_paths(self) -> list[str]:
