@@ -221,3 +221,36 @@ def _job_state() -> object:
         return connection.execute(
             sa.text("SELECT status, stage, attempts, progress_message, error_message FROM job_runs")
         ).all()
+
+
+def test_without_a_browser_the_audit_completes_and_says_why(session: Session) -> None:
+    site = SiteServer(
+        {"/": html_page("<a href='/a'>a</a>"), "/a": html_page("<a href='/'>home</a>")}
+    ).start()
+    env = {**WORKER_ENV, "BROWSER_EXECUTABLE_PATH": "/nonexistent/chromium"}
+    try:
+        with celery_worker(
+            queues="default,render", concurrency=1, env=env, include="app.audits.tasks"
+        ) as worker:
+            project = create_project(session, owner=create_user(session), site_url=site.url + "/")
+            job, _ = service.start_audit(session=session, project=project, user=None)
+            _wait(
+                lambda: _job(job.id).status in (JobStatus.completed, JobStatus.failed),
+                60,
+                "the audit",
+                worker,
+            )
+        done = _job(job.id)
+        assert done.status == JobStatus.completed, done.error_message
+        assert done.result_json is not None
+        assert done.result_json["render_status"] == "skipped"
+        assert done.result_json["pages"] == 2
+        with session_scope() as own:
+            audit = own.exec(select(AuditRun).where(AuditRun.job_id == job.id)).one()
+            assert audit.render_status == "skipped"
+            assert "BROWSER_EXECUTABLE_PATH=/nonexistent/chromium" in (
+                audit.render_skipped_reason or ""
+            )
+            assert audit.score is not None
+    finally:
+        site.stop()
