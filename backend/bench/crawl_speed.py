@@ -297,7 +297,17 @@ def main() -> None:
         )
     speed = median("ours", "pages_per_second") / median("scrapy", "pages_per_second")
     memory = median("ours", "peak_rss_mb") / median("scrapy", "peak_rss_mb")
+    # The same round's runs share the machine's conditions: their ratio is steadier.
+    round_ratios = [
+        (o["pages"] / o["seconds"]) / (s["pages"] / s["seconds"])
+        for o, s in zip(runs["ours"], runs["scrapy"], strict=True)
+    ]
+    cpu_per_page = {w: 1000 * median(w, "cpu_seconds") / runs[w][0]["pages"] for w in runs}
     print(f"ours / scrapy: speed x{speed:.2f} (target >= 3), memory x{memory:.2f} (target <= 1)")
+    print(
+        f"median of per-round speed ratios x{statistics.median(round_ratios):.2f}; "
+        f"CPU per page {cpu_per_page['ours']:.2f} ms vs {cpu_per_page['scrapy']:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -216,7 +216,8 @@ class _Crawl:
         try:
             await self.parser.start()
             main_robots = await self._robots_for(host_of(self.start_url))
-            await self._discover_sitemaps(main_robots)
+            if not main_robots.disallow_all:
+                await self._discover_sitemaps(main_robots)
             self._seed(resume)
             workers = [asyncio.create_task(self._worker()) for _ in range(self.config.concurrency)]
             try:

@@ -398,3 +398,12 @@ def test_config_for_a_project_takes_its_settings_or_the_platform_defaults() -> N
     project.max_crawl_pages, project.max_crawl_depth, project.include_subdomains = 50, 0, True
     own = CrawlConfig.for_project(project, settings)
     assert (own.max_pages, own.max_depth, own.include_subdomains) == (50, 0, True)
+
+
+def test_an_unreachable_robots_txt_disallows_the_site(site: SiteServer) -> None:
+    site.add("/robots.txt", Route(status=503, content_type="text/plain"))
+    site.add("/", html_page(links("/a")))
+    pages, summary = run_crawl(config_for(site))
+    assert not summary.robots_txt_found
+    assert [(p.url, p.blocked_by_robots) for p in pages.values()] == [(f"{site.url}/", True)]
+    assert site.requested_paths == ["/robots.txt"]
