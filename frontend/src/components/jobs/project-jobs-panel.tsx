@@ -5,20 +5,12 @@ import { Card, CardHeader } from "@/components/ui/card";
 import { Pagination } from "@/components/ui/pagination";
 import { EmptyState, QueryBoundary } from "@/components/ui/states";
 import { useCurrentUser } from "@/routes/layout";
+import { JOB_TYPES } from "@/lib/job-state";
 import { jobQueries } from "@/queries/jobs";
 import { JobFilters } from "./job-filters";
 import { JobStarters } from "./job-starters";
 import { JobsTable } from "./jobs-table";
 
-export const JOB_TYPES: readonly JobType[] = [
-  "audit",
-  "gsc_sync",
-  "gsc_backfill",
-  "serp_refresh",
-  "links_ingest",
-  "ads_sync",
-  "maintenance",
-];
 
 const PAGE_SIZE = 10;
 
