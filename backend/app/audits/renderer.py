@@ -22,7 +22,7 @@ from app.audits.page import CrawledPage, Link, RenderedView
 from app.audits.urls import SiteScope, normalize_url
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Playwright, Route
+    from playwright.sync_api import Browser, Playwright, Route, WebSocketRoute
 
     from app.core.config import Settings
 
@@ -259,9 +259,17 @@ class PageRenderer:
             else:
                 route.continue_()
 
+        def route_websocket(websocket: "WebSocketRoute") -> None:
+            # WebSockets bypass request routing: they get the same check.
+            if self._refusal(websocket.url, host_verdicts) is not None:
+                websocket.close(code=1008, reason="refused by the SSRF guard")
+            else:
+                websocket.connect_to_server()
+
         try:
             context.set_default_timeout(self.timeout * 1000)
             context.route("**/*", route_request)
+            context.route_web_socket("**/*", route_websocket)
             page = context.new_page()
             activity = _NetworkActivity()
             page.on("request", activity.started)

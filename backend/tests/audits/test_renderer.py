@@ -28,6 +28,7 @@ SCRIPT_BUILT = """<!doctype html><html><head><title>Loading</title></head>
       data.links.map((href) => "<a href='" + href + "'>" + href + "</a>").join("");
   });
   fetch("__SECRET__").catch(() => {});
+  try { new WebSocket("__SECRET__".replace("http", "ws")); } catch (e) {}
 </script></body></html>"""
 
 
