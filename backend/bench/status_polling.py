@@ -28,9 +28,10 @@ os.environ.update(
         # Production logging: one JSON access line per request, at INFO.
         "LOG_JSON": "true",
         "LOG_LEVEL": "INFO",
-        # As many pooled connections as anyio has threads (40): with fewer, the obvious sync
-        # route deadlocks under 50 clients (threads wait for connections that sessions
-        # blocked on a free thread for their clean-up still hold) until the pool times out.
+        # The obvious route's ORM pool gets as many connections as anyio has threads (40):
+        # with fewer, it deadlocks under 50 clients (threads wait for connections held by
+        # sessions whose clean-up waits for a free thread) until the pool times out. Our
+        # route keeps its own small pool (JOB_STATUS_POOL_SIZE, default 4).
         "DATABASE_POOL_SIZE": "40",
     }
 )

@@ -9,8 +9,9 @@ from app.projects.routes import router as projects_router
 from app.users.routes import router as users_router
 
 api_router = APIRouter()
+# First: GET /jobs/{id} is polled by every open dashboard, and routes match in order.
+api_router.include_router(jobs_router)
 api_router.include_router(health_router)
 api_router.include_router(users_router)
 api_router.include_router(projects_router)
-api_router.include_router(jobs_router)
 api_router.include_router(audits_router)

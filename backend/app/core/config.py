@@ -36,6 +36,7 @@ class Settings(BaseSettings):
 
     DATABASE_URL: str = "postgresql+psycopg://postgres@127.0.0.1:5432/seo_platform"
     DATABASE_POOL_SIZE: int = 5
+    JOB_STATUS_POOL_SIZE: int = Field(default=4, ge=1, le=100)
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
     CELERY_BROKER_URL: str | None = None
     CELERY_RESULT_BACKEND: str | None = None

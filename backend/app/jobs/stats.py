@@ -149,7 +149,7 @@ def _percentiles(p50: float | None, p95: float | None) -> DurationPercentiles | 
 _broker: "redis.Redis[bytes] | None" = None
 
 
-def _broker_client() -> "redis.Redis[bytes]":
+def broker_client() -> "redis.Redis[bytes]":
     global _broker
     if _broker is None:
         _broker = redis.Redis.from_url(
@@ -168,7 +168,7 @@ def priority_keys(queue: str) -> list[str]:
 def queue_stats(queues: tuple[str, ...] = QUEUES) -> list[QueueStatsPublic]:
     """Depth (LLEN over the priority lists) and the age of the oldest waiting message."""
     try:
-        with _broker_client().pipeline(transaction=False) as pipe:
+        with broker_client().pipeline(transaction=False) as pipe:
             for queue in queues:
                 for key in priority_keys(queue):
                     pipe.llen(key)

@@ -73,7 +73,7 @@ class JobStatusReader:
     async def open(self, database_url: str | None = None, *, max_size: int | None = None) -> None:
         if self._pool is not None:
             return
-        size = max_size or settings.DATABASE_POOL_SIZE
+        size = max_size or settings.JOB_STATUS_POOL_SIZE
         self._pool = AsyncConnectionPool(
             libpq_dsn(database_url or settings.DATABASE_URL),
             min_size=min(2, size),

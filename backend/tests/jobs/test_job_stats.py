@@ -1,15 +1,21 @@
 """Stats, /metrics and the API's cancel/retry with real jobs run by a real worker process."""
 
 import uuid
+from datetime import timedelta
 
+import redis
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session
 
-from app.jobs.models import JobStatus
+from app.core.db import utcnow
+from app.jobs.models import JobStatus, JobType
 from app.jobs.stats import forget_worker_ping
+from app.jobs.tasks import rescue_stalled_jobs
+from app.maintenance import service as maintenance_service
 from tests.builders import auth_headers, create_user
 from tests.jobs.conftest import load, start, wait_for, wait_terminal
+from tests.jobs.rows import insert_job
 from tests.workers import WorkerProcess
 
 API = "/api/v1/jobs"
@@ -94,3 +100,37 @@ def test_cancel_and_retry_of_a_real_running_job(
     assert final.status == JobStatus.cancelled
     finished = client.post(f"{API}/{job.id}/cancel", headers=admin)
     assert finished.status_code == 200  # cancelled stays cancelled: idempotent
+
+
+def test_metrics_count_what_the_rescue_sweep_did(
+    client: TestClient, session: Session, redis_client: redis.Redis
+) -> None:
+    before = scrape(client)
+    abandoned = insert_job(
+        session,
+        project=None,
+        job_type=JobType.maintenance,
+        status=JobStatus.running,
+        stage=maintenance_service.HEALTH_CHECK_STAGE,
+        lease_expires_at=utcnow() - timedelta(seconds=30),
+    )
+    out_of_attempts = insert_job(
+        session,
+        project=None,
+        job_type=JobType.maintenance,
+        status=JobStatus.running,
+        stage=maintenance_service.HEALTH_CHECK_STAGE,
+        lease_expires_at=utcnow() - timedelta(seconds=30),
+        attempts=4,
+    )
+    report = rescue_stalled_jobs()  # the Beat task's body, run here
+    assert report["rescued"] == 1
+    assert report["failed_worker_lost"] == 1
+    # Published again: this module's worker may already be running it.
+    assert load(abandoned.id).status in {JobStatus.retrying, JobStatus.running, JobStatus.completed}
+    assert load(out_of_attempts.id).status == JobStatus.failed
+
+    after = scrape(client)
+    for outcome in ("rescued", "failed_worker_lost"):
+        key = ("seo_job_sweep_actions_total", (("outcome", outcome),))
+        assert after[key] - before.get(key, 0.0) == 1
