@@ -19,7 +19,7 @@ export default tseslint.config(
   {
     // Playwright fixtures: `use` is Playwright's, and `{}` is how a fixture says "no deps".
     extends: [js.configs.recommended, ...tseslint.configs.recommended],
-    files: ["e2e/**/*.ts", "*.config.ts"],
+    files: ["e2e/**/*.ts", "*.config.ts", "*.config.js"],
     languageOptions: { ecmaVersion: 2022, globals: globals.node },
     rules: { "no-empty-pattern": "off" },
   },

@@ -1,11 +1,10 @@
 /// <reference types="vitest/config" />
 import path from "node:path";
-import tailwindcss from "@tailwindcss/vite";
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
 
 export default defineConfig({
-  plugins: [react(), tailwindcss()],
+  plugins: [react()],
   resolve: { alias: { "@": path.resolve(import.meta.dirname, "src") } },
   server: {
     // In development the API runs on its own port; the dashboard proxies /api to it.

@@ -122,8 +122,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     // A short soft time limit makes the slow site's audit fail for real (category
     // time_limit) within the test's patience; few rendered pages keep the quick audit
     // well inside it.
-    TASK_SOFT_TIME_LIMIT: "25",
-    TASK_TIME_LIMIT: "50",
+    TASK_SOFT_TIME_LIMIT: "40",
+    TASK_TIME_LIMIT: "80",
     MAX_RENDER_PAGES: "5",
   };
 

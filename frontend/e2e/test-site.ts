@@ -11,7 +11,7 @@ export type TestSite = { url: string; slowUrl: string; close: () => Promise<void
 
 const PAGES = 24;
 const SLOW_PAGES = 600;
-const SLOW_DELAY_MS = 1500;
+const SLOW_DELAY_MS = 2000;
 
 /** The quick site links each page to a few neighbours; the slow one is a wide tree, so its
  * crawl has hundreds of pages to fetch within a few clicks of the start. */

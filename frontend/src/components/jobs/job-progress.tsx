@@ -49,7 +49,7 @@ export function JobProgress({ job, compact = false }: { job: JobPublic; compact?
           className={cn(
             "h-full rounded-full transition-[width] duration-1000 ease-out",
             barColors[job.status] ?? "bg-slate-400",
-            job.status === "running" && "bg-[linear-gradient(90deg,var(--color-brand-500),var(--color-brand-600))]",
+            job.status === "running" && "bg-gradient-to-r from-brand-500 to-brand-600",
           )}
           style={{ width: `${pct}%` }}
         />
