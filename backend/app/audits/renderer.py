@@ -3,7 +3,8 @@ Celery's prefork processes, which have no event loop).
 
 One browser per worker process, launched on first use and reused: a launch costs far more
 than a page. Every page gets a fresh context (no cookies or storage leak between pages).
-Images, fonts and media are never downloaded, and every request goes through the SSRF guard.
+Images, fonts and media are never downloaded, and every request goes through the SSRF guard:
+checked by request routing first, then connected by `RenderProxy` to the address it checked.
 """
 
 import atexit
@@ -19,6 +20,7 @@ import structlog
 
 from app.audits.net_guard import AddressPolicy, AddressRefusedError, resolve_checked
 from app.audits.page import CrawledPage, Link, RenderedView
+from app.audits.render_proxy import RenderProxy
 from app.audits.urls import SiteScope, normalize_url
 
 if TYPE_CHECKING:
@@ -179,6 +181,7 @@ class PageRenderer:
         )
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
+        self._proxy: RenderProxy | None = None
         self.launches = 0
 
     # -- browser lifecycle -----------------------------------------------------------------
@@ -193,7 +196,15 @@ class PageRenderer:
             from playwright.sync_api import sync_playwright
 
             self._playwright = sync_playwright().start()
-        args = list(CHROMIUM_ARGS)
+        if self._proxy is None:
+            self._proxy = RenderProxy(self._policy).start()
+        args = [
+            *CHROMIUM_ARGS,
+            # Everything through the guard's proxy, loopback included (Chromium would
+            # otherwise go straight to loopback addresses).
+            f"--proxy-server={self._proxy.url}",
+            "--proxy-bypass-list=<-loopback>",
+        ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             args.append("--no-sandbox")  # Chromium's sandbox refuses to run as root
         self._browser = self._playwright.chromium.launch(
@@ -218,6 +229,9 @@ class PageRenderer:
             except Exception:
                 log.debug("playwright driver already gone")
             self._playwright = None
+        if self._proxy is not None:
+            self._proxy.stop()
+            self._proxy = None
 
     # -- rendering -------------------------------------------------------------------------
 

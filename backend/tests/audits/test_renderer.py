@@ -91,6 +91,8 @@ def test_rendering_reveals_script_built_content_and_links(
         assert view.words_only_rendered >= 7
         assert "/photo.png" not in site.requested_paths  # images are not downloaded
         assert internal.requested_paths == []  # the guard refused the internal address
+        assert renderer._proxy is not None
+        assert renderer._proxy.requests_seen > 0  # Chromium's traffic went through the guard
 
 
 def test_one_browser_serves_many_pages_and_survives_a_crash(renderer: PageRenderer) -> None:
