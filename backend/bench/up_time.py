@@ -3,6 +3,7 @@
 Scenarios, each in a clone of this repository under /tmp:
   fresh           a new clone: uv sync, npm ci + dashboard build, migrations, every process
   warm            the same clone again (environment, dashboard and database already there)
+  warm --no-build the same, without the dashboard step
   fresh-embedded  a new clone with `--embedded`: private PostgreSQL (initdb) and Redis
   warm-embedded   that clone again
 Baseline, measured in the same run: `seo-platform api` alone in the warm clone, to liveness.
@@ -101,6 +102,7 @@ def main() -> None:
             clone = fresh_clone(parent, f"local-{round_}")
             results.setdefault("fresh", []).append(run_up(clone))
             results.setdefault("warm", []).append(run_up(clone))
+            results.setdefault("warm --no-build", []).append(run_up(clone, "--no-build"))
             results.setdefault("baseline: api alone", []).append(run_api_alone(clone))
             embedded = fresh_clone(parent, f"embedded-{round_}")
             results.setdefault("fresh-embedded", []).append(run_up(embedded, "--embedded"))
