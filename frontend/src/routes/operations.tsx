@@ -152,7 +152,7 @@ function FailuresCard({ projectName }: { projectName: (id: string | null) => str
     <Card>
       <CardHeader
         title="Failures"
-        description="Failed jobs not retried yet. Retry one, or all of them at once."
+        description="Failed jobs, newest first. Retry one, or all those not retried yet at once."
         actions={
           <>
             <SelectField
