@@ -1,5 +1,6 @@
 """The FastAPI application: /api/v1 routers, /metrics, and the dashboard at /."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.api.router import api_router
 from app.core.config import settings
+from app.core.db import request_slots
 from app.core.logging import configure_logging, get_logger
 from app.core.request_context import RequestContextMiddleware
 from app.jobs.exporter import install_job_metrics
@@ -28,7 +30,8 @@ def _operation_id(route: APIRoute) -> str:
 
 
 @asynccontextmanager
-async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.database_slots = asyncio.Semaphore(request_slots())
     # The job-status poll reads through its own async pool (app/jobs/status.py).
     await job_status_reader.open()
     try:

@@ -2,10 +2,10 @@
 checks access, so no route can forget to."""
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
@@ -21,9 +21,15 @@ from app.users.models import User
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=f"{settings.API_V1_STR}/login/access-token")
 
 
-def get_session() -> Iterator[Session]:
-    with Session(engine) as session:
-        yield session
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # Sync routes run in a bounded thread pool and keep their connection from the first query
+    # to the end of the request. Admitting no more requests than the pool has connections
+    # means none waits for a connection while holding one of those threads; otherwise a burst
+    # deadlocks: requests holding connections wait for threads held by requests waiting for
+    # connections (tests/api/test_concurrent_requests.py).
+    async with request.app.state.database_slots:
+        with Session(engine) as session:
+            yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -35,7 +35,9 @@ class Settings(BaseSettings):
     FIRST_SUPERUSER_PASSWORD: str = DEFAULT_SECRET
 
     DATABASE_URL: str = "postgresql+psycopg://postgres@127.0.0.1:5432/seo_platform"
-    DATABASE_POOL_SIZE: int = 5
+    DATABASE_POOL_SIZE: int = Field(default=5, ge=1)
+    DATABASE_MAX_OVERFLOW: int = Field(default=10, ge=0)
+    DATABASE_POOL_TIMEOUT: float = Field(default=30, gt=0)
     JOB_STATUS_POOL_SIZE: int = Field(default=4, ge=1, le=100)
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
     CELERY_BROKER_URL: str | None = None

@@ -30,7 +30,8 @@ def make_engine(url: str | None = None, *, pool_size: int | None = None) -> Engi
         url or settings.DATABASE_URL,
         pool_pre_ping=True,
         pool_size=pool_size or settings.DATABASE_POOL_SIZE,
-        max_overflow=10,
+        max_overflow=settings.DATABASE_MAX_OVERFLOW,
+        pool_timeout=settings.DATABASE_POOL_TIMEOUT,
     )
 
 
@@ -44,6 +45,12 @@ def _set_utc(dbapi_connection: object, _record: object) -> None:
     cursor.execute("SET TIME ZONE 'UTC'")
     cursor.close()
     dbapi_connection.commit()  # type: ignore[attr-defined]
+
+
+def request_slots() -> int:
+    """How many requests may hold a pooled connection at once in one API process; one
+    connection stays free for what runs outside a request's session (readiness checks)."""
+    return max(1, settings.DATABASE_POOL_SIZE + settings.DATABASE_MAX_OVERFLOW - 1)
 
 
 @contextmanager
