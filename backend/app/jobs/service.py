@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from app.core.celery_app import celery_app
@@ -40,6 +41,42 @@ def day_dedupe_key(job_type: JobType, target: object, day: date | None = None) -
     firing the same schedule (or one firing twice) do the work once. Start such jobs with
     `start_job(..., dedupe_key=day_dedupe_key(...), once=True)`."""
     return f"{job_type.value}:{target}:{(day or utcnow().date()).isoformat()}"
+
+
+_JOB_RUNS: sa.Table = JobRun.__table__  # type: ignore[attr-defined]
+
+# Built once: executing a prepared Core statement skips the ORM's per-call statement building
+# and identity-map work (the start is on every API request that queues work).
+_INSERT_QUEUED = (
+    pg_insert(_JOB_RUNS)
+    .values(
+        id=sa.bindparam("id"),
+        job_type=sa.bindparam("job_type"),
+        project_id=sa.bindparam("project_id"),
+        user_id=sa.bindparam("user_id"),
+        status=JobStatus.queued.value,
+        stage=sa.bindparam("stage"),
+        queue=sa.bindparam("queue"),
+        progress_pct=0.0,
+        attempts=0,
+        max_attempts=sa.bindparam("max_attempts"),
+        queued_at=sa.bindparam("now"),
+        updated_at=sa.bindparam("now"),
+        config_json=sa.bindparam("config_json"),
+        dedupe_key=sa.bindparam("dedupe_key"),
+        retry_of=sa.bindparam("retry_of"),
+    )
+    .on_conflict_do_nothing(index_elements=["dedupe_key"], index_where=sa.text(ACTIVE_STATUS_SQL))
+    .returning(*_JOB_RUNS.columns)
+)
+
+
+def _detached_job(row: sa.Row[Any]) -> JobRun:
+    """The inserted row as a JobRun that is detached with its identity (not transient): it
+    keeps its loaded values, and adding it to a session later updates, never inserts again."""
+    job = JobRun(**row._mapping)
+    make_transient_to_detached(job)
+    return job
 
 
 def start_job(
@@ -85,35 +122,28 @@ def start_job(
             return earlier, False
     for _ in range(5):
         now = utcnow()
-        inserted = session.scalars(
-            pg_insert(JobRun)
-            .values(
-                id=uuid.uuid4(),
-                job_type=job_type,
-                project_id=None if project is None else project.id,
-                user_id=None if user is None else user.id,
-                status=JobStatus.queued,
-                stage=stage,
-                queue=queue,
-                progress_pct=0.0,
-                attempts=0,
-                max_attempts=max_attempts or settings.JOB_MAX_ATTEMPTS,
-                queued_at=now,
-                updated_at=now,
-                config_json=config or {},
-                dedupe_key=dedupe_key,
-                retry_of=retry_of,
+        row = (
+            session.connection()
+            .execute(
+                _INSERT_QUEUED,
+                {
+                    "id": uuid.uuid4(),
+                    "job_type": job_type,
+                    "project_id": None if project is None else project.id,
+                    "user_id": None if user is None else user.id,
+                    "stage": stage,
+                    "queue": queue,
+                    "max_attempts": max_attempts or settings.JOB_MAX_ATTEMPTS,
+                    "now": now,
+                    "config_json": config or {},
+                    "dedupe_key": dedupe_key,
+                    "retry_of": retry_of,
+                },
             )
-            .on_conflict_do_nothing(
-                index_elements=["dedupe_key"], index_where=sa.text(ACTIVE_STATUS_SQL)
-            )
-            .returning(JobRun),
-        ).first()
-        if inserted is not None:
-            # Detached before the commit, the returned job keeps its loaded values (no
-            # reload query when the caller serializes it).
-            session.expunge(inserted)
+            .first()
+        )
         session.commit()
+        inserted = None if row is None else _detached_job(row)
         if inserted is not None:
             publish_job(job_id=str(inserted.id), job_type=job_type, stage=stage)
             return inserted, True
