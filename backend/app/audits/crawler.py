@@ -100,6 +100,8 @@ class CrawlSummary:
     sitemap_urls: set[str]
     sitemaps_fetched: list[str]
     errors: dict[str, int] = field(default_factory=dict)
+    # Why the start host's robots.txt had no answer (timeout, connection error...), if so.
+    robots_txt_error: str | None = None
 
 
 OnBatch = Callable[[list[CrawledPage]], Awaitable[None]]
@@ -190,6 +192,7 @@ class _Crawl:
         self.failure: BaseException | None = None
         self.wake = asyncio.Event()
         self.errors: dict[str, int] = {}
+        self.robots_error: FetchError | None = None
         self.transport: CrawlTransport | None = None
         self.request_headers = {
             "User-Agent": config.user_agent,
@@ -240,6 +243,7 @@ class _Crawl:
             sitemap_urls=self.sitemap_urls,
             sitemaps_fetched=self.sitemaps_fetched,
             errors=self.errors,
+            robots_txt_error=None if self.robots_error is None else self.robots_error.value,
         )
 
     def _seed(self, resume: CrawlResume | None) -> None:
@@ -577,6 +581,8 @@ class _Crawl:
                     status, body = 404, b""
                 elif isinstance(document, FetchError):
                     status, body = None, b""
+                    if host == host_of(self.start_url):
+                        self.robots_error = document
                 else:
                     status, body = document
                 rules = robots_for_status(status, body, user_agent=self.config.user_agent)

@@ -40,13 +40,13 @@ from app.audits.models import (
     RenderStatus,
     Severity,
 )
-from app.audits.page import CrawledPage
+from app.audits.page import CrawledPage, FetchError
 from app.core.config import Settings, settings
 from app.core.db import session_scope, utcnow
 from app.core.logging import get_logger
 from app.jobs import service as jobs_service
 from app.jobs.models import JobRun, JobStatus, JobType
-from app.jobs.runtime import HandOff, JobContext, PermanentJobError
+from app.jobs.runtime import HandOff, JobContext, PermanentJobError, TransientJobError
 from app.projects.models import Project
 from app.users.models import User
 
@@ -232,7 +232,30 @@ def _summary_json(summary: CrawlSummary) -> dict[str, Any]:
         "sitemaps_fetched": summary.sitemaps_fetched[:50],
         "sitemap_urls": len(summary.sitemap_urls),
         "errors": summary.errors,
+        "robots_txt_error": summary.robots_txt_error,
     }
+
+
+# Fetch errors that say the site did not answer at all, as opposed to answering badly.
+_NO_ANSWER = {FetchError.TIMEOUT.value, FetchError.CONNECTION.value, FetchError.TLS.value}
+
+
+def site_unreachable_reason(
+    *, session: Session, audit_id: uuid.UUID, summary: CrawlSummary
+) -> str | None:
+    """Why the site could not be audited at all: no page answered, and robots.txt or the
+    pages failed for want of an answer. None when any page answered."""
+    answered = session.exec(
+        select(func.count())
+        .select_from(AuditPage)
+        .where(AuditPage.audit_id == audit_id, col(AuditPage.status_code).is_not(None))
+    ).one()
+    if answered:
+        return None
+    if summary.robots_txt_error in _NO_ANSWER:
+        return f"robots.txt: {summary.robots_txt_error.replace('_', ' ')}"
+    failures = [code for code in _NO_ANSWER if summary.errors.get(code)]
+    return ", ".join(sorted(code.replace("_", " ") for code in failures)) or None
 
 
 def crawl_stage(job: JobContext, *, app_settings: Settings = settings) -> HandOff:
@@ -252,6 +275,15 @@ def crawl_stage(job: JobContext, *, app_settings: Settings = settings) -> HandOf
         summary = asyncio.run(
             crawl(config, on_batch=recorder, resume=resume, batch_size=CRAWL_BATCH)
         )
+        unreachable = site_unreachable_reason(session=session, audit_id=audit.id, summary=summary)
+        if unreachable is not None:
+            # Retried later from scratch: what was stored says only that nothing answered.
+            storage.delete_pages(session=session, audit_id=audit.id)
+            session.commit()
+            raise TransientJobError(
+                f"{config.start_url} could not be reached ({unreachable})",
+                category="site_unreachable",
+            )
         audit.stats_json = {**audit.stats_json, "crawl": _summary_json(summary)}
         audit.status = AuditStatus.rendering
         session.add(audit)

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from app.audits.checks.catalogue import CATALOGUE
 from app.audits.checks.page_checks import Details, page_facts, run_page_checks
-from app.audits.models import AuditIssue, AuditPage
+from app.audits.models import AuditIssue, AuditLink, AuditPage
 from app.audits.page import (
     CrawledPage,
     FetchError,
@@ -243,6 +243,12 @@ def store_pages(*, session: Session, audit_id: uuid.UUID, pages: Sequence[Crawle
     # New pages cannot have issues yet, so COPY needs no conflict handling.
     _copy_issues(session, audit_id, issues)
     return len(new_urls)
+
+
+def delete_pages(*, session: Session, audit_id: uuid.UUID) -> None:
+    """Forgets what an audit crawled (its issues, links and pages), so it starts over."""
+    for table in (AuditIssue, AuditLink, AuditPage):
+        session.execute(sa.delete(table).where(col(table.audit_id) == audit_id))
 
 
 def store_rendered_view(

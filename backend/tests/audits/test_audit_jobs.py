@@ -1,6 +1,7 @@
 """The audit job on the runtime: a crawl resumed after its worker is killed, cancellation
 between batches, the weekly fan-out and retention. Real workers, PostgreSQL and Redis."""
 
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -254,3 +255,28 @@ def test_without_a_browser_the_audit_completes_and_says_why(session: Session) ->
             assert audit.score is not None
     finally:
         site.stop()
+
+
+def test_an_unreachable_site_fails_as_such_after_its_retries(session: Session) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    env = {
+        **WORKER_ENV,
+        "JOB_RETRY_BACKOFF_BASE_SECONDS": "0.1",
+        "JOB_RETRY_BACKOFF_CAP_SECONDS": "1",
+    }
+    with celery_worker(
+        queues="default", concurrency=1, env=env, include="app.audits.tasks"
+    ) as worker:
+        project = create_project(
+            session, owner=create_user(session), site_url=f"http://127.0.0.1:{closed_port}/"
+        )
+        job, _ = service.start_audit(session=session, project=project, user=None)
+        _wait(lambda: _job(job.id).status == JobStatus.failed, 90, "the audit to fail", worker)
+    failed = _job(job.id)
+    assert failed.error_category == "site_unreachable"
+    assert f"127.0.0.1:{closed_port}" in (failed.error_message or "")
+    assert "could not be reached (robots.txt: connection error)" in (failed.error_message or "")
+    assert failed.attempts == failed.max_attempts > 1
+    assert _stored_pages(job.id) == set()  # "blocked by robots.txt" would have been a lie

@@ -2,6 +2,7 @@
 
 import asyncio
 import gzip
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -407,3 +408,15 @@ def test_an_unreachable_robots_txt_disallows_the_site(site: SiteServer) -> None:
     assert not summary.robots_txt_found
     assert [(p.url, p.blocked_by_robots) for p in pages.values()] == [(f"{site.url}/", True)]
     assert site.requested_paths == ["/robots.txt"]
+
+
+def test_a_start_host_that_does_not_answer_is_reported(site: SiteServer) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    pages, summary = run_crawl(config_for(site, start_url=f"http://127.0.0.1:{closed_port}/"))
+    assert summary.robots_txt_error == "connection_error"
+    assert [page.status_code for page in pages.values()] == [None]
+    # A site that answers has no such error.
+    site.add("/", html_page("home"))
+    assert run_crawl(config_for(site))[1].robots_txt_error is None
