@@ -98,9 +98,12 @@ def run_variant(
             polls = _wait(drained, timeout=900)
             poll_commands, poll_statements = 2 * polls, 0
         else:
-            polls = _wait(lambda: job_tasks.completed_count() >= jobs, timeout=900)
-            poll_commands, poll_statements = 0, polls
+            # Every row exists once the producers returned: done when none is active.
+            polls = _wait(lambda: not job_tasks.any_job_active(), timeout=900)
+            poll_commands, poll_statements = 0, polls + 1  # + the check below
         seconds = time.perf_counter() - started
+        if variant != "raw" and (completed := job_tasks.completed_count()) != jobs:
+            raise RuntimeError(f"{jobs - completed} of {jobs} jobs did not complete")
         commands = redis_commands(client) - commands_before - poll_commands - 1
     job_tasks.flush_sql_counts(client)  # this process's; the worker's children flushed at exit
     counts = {k.decode(): int(v) for k, v in client.hgetall(job_tasks.SQL_COUNTS_KEY).items()}
