@@ -149,23 +149,6 @@ def test_soft_time_limit_fails_with_the_partial_result(worker: WorkerProcess) ->
     assert done.result_json["rounds_done"] > 0
 
 
-def test_hand_off_continues_the_same_job_on_another_queue(
-    worker: WorkerProcess, job_events: JobEvents
-) -> None:
-    job = start("test_first")
-
-    done = wait_terminal(job.id)
-
-    assert done.status == JobStatus.completed
-    assert (done.stage, done.queue, done.attempts) == ("test_second", "low", 1)
-    assert [e.split(":")[:2] for e in executions(job.id)] == [
-        ["test_first", "1"],
-        ["test_second", "1"],
-    ]
-    statuses = [e.new_status for e in job_events.for_job(job.id)]
-    assert statuses == ["running", "queued", "running", "completed"]
-
-
 def test_cancel_of_a_running_job_stops_it_at_a_checkpoint(worker: WorkerProcess) -> None:
     job = start("test_steps", config={"steps": 2000, "rounds": 50, "pause": 0.005})
     wait_for(lambda: load(job.id).status == JobStatus.running, timeout=10, what="running")
