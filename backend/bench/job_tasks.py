@@ -5,8 +5,9 @@
 - `bench.seed_style`: the seed's design: an ORM session per lifecycle event (started,
   each progress call, finished), each loading the row and committing.
 
-Every process counts the SQL statements and transactions it sends and adds them to a Redis
-hash when it exits, so the benchmark can report statements per job.
+Every process counts the SQL statements and transactions it sends (through SQLAlchemy's
+events, and for the runtime's own psycopg connections through a counting cursor) and adds
+them to a Redis hash when it exits, so the benchmark can report statements per job.
 """
 
 import time
@@ -14,6 +15,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import psycopg
 import redis
 import sqlalchemy as sa
 from celery import signals
@@ -25,7 +27,7 @@ from app.core.celery_app import celery_app
 from app.core.config import settings
 from app.core.db import engine, utcnow
 from app.jobs.models import JobRun, JobStatus, JobType
-from app.jobs.runtime import JobContext, tracked_task
+from app.jobs.runtime import JobContext, _Store, tracked_task
 
 SQL_COUNTS_KEY = "bench:sql"
 PICKUP_KEY = "bench:pickup"
@@ -40,6 +42,26 @@ def _count_statement(*_: Any) -> None:
 @event.listens_for(Engine, "commit")
 def _count_commit(*_: Any) -> None:
     sql_counts["commits"] += 1
+
+
+class _CountingCursor(psycopg.Cursor[Any]):
+    """The runtime's own connections bypass SQLAlchemy: count their statements here. They
+    run in autocommit, so each statement is also a commit."""
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        sql_counts["statements"] += 1
+        sql_counts["commits"] += 1
+        return super().execute(*args, **kwargs)
+
+
+def _counting_connect(self: _Store, *, durable: bool) -> psycopg.Connection[Any]:
+    connection = _real_connect(self, durable=durable)
+    connection.cursor_factory = _CountingCursor
+    return connection
+
+
+_real_connect = _Store._connect
+_Store._connect = _counting_connect  # type: ignore[method-assign]
 
 
 def flush_sql_counts(client: "redis.Redis[bytes] | None" = None) -> None:

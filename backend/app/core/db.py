@@ -1,12 +1,16 @@
 """Database engine, sessions and the constraint naming convention."""
 
+import select
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
 
 from app.core.config import settings
@@ -25,14 +29,49 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# A pooled connection idle for longer than this is pinged before use.
+PING_AFTER_IDLE_SECONDS = 30.0
+
+
 def make_engine(url: str | None = None, *, pool_size: int | None = None) -> Engine:
-    return create_engine(
+    engine = create_engine(
         url or settings.DATABASE_URL,
-        pool_pre_ping=True,
         pool_size=pool_size or settings.DATABASE_POOL_SIZE,
         max_overflow=settings.DATABASE_MAX_OVERFLOW,
         pool_timeout=settings.DATABASE_POOL_TIMEOUT,
     )
+    event.listen(engine, "checkin", _note_checkin)
+
+    @event.listens_for(engine, "checkout")
+    def _before_use(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        _check_alive(engine.dialect, dbapi_connection, record)
+
+    return engine
+
+
+def _note_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _check_alive(dialect: sa.Dialect, dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    """Pre-ping without a round trip on the hot path. An idle connection has nothing to read:
+    if its socket is readable, the server has sent something on its own (most often the
+    FATAL of a restart or of an idle-session timeout, then the close), so it gets a real
+    ping; so does a connection idle for long, which a silent network drop may have cut.
+    A failed ping makes the pool replace the connection (DisconnectionError)."""
+    idle_since = record.info.get("checked_in_at")
+    if idle_since is None:
+        return  # fresh from connect
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError, AttributeError) as exc:
+        raise sa.exc.DisconnectionError("the connection's socket is gone") from exc
+    if not readable and time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except Exception as exc:
+        raise sa.exc.DisconnectionError(f"the connection failed its ping: {exc}") from exc
 
 
 engine = make_engine()
@@ -45,6 +84,12 @@ def _set_utc(dbapi_connection: object, _record: object) -> None:
     cursor.execute("SET TIME ZONE 'UTC'")
     cursor.close()
     dbapi_connection.commit()  # type: ignore[attr-defined]
+
+
+def libpq_dsn(database_url: str) -> str:
+    """A SQLAlchemy URL as a plain libpq connection string, for direct psycopg connections."""
+    url = sa.make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
 
 
 def request_slots() -> int:

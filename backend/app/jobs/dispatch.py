@@ -66,10 +66,19 @@ def stage_task(job_type: str, stage: str) -> StageTask:
     return found
 
 
+_queues: dict[str, str] = {}
+
+
 def queue_of(task_name: str) -> str:
-    route = celery_app.amqp.router.route({}, task_name)
-    queue = route.get("queue")
-    return str(getattr(queue, "name", queue or celery_app.conf.task_default_queue))
+    """The queue Celery routes `task_name` to (asked once per task: routes are set when the
+    app is configured, before anything is published)."""
+    queue_name = _queues.get(task_name)
+    if queue_name is None:
+        route = celery_app.amqp.router.route({}, task_name)
+        queue = route.get("queue")
+        queue_name = str(getattr(queue, "name", queue or celery_app.conf.task_default_queue))
+        _queues[task_name] = queue_name
+    return queue_name
 
 
 def publish_job(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
+import psycopg
 import redis
 import sqlalchemy.exc
 
@@ -80,9 +81,13 @@ def classify(exc: BaseException) -> FailureKind:
         return FailureKind(True, "timeout", _describe(exc))
     if isinstance(exc, httpx.TransportError):
         return FailureKind(True, "network", _describe(exc))
-    if isinstance(exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError) or (
-        isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated
-    ):
+    if isinstance(
+        exc,
+        sqlalchemy.exc.OperationalError
+        | sqlalchemy.exc.InterfaceError
+        | psycopg.OperationalError
+        | psycopg.InterfaceError,
+    ) or (isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated):
         return FailureKind(True, "database", _describe(exc))
     if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
         return FailureKind(True, "redis", _describe(exc))

@@ -24,14 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import sqlalchemy as sa
+import psycopg
 import structlog
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy.engine import Connection, Engine
 
 from app.core.celery_app import celery_app
 from app.core.config import settings
+from app.core.db import libpq_dsn
 from app.core.logging import get_logger
 from app.jobs import transitions
 from app.jobs.dispatch import publish_job, register_stage, stage_task
@@ -75,11 +75,15 @@ class HandOff:
     message: str | None = None
 
 
-class _Store:
-    """The worker process's database access for the runtime: autocommit connections kept
-    open (one round trip per transition, no pool check-out or ping per statement).
+_SEPARATE = "heartbeat"
 
-    Two connections, because not every write needs to wait for the disk. Claims, progress,
+
+class _Store:
+    """The worker process's database access for the runtime: psycopg connections in
+    autocommit kept open (one round trip per transition, no pool check-out, no ping).
+
+    Two connections for the job's own writes, because not every write needs to wait for the
+    disk, and a third for the heartbeat thread. Claims, progress,
     heartbeats, hand-offs and retry scheduling commit asynchronously (synchronous_commit
     off): if PostgreSQL itself crashes, the last fraction of a second of them may be lost,
     which the lease and the sweep already recover from (the job runs again). Terminal
@@ -89,45 +93,46 @@ class _Store:
 
     def __init__(self) -> None:
         self.pid = os.getpid()
-        self.engine: Engine = sa.create_engine(
-            settings.DATABASE_URL,
-            isolation_level="AUTOCOMMIT",
-            pool_size=3,
-            max_overflow=2,
-            pool_pre_ping=False,
-        )
-        self._connections: dict[bool, Connection] = {}
-
-    def _connection(self, durable: bool) -> Connection:
-        connection = self._connections.get(durable)
-        if connection is None:
-            connection = self.engine.connect()
-            if not durable:
-                connection.execute(sa.text("SET synchronous_commit = off"))
-            self._connections[durable] = connection
-        return connection
+        self._dsn = libpq_dsn(settings.DATABASE_URL)
+        self._connections: dict[bool | str, psycopg.Connection[Any]] = {}
 
     def call(self, transition: Callable[..., T], *, durable: bool = False, **params: Any) -> T:
-        for retry in (False, True):
-            connection = self._connection(durable)
-            try:
-                return transition(connection, **params)
-            except sa.exc.DBAPIError as exc:
-                # A connection dropped since the last job (server restart, idle timeout): one
-                # fresh connection, then the error is the job's to handle.
-                del self._connections[durable]
-                if exc.connection_invalidated:
-                    connection.invalidate()
-                connection.close()
-                if retry or not exc.connection_invalidated:
-                    raise
-        raise AssertionError("unreachable")
+        return self._call(durable, transition, params)
 
     def call_separately(self, transition: Callable[..., T], **params: Any) -> T:
         """For the heartbeat thread, which must not share the main thread's connections."""
-        with self.engine.connect() as connection:
-            connection.execute(sa.text("SET synchronous_commit = off"))
-            return transition(connection, **params)
+        return self._call(_SEPARATE, transition, params)
+
+    def _call(self, key: bool | str, transition: Callable[..., T], params: dict[str, Any]) -> T:
+        for retry in (False, True):
+            connection = self._connections.get(key)
+            if connection is None or connection.closed:
+                connection = self._connections[key] = self._connect(durable=key is True)
+            try:
+                return transition(connection, **params)
+            except psycopg.OperationalError:
+                # A connection dropped since the last job (server restart, idle timeout): one
+                # fresh connection, then the error is the job's to handle.
+                self._discard(key)
+                if retry or not connection.broken:
+                    raise
+            except psycopg.Error:
+                raise  # the statement failed; the autocommit connection is fine
+            except BaseException:
+                # Interrupted mid-statement (the soft time limit's signal, a shutdown): what the
+                # connection is doing is unknown, so it is not used again.
+                self._discard(key)
+                raise
+        raise AssertionError("unreachable")
+
+    def _discard(self, key: bool | str) -> None:
+        connection = self._connections.pop(key, None)
+        if connection is not None:
+            connection.close()
+
+    def _connect(self, *, durable: bool) -> psycopg.Connection[Any]:
+        options = "-c TimeZone=UTC" + ("" if durable else " -c synchronous_commit=off")
+        return psycopg.connect(self._dsn, autocommit=True, options=options)
 
 
 _store_instance: _Store | None = None

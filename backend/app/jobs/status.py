@@ -12,9 +12,9 @@ from enum import Enum
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy.engine import make_url
 
 from app.core.config import settings
+from app.core.db import libpq_dsn
 from app.core.logging import get_logger
 from app.jobs.models import JobPublic
 
@@ -56,12 +56,6 @@ class JobStatusBody:
     outcome: StatusOutcome
     body: bytes = b""
     etag: str = ""
-
-
-def libpq_dsn(database_url: str) -> str:
-    """The SQLAlchemy URL of settings as a plain libpq connection string."""
-    url = make_url(database_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
 
 
 class JobStatusReader:

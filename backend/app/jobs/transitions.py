@@ -2,11 +2,13 @@
 
 Whoever loses a race gets no row back and backs off; terminal states (completed, failed,
 cancelled) appear in no WHERE clause, so nothing moves a job out of them. A worker's writes
-are fenced by the attempt it claimed (`attempts = :attempt`): once a lease expired and the job
-was claimed again, the old worker's late writes match nothing.
+are fenced by the attempt it claimed (`AND attempts = %(attempt)s`): once a lease expired and
+the job was claimed again, the old worker's late writes match nothing.
 
-The statements run on the caller's connection in autocommit (one round trip each) and use the
-database clock, so leases mean the same thing on every host.
+The statements run on the caller's psycopg connection in autocommit (one round trip each, a
+prepared statement after the first few) and use the database clock, so leases mean the same
+thing on every host. They bypass SQLAlchemy: they are the runtime's hot path, and each is
+a single fixed statement with nothing to compose.
 """
 
 # The f-strings below only join this module's constant fragments; values are bound parameters.
@@ -17,23 +19,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Connection
+from psycopg import Connection
+from psycopg.types.json import Jsonb
 
-_LEASE = "now() + make_interval(secs => :lease_seconds)"
+_LEASE = "now() + make_interval(secs => %(lease_seconds)s)"
 
 # Progress never goes backwards: each counter takes the greater of the stored and new value.
-_PROGRESS_PCT = "progress_pct = GREATEST(progress_pct, COALESCE(CAST(:pct AS double precision), 0))"
+_PROGRESS_PCT = (
+    "progress_pct = GREATEST(progress_pct, COALESCE(CAST(%(pct)s AS double precision), 0))"
+)
 _PROGRESS_SET = f"""
     {_PROGRESS_PCT},
-    progress_message = COALESCE(CAST(:message AS varchar), progress_message),
-    progress_current = CASE WHEN CAST(:current AS bigint) IS NULL THEN progress_current
-                            ELSE GREATEST(COALESCE(progress_current, 0), :current) END,
-    progress_total = COALESCE(CAST(:total AS bigint), progress_total)
+    progress_message = COALESCE(CAST(%(message)s AS varchar), progress_message),
+    progress_current = CASE WHEN CAST(%(current)s AS bigint) IS NULL THEN progress_current
+                            ELSE GREATEST(COALESCE(progress_current, 0), %(current)s) END,
+    progress_total = COALESCE(CAST(%(total)s AS bigint), progress_total)
 """
 
-_CLAIM = sa.text(f"""
+_CLAIM = f"""
     UPDATE job_runs SET
         status = 'running',
         -- a hand-off (queued again, already started) continues the same attempt
@@ -44,76 +47,76 @@ _CLAIM = sa.text(f"""
         lease_expires_at = {_LEASE},
         next_retry_at = NULL,
         updated_at = now()
-    WHERE id = :id AND stage = :stage AND cancel_requested_at IS NULL
+    WHERE id = %(id)s AND stage = %(stage)s AND cancel_requested_at IS NULL
       AND (status IN ('queued', 'retrying')
            OR (status = 'running' AND lease_expires_at < now() AND attempts < max_attempts))
     RETURNING job_type, project_id, user_id, attempts, max_attempts, config_json,
               queued_at, started_at, progress_pct, progress_current
-""")
+"""
 
-_PROGRESS = sa.text(f"""
+_PROGRESS = f"""
     UPDATE job_runs SET {_PROGRESS_SET},
         heartbeat_at = now(), lease_expires_at = {_LEASE}, updated_at = now()
-    WHERE id = :id AND status = 'running' AND attempts = :attempt
+    WHERE id = %(id)s AND status = 'running' AND attempts = %(attempt)s
     RETURNING cancel_requested_at IS NOT NULL
-""")
+"""
 
-_HEARTBEAT = sa.text(f"""
+_HEARTBEAT = f"""
     UPDATE job_runs SET heartbeat_at = now(), lease_expires_at = {_LEASE}
-    WHERE id = :id AND status = 'running' AND attempts = :attempt
+    WHERE id = %(id)s AND status = 'running' AND attempts = %(attempt)s
     RETURNING cancel_requested_at IS NOT NULL
-""")
+"""
 
-_CANCEL_PENDING = sa.text("""
-    SELECT status <> 'running' OR attempts <> :attempt, cancel_requested_at IS NOT NULL
-    FROM job_runs WHERE id = :id
-""")
+_CANCEL_PENDING = """
+    SELECT status <> 'running' OR attempts <> %(attempt)s, cancel_requested_at IS NOT NULL
+    FROM job_runs WHERE id = %(id)s
+"""
 
-_COMPLETE = sa.text(f"""
+_COMPLETE = f"""
     UPDATE job_runs SET {_PROGRESS_SET.replace(_PROGRESS_PCT, "progress_pct = 100")},
-        status = 'completed', result_json = :result,
+        status = 'completed', result_json = %(result)s,
         finished_at = now(), lease_expires_at = NULL, updated_at = now(),
         error_category = NULL, error_message = NULL, error_traceback = NULL
-    WHERE id = :id AND status = 'running' AND attempts = :attempt
+    WHERE id = %(id)s AND status = 'running' AND attempts = %(attempt)s
     RETURNING finished_at - started_at
-""").bindparams(sa.bindparam("result", type_=JSONB))
+"""
 
-_FAIL = sa.text(f"""
+_FAIL = f"""
     UPDATE job_runs SET {_PROGRESS_SET},
-        status = 'failed', result_json = :result,
-        error_category = :category, error_message = :error, error_traceback = :traceback,
+        status = 'failed', result_json = %(result)s,
+        error_category = %(category)s, error_message = %(error)s, error_traceback = %(traceback)s,
         finished_at = now(), lease_expires_at = NULL, updated_at = now()
-    WHERE id = :id AND status = 'running' AND attempts = :attempt
+    WHERE id = %(id)s AND status = 'running' AND attempts = %(attempt)s
     RETURNING finished_at - started_at
-""").bindparams(sa.bindparam("result", type_=JSONB))
+"""
 
-_CANCELLED = sa.text(f"""
+_CANCELLED = f"""
     UPDATE job_runs SET {_PROGRESS_SET},
-        status = 'cancelled', result_json = :result,
-        error_category = 'cancelled', error_message = :error,
+        status = 'cancelled', result_json = %(result)s,
+        error_category = 'cancelled', error_message = %(error)s,
         finished_at = now(), lease_expires_at = NULL, updated_at = now()
-    WHERE id = :id AND status = 'running' AND attempts = :attempt
+    WHERE id = %(id)s AND status = 'running' AND attempts = %(attempt)s
     RETURNING finished_at - started_at
-""").bindparams(sa.bindparam("result", type_=JSONB))
+"""
 
-_RETRY = sa.text(f"""
+_RETRY = f"""
     UPDATE job_runs SET {_PROGRESS_SET},
-        status = 'retrying', next_retry_at = now() + make_interval(secs => :delay),
-        error_category = :category, error_message = :error, error_traceback = :traceback,
+        status = 'retrying', next_retry_at = now() + make_interval(secs => %(delay)s),
+        error_category = %(category)s, error_message = %(error)s, error_traceback = %(traceback)s,
         lease_expires_at = NULL, updated_at = now()
-    WHERE id = :id AND status = 'running' AND attempts = :attempt
+    WHERE id = %(id)s AND status = 'running' AND attempts = %(attempt)s
       AND attempts < max_attempts AND cancel_requested_at IS NULL
     RETURNING next_retry_at
-""")
+"""
 
-_HAND_OFF = sa.text(f"""
+_HAND_OFF = f"""
     UPDATE job_runs SET {_PROGRESS_SET},
-        status = 'queued', stage = :stage, queue = :queue,
+        status = 'queued', stage = %(stage)s, queue = %(queue)s,
         lease_expires_at = NULL, updated_at = now()
-    WHERE id = :id AND status = 'running' AND attempts = :attempt
+    WHERE id = %(id)s AND status = 'running' AND attempts = %(attempt)s
       AND cancel_requested_at IS NULL
     RETURNING id
-""")
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,52 +150,61 @@ class Progress:
 NO_PROGRESS = Progress()
 
 
-def claim(connection: Connection, *, job_id: str, stage: str, lease_seconds: float) -> Claim | None:
+def claim(
+    connection: Connection[Any], *, job_id: str, stage: str, lease_seconds: float
+) -> Claim | None:
     row = connection.execute(
         _CLAIM, {"id": job_id, "stage": stage, "lease_seconds": lease_seconds}
-    ).first()
+    ).fetchone()
     return None if row is None else Claim(*row)
 
 
 def record_progress(
-    connection: Connection, *, job_id: str, attempt: int, progress: Progress, lease_seconds: float
+    connection: Connection[Any],
+    *,
+    job_id: str,
+    attempt: int,
+    progress: Progress,
+    lease_seconds: float,
 ) -> bool | None:
     """Returns whether a cancel is pending, or None when this attempt no longer holds the job."""
     row = connection.execute(
         _PROGRESS,
         {"id": job_id, "attempt": attempt, "lease_seconds": lease_seconds, **progress.params()},
-    ).first()
+    ).fetchone()
     return None if row is None else bool(row[0])
 
 
 def extend_lease(
-    connection: Connection, *, job_id: str, attempt: int, lease_seconds: float
+    connection: Connection[Any], *, job_id: str, attempt: int, lease_seconds: float
 ) -> bool | None:
     row = connection.execute(
         _HEARTBEAT, {"id": job_id, "attempt": attempt, "lease_seconds": lease_seconds}
-    ).first()
+    ).fetchone()
     return None if row is None else bool(row[0])
 
 
-def cancel_pending(connection: Connection, *, job_id: str, attempt: int) -> bool | None:
-    row = connection.execute(_CANCEL_PENDING, {"id": job_id, "attempt": attempt}).first()
+def cancel_pending(connection: Connection[Any], *, job_id: str, attempt: int) -> bool | None:
+    row = connection.execute(_CANCEL_PENDING, {"id": job_id, "attempt": attempt}).fetchone()
     if row is None or row[0]:
         return None
     return bool(row[1])
 
 
 def _finished(
-    connection: Connection, statement: sa.TextClause, params: dict[str, Any], progress: Progress
+    connection: Connection[Any], statement: str, params: dict[str, Any], progress: Progress
 ) -> float | None:
     """Runs a terminal transition; returns the run time in seconds, None if it lost the race."""
-    row = connection.execute(statement, {**params, **progress.params()}).first()
+    if params.get("result") is not None:
+        params = {**params, "result": Jsonb(params["result"])}
+    row = connection.execute(statement, {**params, **progress.params()}).fetchone()
     if row is None:
         return None
     return row[0].total_seconds() if row[0] is not None else 0.0
 
 
 def complete(
-    connection: Connection,
+    connection: Connection[Any],
     *,
     job_id: str,
     attempt: int,
@@ -204,7 +216,7 @@ def complete(
 
 
 def fail(
-    connection: Connection,
+    connection: Connection[Any],
     *,
     job_id: str,
     attempt: int,
@@ -226,7 +238,7 @@ def fail(
 
 
 def cancel_running(
-    connection: Connection,
+    connection: Connection[Any],
     *,
     job_id: str,
     attempt: int,
@@ -238,7 +250,7 @@ def cancel_running(
 
 
 def schedule_retry(
-    connection: Connection,
+    connection: Connection[Any],
     *,
     job_id: str,
     attempt: int,
@@ -257,12 +269,12 @@ def schedule_retry(
         "traceback": traceback,
         **progress.params(),
     }
-    row = connection.execute(_RETRY, params).first()
+    row = connection.execute(_RETRY, params).fetchone()
     return None if row is None else row[0]
 
 
 def hand_off(
-    connection: Connection,
+    connection: Connection[Any],
     *,
     job_id: str,
     attempt: int,
@@ -271,4 +283,4 @@ def hand_off(
     progress: Progress = NO_PROGRESS,
 ) -> bool:
     params = {"id": job_id, "attempt": attempt, "stage": stage, "queue": queue}
-    return connection.execute(_HAND_OFF, {**params, **progress.params()}).first() is not None
+    return connection.execute(_HAND_OFF, {**params, **progress.params()}).fetchone() is not None

@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 import httpx
+import psycopg
 import pytest
 import redis
 import sqlalchemy as sa
@@ -96,6 +97,10 @@ def test_connection_and_timeout_errors_are_transient() -> None:
     assert classify(db_down.value) == classify(db_down.value)
     assert classify(db_down.value).category == "database"
     assert classify(db_down.value).transient
+    # The runtime's own connections are psycopg's, without SQLAlchemy's wrapping.
+    with pytest.raises(psycopg.OperationalError) as raw_db_down:
+        psycopg.connect("postgresql://postgres@127.0.0.1:1/none", connect_timeout=2)
+    assert classify(raw_db_down.value).category == "database"
 
     with pytest.raises(redis.ConnectionError) as redis_down:
         redis.Redis(port=1, socket_connect_timeout=1).ping()
