@@ -5,9 +5,9 @@
 - `bench.seed_style`: the seed's design: an ORM session per lifecycle event (started,
   each progress call, finished), each loading the row and committing.
 
-Every process counts the SQL statements and transactions it sends (through SQLAlchemy's
-events, and for the runtime's own psycopg connections through a counting cursor) and adds
-them to a Redis hash when it exits, so the benchmark can report statements per job.
+Every process counts the SQL statements and transactions it sends (a counting cursor on
+every psycopg connection, pooled or the runtime's own) and adds them to a Redis hash when it
+exits, so the benchmark can report statements per job.
 """
 
 import time
@@ -34,24 +34,29 @@ PICKUP_KEY = "bench:pickup"
 sql_counts: Counter[str] = Counter()
 
 
-@event.listens_for(Engine, "before_cursor_execute")
-def _count_statement(*_: Any) -> None:
-    sql_counts["statements"] += 1
-
-
-@event.listens_for(Engine, "commit")
-def _count_commit(*_: Any) -> None:
-    sql_counts["commits"] += 1
-
-
 class _CountingCursor(psycopg.Cursor[Any]):
-    """The runtime's own connections bypass SQLAlchemy: count their statements here. They
-    run in autocommit, so each statement is also a commit."""
+    """Counts every statement sent, whoever sends it (SQLAlchemy or the runtime's own
+    connections); on an autocommit connection each statement is also a commit."""
 
     def execute(self, *args: Any, **kwargs: Any) -> Any:
         sql_counts["statements"] += 1
-        sql_counts["commits"] += 1
+        if self.connection.autocommit:
+            sql_counts["commits"] += 1
         return super().execute(*args, **kwargs)
+
+
+@event.listens_for(Engine, "connect")
+def _count_on_pooled_connection(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.cursor_factory = _CountingCursor
+
+
+@event.listens_for(Engine, "commit")
+def _count_commit(connection: Any) -> None:
+    # Commits of transactions that did something (an autocommit connection's statements
+    # are counted by the cursor).
+    driver = connection.connection.driver_connection
+    if driver.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS:
+        sql_counts["commits"] += 1
 
 
 def _counting_connect(self: _Store, *, durable: bool) -> psycopg.Connection[Any]:

@@ -146,6 +146,17 @@ def main() -> None:
             f"  redis cmds/job {statistics.median(r.redis_commands for r in sample):5.2f}"
         )
     print(f"  runtime / seed design: {rate['runtime'] / rate['seed']:.2f}x")
+    # Each round runs the variants back to back, so a round's ratio shares the machine's
+    # conditions of the moment: steadier than the ratio of medians on a noisy host.
+    round_ratios = [
+        raw.seconds / runtime.seconds
+        for raw, runtime in zip(runs["raw"], runs["runtime"], strict=True)
+    ]
+    print(
+        "  runtime / raw per round: "
+        + ", ".join(f"{ratio:.1%}" for ratio in round_ratios)
+        + f"; median {statistics.median(round_ratios):.1%}"
+    )
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from sqlalchemy.orm import configure_mappers, instrumentation, make_transient_to_detached
 from sqlmodel import Session, col, select
 
@@ -43,45 +45,46 @@ def day_dedupe_key(job_type: JobType, target: object, day: date | None = None) -
     return f"{job_type.value}:{target}:{(day or utcnow().date()).isoformat()}"
 
 
-_JOB_RUNS: sa.Table = JobRun.__table__  # type: ignore[attr-defined]
+# The start is on every API request that queues work, so its insert goes to the driver as
+# one fixed statement: no statement building, compiling or result processing per call.
+# ON CONFLICT names the partial unique index of active dedupe keys.
+_INSERT_QUEUED = f"""
+    INSERT INTO job_runs (id, job_type, project_id, user_id, status, stage, queue,
+                          progress_pct, attempts, max_attempts, queued_at, updated_at,
+                          config_json, dedupe_key, retry_of)
+    VALUES (%(id)s, %(job_type)s, %(project_id)s, %(user_id)s, 'queued', %(stage)s, %(queue)s,
+            0, 0, %(max_attempts)s, %(now)s, %(now)s,
+            %(config_json)s, %(dedupe_key)s, %(retry_of)s)
+    ON CONFLICT (dedupe_key) WHERE {ACTIVE_STATUS_SQL} DO NOTHING
+    RETURNING *
+"""  # noqa: S608 - composed of constants
 
-# Built once: executing a prepared Core statement skips the ORM's per-call statement building
-# and identity-map work (the start is on every API request that queues work).
-_INSERT_QUEUED = (
-    pg_insert(_JOB_RUNS)
-    .values(
-        id=sa.bindparam("id"),
-        job_type=sa.bindparam("job_type"),
-        project_id=sa.bindparam("project_id"),
-        user_id=sa.bindparam("user_id"),
-        status=JobStatus.queued.value,
-        stage=sa.bindparam("stage"),
-        queue=sa.bindparam("queue"),
-        progress_pct=0.0,
-        attempts=0,
-        max_attempts=sa.bindparam("max_attempts"),
-        queued_at=sa.bindparam("now"),
-        updated_at=sa.bindparam("now"),
-        config_json=sa.bindparam("config_json"),
-        dedupe_key=sa.bindparam("dedupe_key"),
-        retry_of=sa.bindparam("retry_of"),
-    )
-    .on_conflict_do_nothing(index_elements=["dedupe_key"], index_where=sa.text(ACTIVE_STATUS_SQL))
-    .returning(*_JOB_RUNS.columns)
-)
+
+def _insert_queued(session: Session, params: dict[str, Any]) -> dict[str, Any] | None:
+    """Runs the insert on the session's connection (in autocommit when the session has no
+    transaction open, so it commits by itself in one round trip, not BEGIN, INSERT, COMMIT;
+    inside the caller's transaction it commits with the caller's work)."""
+    if session.in_transaction():
+        connection = session.connection()
+    else:
+        connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    driver_connection = connection.connection.driver_connection
+    assert isinstance(driver_connection, psycopg.Connection)
+    with driver_connection.cursor(row_factory=dict_row) as cursor:
+        return cursor.execute(_INSERT_QUEUED, params).fetchone()
 
 
 _JOB_RUN_CLASS_MANAGER = instrumentation.manager_of_class(JobRun)
 
 
-def _detached_job(row: sa.Row[Any]) -> JobRun:
+def _detached_job(row: dict[str, Any]) -> JobRun:
     """The inserted row as a JobRun that is detached with its identity (not transient): it
     keeps its loaded values, and adding it to a session later updates, never inserts again.
     Built the way the ORM builds a loaded row (no __init__, values set in one go): a tenth
     of the cost of JobRun(**values), which goes through every attribute's setter."""
     configure_mappers()  # the attribute machinery is complete (a no-op after the first call)
     job: JobRun = _JOB_RUN_CLASS_MANAGER.new_instance()
-    job.__dict__.update(row._mapping)
+    job.__dict__.update(row)
     make_transient_to_detached(job)
     return job
 
@@ -129,25 +132,21 @@ def start_job(
             return earlier, False
     for _ in range(5):
         now = utcnow()
-        row = (
-            _connection_for_insert(session)
-            .execute(
-                _INSERT_QUEUED,
-                {
-                    "id": uuid.uuid4(),
-                    "job_type": job_type,
-                    "project_id": None if project is None else project.id,
-                    "user_id": None if user is None else user.id,
-                    "stage": stage,
-                    "queue": queue,
-                    "max_attempts": max_attempts or settings.JOB_MAX_ATTEMPTS,
-                    "now": now,
-                    "config_json": config or {},
-                    "dedupe_key": dedupe_key,
-                    "retry_of": retry_of,
-                },
-            )
-            .first()
+        row = _insert_queued(
+            session,
+            {
+                "id": uuid.uuid4(),
+                "job_type": str(job_type),
+                "project_id": None if project is None else project.id,
+                "user_id": None if user is None else user.id,
+                "stage": stage,
+                "queue": queue,
+                "max_attempts": max_attempts or settings.JOB_MAX_ATTEMPTS,
+                "now": now,
+                "config_json": Jsonb(config or {}),
+                "dedupe_key": dedupe_key,
+                "retry_of": retry_of,
+            },
         )
         session.commit()
         inserted = None if row is None else _detached_job(row)
@@ -164,15 +163,6 @@ def start_job(
             return active, False
         # The active job ended between our insert and our read: try again.
     raise RuntimeError(f"could not start a {job_type} job for dedupe key {dedupe_key!r}")
-
-
-def _connection_for_insert(session: Session) -> sa.Connection:
-    """The session's connection; in autocommit when the session has no transaction open, so
-    the insert commits by itself in one round trip (not BEGIN, INSERT, COMMIT). Inside the
-    caller's transaction it commits with the caller's work."""
-    if session.in_transaction():
-        return session.connection()
-    return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 class CancelOutcome(StrEnum):
