@@ -1,9 +1,9 @@
 """HTML parsing in worker processes, so parsing (the crawl's CPU cost) runs on another core
 while the event loop keeps fetching.
 
-The workers are plain subprocesses speaking length-prefixed pickle frames over their pipes
-(not multiprocessing: Celery's prefork children are daemonic and may not fork pool
-children). Only what we produced ourselves crosses the pipe: a page, its body bytes, the
+The workers are plain subprocesses (parse_worker.py) speaking length-prefixed pickle frames
+over their pipes (not multiprocessing: Celery's prefork children are daemonic and may not
+fork pool children). Only what we produced ourselves crosses the pipe: a page, its body bytes, the
 charset, and the filled page back.
 """
 
@@ -11,43 +11,18 @@ import asyncio
 import contextlib
 import os
 import pickle
-import struct
 import sys
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from app.audits.page import CrawledPage
-from app.audits.parser import decode_html, parse_html
-from app.audits.urls import SiteScope
+from app.audits.parse_worker import HEADER, ParseSettings, parse_page
 
-_HEADER = struct.Struct("!I")
+__all__ = ["ParsePool", "ParseSettings"]
+
 # Frames in flight per worker: enough to keep it busy, few enough to bound memory.
 MAX_PENDING_PER_WORKER = 8
 _BACKEND_DIR = str(Path(__file__).resolve().parents[2])
-
-
-@dataclass(frozen=True, slots=True)
-class ParseSettings:
-    site: str
-    include_subdomains: bool
-    tracking_params: tuple[str, ...]
-    bot_token: str
-
-
-def parse_page(page: CrawledPage, body: bytes, charset: str | None, how: ParseSettings) -> None:
-    scope = SiteScope(how.site, how.include_subdomains)
-    try:
-        parse_html(
-            page,
-            decode_html(body, charset),
-            scope=scope,
-            tracking_params=how.tracking_params,
-            bot_token=how.bot_token,
-        )
-    except Exception as exc:  # one odd document must not end the crawl
-        page.error_detail = f"HTML could not be parsed: {exc!r}"[:500]
 
 
 class _Worker:
@@ -60,8 +35,8 @@ class _Worker:
         assert self.process.stdout is not None
         try:
             while True:
-                header = await self.process.stdout.readexactly(_HEADER.size)
-                (length,) = _HEADER.unpack(header)
+                header = await self.process.stdout.readexactly(HEADER.size)
+                (length,) = HEADER.unpack(header)
                 payload = await self.process.stdout.readexactly(length)
                 future = self.pending.popleft()
                 if not future.done():
@@ -76,7 +51,7 @@ class _Worker:
         assert self.process.stdin is not None
         future: asyncio.Future[CrawledPage] = asyncio.get_running_loop().create_future()
         self.pending.append(future)
-        self.process.stdin.write(_HEADER.pack(len(frame)) + frame)
+        self.process.stdin.write(HEADER.pack(len(frame)) + frame)
         await self.process.stdin.drain()
         return await future
 
@@ -97,13 +72,13 @@ class ParsePool:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "app.audits.parse_pool",
+                "app.audits.parse_worker",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 env=env,
             )
             assert process.stdin is not None
-            process.stdin.write(_HEADER.pack(len(settings_frame)) + settings_frame)
+            process.stdin.write(HEADER.pack(len(settings_frame)) + settings_frame)
             self._workers.append(_Worker(process))
 
     async def parse(self, page: CrawledPage, body: bytes, charset: str | None) -> CrawledPage:
@@ -134,29 +109,3 @@ class ParsePool:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker.reader
         self._workers.clear()
-
-
-def _read_frame(stream: BinaryIO) -> bytes | None:
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        return None
-    (length,) = _HEADER.unpack(header)
-    return stream.read(length)
-
-
-def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """The worker's loop: settings once, then (page, body, charset) -> page."""
-    first = _read_frame(stdin)
-    if first is None:
-        return
-    how: ParseSettings = pickle.loads(first)  # noqa: S301 - frames come from our parent
-    while (frame := _read_frame(stdin)) is not None:
-        page, body, charset = pickle.loads(frame)  # noqa: S301
-        parse_page(page, body, charset, how)
-        result = pickle.dumps(page, protocol=pickle.HIGHEST_PROTOCOL)
-        stdout.write(_HEADER.pack(len(result)) + result)
-        stdout.flush()
-
-
-if __name__ == "__main__":
-    serve(sys.stdin.buffer, sys.stdout.buffer)

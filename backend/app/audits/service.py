@@ -44,6 +44,7 @@ from app.audits.page import CrawledPage, FetchError
 from app.core.config import Settings, settings
 from app.core.db import session_scope, utcnow
 from app.core.logging import get_logger
+from app.core.memory import release_free_memory
 from app.jobs import service as jobs_service
 from app.jobs.models import JobRun, JobStatus, JobType
 from app.jobs.runtime import HandOff, JobContext, PermanentJobError, TransientJobError
@@ -203,6 +204,7 @@ class _CrawlRecorder:
     def _store(self, pages: list[CrawledPage]) -> int:
         added = storage.store_pages(session=self.session, audit_id=self.audit_id, pages=pages)
         self.session.commit()
+        release_free_memory()  # the batch's bodies and rows are freed by now
         return added
 
     async def __call__(self, pages: list[CrawledPage]) -> None:
