@@ -32,7 +32,6 @@ from app.audits.page import (
 from app.audits.urls import normalize_url
 
 MAX_ANCHOR_CHARS = 300
-PAGES_PER_INSERT = 500
 MAX_TEXT_CHARS = 2000
 
 _PAGES = AuditPage.__table__  # type: ignore[attr-defined]
@@ -210,6 +209,13 @@ def _copy_issues(
             )
 
 
+_INSERT_PAGES = (
+    insert(_PAGES)
+    .on_conflict_do_nothing(constraint="uq_audit_pages_audit_id_url")
+    .returning(_PAGES.c.url)
+)
+
+
 def store_pages(*, session: Session, audit_id: uuid.UUID, pages: Sequence[CrawledPage]) -> int:
     """Stores a batch of crawled pages with their links and page-level issues; returns how
     many pages were new. Does not commit."""
@@ -219,16 +225,12 @@ def store_pages(*, session: Session, audit_id: uuid.UUID, pages: Sequence[Crawle
     for page in pages:
         by_url.setdefault(page.url, page)
     unique = list(by_url.values())
-    new_urls: list[str] = []
-    # One statement per chunk keeps the bound parameters under PostgreSQL's 65,535.
-    for start in range(0, len(unique), PAGES_PER_INSERT):
-        statement = (
-            insert(_PAGES)
-            .values([page_row(audit_id, page) for page in unique[start : start + PAGES_PER_INSERT]])
-            .on_conflict_do_nothing(constraint="uq_audit_pages_audit_id_url")
-            .returning(_PAGES.c.url)
-        )
-        new_urls.extend(session.execute(statement).scalars().all())
+    # One statement compiled once (executemany: SQLAlchemy sends the rows as multi-row
+    # VALUES batches under PostgreSQL's parameter limit); building a statement with the rows
+    # in it would be compiled again for every batch.
+    new_urls = list(
+        session.execute(_INSERT_PAGES, [page_row(audit_id, page) for page in unique]).scalars()
+    )
     links: list[tuple[Any, ...]] = []
     issues: list[tuple[str, str, Details]] = []
     for url in new_urls:

@@ -103,11 +103,12 @@ def _setup_logging(**_: Any) -> None:
     configure_logging()
 
 
-@signals.worker_init.connect
-def _freeze_imported_objects(**_: Any) -> None:
-    # The task modules are imported by now. Moving every object the worker holds so far out
-    # of the collector's reach keeps a collection from writing to their pages: the prefork
-    # children share those pages with this process instead of each copying them.
+@signals.worker_before_create_process.connect
+def _freeze_before_fork(**_: Any) -> None:
+    # In the parent, just before each prefork child is forked. Moving every object the worker
+    # holds out of the collector's reach keeps a collection (in the parent or the child) from
+    # writing to their pages: the children share those pages with the parent instead of each
+    # copying them.
     gc.collect()
     gc.freeze()
 
@@ -118,7 +119,7 @@ def _reset_connections_after_fork(**_: Any) -> None:
     from app.core.db import engine
 
     engine.dispose(close=False)
-    # What the child inherited stays shared with the parent (see _freeze_imported_objects).
+    # What the child inherited stays shared with the parent (see _freeze_before_fork).
     gc.freeze()
 
 
