@@ -122,6 +122,8 @@ test("operations page for superusers", async ({ page, platform, shoot }) => {
   await page.getByRole("link", { name: "Operations" }).first().click();
   await expect(page.getByRole("heading", { name: "Operations" })).toBeVisible();
   await expect(page.getByTestId("queue-row").first()).toBeVisible();
+  // Flower's address comes from the deployment (FLOWER_URL, a free port here), not the build.
+  await expect(page.getByRole("link", { name: "Open Flower" })).toHaveAttribute("href", platform.flowerUrl);
   await page.getByRole("button", { name: "Run health check" }).click();
   await expect(page.getByText(/Maintenance job started/)).toBeVisible();
   await shoot("40-operations");

@@ -4,7 +4,12 @@ import path from "node:path";
 
 const SHOTS = path.resolve(import.meta.dirname, "../test-results/screenshots");
 
-export type Platform = { siteUrl: string; slowSiteUrl: string; admin: { email: string; password: string } };
+export type Platform = {
+  siteUrl: string;
+  slowSiteUrl: string;
+  flowerUrl: string;
+  admin: { email: string; password: string };
+};
 
 export const test = base.extend<{ platform: Platform; shoot: (name: string) => Promise<void> }>({
   // The platform's address is only known once globalSetup started it.
@@ -15,6 +20,7 @@ export const test = base.extend<{ platform: Platform; shoot: (name: string) => P
     await use({
       siteUrl: process.env.E2E_SITE_URL!,
       slowSiteUrl: process.env.E2E_SLOW_SITE_URL!,
+      flowerUrl: process.env.E2E_FLOWER_URL!,
       admin: { email: process.env.E2E_ADMIN_EMAIL!, password: process.env.E2E_ADMIN_PASSWORD! },
     });
   },

@@ -150,6 +150,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
 
   // Read by the tests (Playwright hands globalSetup's environment to its workers).
   process.env.E2E_BASE_URL = `http://127.0.0.1:${apiPort}`;
+  process.env.E2E_FLOWER_URL = `http://127.0.0.1:${flowerPort}`;
   process.env.E2E_SITE_URL = site.url;
   process.env.E2E_SLOW_SITE_URL = site.slowUrl;
   process.env.E2E_ADMIN_EMAIL = ADMIN.email;

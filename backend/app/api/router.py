@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from app.audits.routes import router as audits_router
+from app.dashboard.routes import router as dashboard_router
 from app.health.routes import router as health_router
 from app.jobs.routes import router as jobs_router
 from app.projects.routes import router as projects_router
@@ -15,3 +16,4 @@ api_router.include_router(health_router)
 api_router.include_router(users_router)
 api_router.include_router(projects_router)
 api_router.include_router(audits_router)
+api_router.include_router(dashboard_router)

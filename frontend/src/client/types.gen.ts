@@ -399,6 +399,16 @@ export type ConflictPublic = {
 };
 
 /**
+ * DashboardConfigPublic
+ */
+export type DashboardConfigPublic = {
+    /**
+     * Flower Url
+     */
+    flower_url: string;
+};
+
+/**
  * DurationPercentiles
  */
 export type DurationPercentiles = {
@@ -1262,6 +1272,22 @@ export type AuditsExportPagesResponses = {
      */
     200: unknown;
 };
+
+export type DashboardReadDashboardConfigData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/dashboard/config';
+};
+
+export type DashboardReadDashboardConfigResponses = {
+    /**
+     * Successful Response
+     */
+    200: DashboardConfigPublic;
+};
+
+export type DashboardReadDashboardConfigResponse = DashboardReadDashboardConfigResponses[keyof DashboardReadDashboardConfigResponses];
 
 export type HealthLivenessData = {
     body?: never;

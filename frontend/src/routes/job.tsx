@@ -11,6 +11,7 @@ import { buttonClass } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { ErrorState, LoadingState } from "@/components/ui/states";
 import { useJob } from "@/hooks/use-job";
+import { useFlowerUrl } from "@/hooks/use-flower-url";
 import { flowerTaskUrl } from "@/lib/config";
 import { durationBetween, formatDateTime, formatDuration, humanize } from "@/lib/format";
 import { projectQueries } from "@/queries/projects";
@@ -88,6 +89,7 @@ function ProjectCrumb({ projectId }: { projectId: string | null }) {
 export function JobPage() {
   const { jobId = "" } = useParams();
   const live = useJob(jobId);
+  const flowerUrl = useFlowerUrl();
   if (live.isPending) return <LoadingState />;
   if (!live.data) return <ErrorState error={live.error} onRetry={() => void live.refetch()} />;
   const job = live.data;
@@ -104,7 +106,7 @@ export function JobPage() {
         subtitle={<span className="font-mono text-xs">{job.id}</span>}
         actions={
           <>
-            <a href={flowerTaskUrl(job.id)} target="_blank" rel="noreferrer" className={buttonClass("secondary")}>
+            <a href={flowerTaskUrl(flowerUrl, job.id)} target="_blank" rel="noreferrer" className={buttonClass("secondary")}>
               Open in Flower
             </a>
             <JobActions job={job} navigateOnRetry />

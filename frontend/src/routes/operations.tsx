@@ -13,7 +13,7 @@ import { SelectField } from "@/components/ui/form";
 import { Pagination } from "@/components/ui/pagination";
 import { EmptyState, QueryBoundary } from "@/components/ui/states";
 import { Table, Td, Th, Tr } from "@/components/ui/table";
-import { config } from "@/lib/config";
+import { useFlowerUrl } from "@/hooks/use-flower-url";
 import { formatDuration, formatNumber, humanize } from "@/lib/format";
 import { JOB_STATUSES, JOB_TYPES } from "@/lib/job-state";
 import { toastSuccess } from "@/lib/toast";
@@ -230,6 +230,7 @@ export function OperationsPage() {
   const [windowHours, setWindowHours] = useState("24");
   const stats = useQuery({ ...jobQueries.stats(Number(windowHours)), enabled: user.is_superuser });
   const projects = useQuery({ ...projectQueries.list(0, 200), enabled: user.is_superuser });
+  const flowerUrl = useFlowerUrl();
   if (!user.is_superuser) return <Navigate to="/" replace />;
   const names = new Map((projects.data?.data ?? []).map((p: ProjectPublic) => [p.id, p.name]));
   const projectName = (id: string | null) => (id ? (names.get(id) ?? "Project") : "System");
@@ -249,7 +250,7 @@ export function OperationsPage() {
             />
             <div className="flex gap-2 self-end">
               <MaintenanceButtons />
-              <a href={config.flowerUrl} target="_blank" rel="noreferrer" className={buttonClass("secondary")}>
+              <a href={flowerUrl} target="_blank" rel="noreferrer" className={buttonClass("secondary")}>
                 Open Flower
               </a>
             </div>

@@ -1,0 +1,1 @@
+"""What the dashboard needs to know of this deployment at run time."""
