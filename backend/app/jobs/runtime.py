@@ -75,7 +75,10 @@ class HandOff:
     message: str | None = None
 
 
-_SEPARATE = "heartbeat"
+# The store's connections, by use.
+_ASYNC_COMMIT = "async-commit"
+_DURABLE = "durable"
+_HEARTBEAT = "heartbeat"
 
 
 class _Store:
@@ -83,31 +86,31 @@ class _Store:
     autocommit kept open (one round trip per transition, no pool check-out, no ping).
 
     Two connections for the job's own writes, because not every write needs to wait for the
-    disk, and a third for the heartbeat thread. Claims, progress,
-    heartbeats, hand-offs and retry scheduling commit asynchronously (synchronous_commit
-    off): if PostgreSQL itself crashes, the last fraction of a second of them may be lost,
-    which the lease and the sweep already recover from (the job runs again). Terminal
-    transitions (completed, failed, cancelled) wait for the WAL flush, which also makes
-    every earlier write of the job durable, so a reported result is never lost.
+    disk, and a third for the heartbeat thread. Claims, progress, heartbeats, hand-offs and
+    retry scheduling commit asynchronously (synchronous_commit off): if PostgreSQL itself
+    crashes, the last fraction of a second of them may be lost, which the lease and the
+    sweep already recover from (the job runs again). Terminal transitions (completed,
+    failed, cancelled) wait for the WAL flush, which also makes every earlier write of the
+    job durable, so a reported result is never lost.
     """
 
     def __init__(self) -> None:
         self.pid = os.getpid()
         self._dsn = libpq_dsn(settings.DATABASE_URL)
-        self._connections: dict[bool | str, psycopg.Connection[Any]] = {}
+        self._connections: dict[str, psycopg.Connection[Any]] = {}
 
     def call(self, transition: Callable[..., T], *, durable: bool = False, **params: Any) -> T:
-        return self._call(durable, transition, params)
+        return self._call(_DURABLE if durable else _ASYNC_COMMIT, transition, params)
 
     def call_separately(self, transition: Callable[..., T], **params: Any) -> T:
         """For the heartbeat thread, which must not share the main thread's connections."""
-        return self._call(_SEPARATE, transition, params)
+        return self._call(_HEARTBEAT, transition, params)
 
-    def _call(self, key: bool | str, transition: Callable[..., T], params: dict[str, Any]) -> T:
+    def _call(self, key: str, transition: Callable[..., T], params: dict[str, Any]) -> T:
         for retry in (False, True):
             connection = self._connections.get(key)
             if connection is None or connection.closed:
-                connection = self._connections[key] = self._connect(durable=key is True)
+                connection = self._connections[key] = self._connect(durable=key == _DURABLE)
             try:
                 return transition(connection, **params)
             except psycopg.OperationalError:
@@ -125,7 +128,7 @@ class _Store:
                 raise
         raise AssertionError("unreachable")
 
-    def _discard(self, key: bool | str) -> None:
+    def _discard(self, key: str) -> None:
         connection = self._connections.pop(key, None)
         if connection is not None:
             connection.close()
