@@ -63,7 +63,9 @@ def _check_alive(dialect: sa.Dialect, dbapi_connection: Any, record: ConnectionP
     if idle_since is None:
         return  # fresh from connect
     try:
-        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+        poller = select.poll()  # not select(): it fails on descriptors past 1023
+        poller.register(dbapi_connection.fileno(), select.POLLIN)
+        readable = bool(poller.poll(0))
     except (OSError, ValueError, AttributeError) as exc:
         raise sa.exc.DisconnectionError("the connection's socket is gone") from exc
     if not readable and time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:

@@ -1,6 +1,8 @@
 """The engine's pool: a dead pooled connection is replaced before use, and a connection used
 moments ago costs no ping round trip."""
 
+import os
+import resource
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -73,3 +75,26 @@ def test_a_connection_idle_for_long_is_pinged(engine: Engine, pings: list[int]) 
     record.info["checked_in_at"] -= db.PING_AFTER_IDLE_SECONDS + 1
     _backend_pid(engine)
     assert len(pings) == 1
+
+
+def test_a_connection_on_a_high_descriptor_is_checked_without_a_ping(
+    engine: Engine, pings: list[int]
+) -> None:
+    """A busy API process holds many sockets: a pooled connection's descriptor may be past
+    1023, where select() cannot look (poll() can)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        pytest.skip("cannot open descriptors past 1023 here")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        first = _backend_pid(engine)
+        with engine.connect() as connection:
+            descriptor = connection.connection.dbapi_connection.fileno()  # type: ignore[union-attr]
+        assert descriptor > 1023
+        assert _backend_pid(engine) == first
+        assert pings == []
+    finally:
+        for filler in fillers:
+            os.close(filler)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
