@@ -3,8 +3,8 @@ while the event loop keeps fetching.
 
 The workers are plain subprocesses (parse_worker.py) speaking length-prefixed pickle frames
 over their pipes (not multiprocessing: Celery's prefork children are daemonic and may not
-fork pool children). Only what we produced ourselves crosses the pipe: a page, its body bytes, the
-charset, and the filled page back.
+fork pool children). Only what we produced ourselves crosses the pipe: a page, its body
+bytes, the charset, and the filled page back.
 """
 
 import asyncio

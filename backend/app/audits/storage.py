@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
@@ -30,6 +29,7 @@ from app.audits.page import (
     RenderedView,
 )
 from app.audits.urls import normalize_url
+from app.core.db import driver_connection
 
 MAX_ANCHOR_CHARS = 300
 MAX_TEXT_CHARS = 2000
@@ -132,13 +132,6 @@ def page_row(audit_id: uuid.UUID, page: CrawledPage) -> dict[str, Any]:
     }
 
 
-def _psycopg(session: Session) -> psycopg.Connection[Any]:
-    """The driver connection under the session's transaction, for COPY."""
-    connection = session.connection().connection.driver_connection
-    assert isinstance(connection, psycopg.Connection)
-    return connection
-
-
 def _link_rows(
     audit_id: uuid.UUID, source_url: str, links: Iterable[Link], *, rendered_only: bool
 ) -> list[tuple[Any, ...]]:
@@ -163,7 +156,7 @@ def _copy_links(session: Session, rows: list[tuple[Any, ...]]) -> None:
         "COPY audit_links (audit_id, source_url, target_url, anchor_text, nofollow, internal,"
         " rendered_only) FROM STDIN"
     )
-    with _psycopg(session).cursor() as cursor, cursor.copy(statement) as copy:
+    with driver_connection(session).cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
 
@@ -196,7 +189,7 @@ def _copy_issues(
     if not found:
         return
     statement = "COPY audit_issues (audit_id, url, code, severity, details) FROM STDIN"
-    with _psycopg(session).cursor() as cursor, cursor.copy(statement) as copy:
+    with driver_connection(session).cursor() as cursor, cursor.copy(statement) as copy:
         for url, code, details in found:
             copy.write_row(
                 (

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -86,6 +87,20 @@ def _set_utc(dbapi_connection: object, _record: object) -> None:
     cursor.execute("SET TIME ZONE 'UTC'")
     cursor.close()
     dbapi_connection.commit()  # type: ignore[attr-defined]
+
+
+def driver_connection(session: Session, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+    """The psycopg connection under the session, for statements sent to the driver as they
+    are (COPY, fixed hot-path statements). With `autocommit`, and when the session has no
+    transaction open yet, each statement commits by itself (one round trip, not BEGIN,
+    statement, COMMIT); inside an open transaction it commits with the rest of it."""
+    if autocommit and not session.in_transaction():
+        connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    else:
+        connection = session.connection()
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    return driver
 
 
 def libpq_dsn(database_url: str) -> str:

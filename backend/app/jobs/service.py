@@ -12,7 +12,6 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-import psycopg
 import sqlalchemy as sa
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -21,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from app.core.celery_app import celery_app
 from app.core.config import settings
-from app.core.db import utcnow
+from app.core.db import driver_connection, utcnow
 from app.core.logging import get_logger
 from app.jobs.dispatch import publish_job, retry_stage, stage_task
 from app.jobs.models import ACTIVE_STATUS_SQL, JobRun, JobStatus, JobType
@@ -61,16 +60,10 @@ _INSERT_QUEUED = f"""
 
 
 def _insert_queued(session: Session, params: dict[str, Any]) -> dict[str, Any] | None:
-    """Runs the insert on the session's connection (in autocommit when the session has no
-    transaction open, so it commits by itself in one round trip, not BEGIN, INSERT, COMMIT;
-    inside the caller's transaction it commits with the caller's work)."""
-    if session.in_transaction():
-        connection = session.connection()
-    else:
-        connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    driver_connection = connection.connection.driver_connection
-    assert isinstance(driver_connection, psycopg.Connection)
-    with driver_connection.cursor(row_factory=dict_row) as cursor:
+    """Runs the insert on the session's connection: committed by itself in one round trip
+    when the session has no transaction open, else with the caller's work."""
+    connection = driver_connection(session, autocommit=True)
+    with connection.cursor(row_factory=dict_row) as cursor:
         return cursor.execute(_INSERT_QUEUED, params).fetchone()
 
 
