@@ -59,6 +59,7 @@ def create_app() -> FastAPI:
             allow_headers=["*"],
             expose_headers=["ETag", "X-Request-ID"],
         )
+    # Added last, so it wraps the others: it answers and logs any error nothing handled.
     app.add_middleware(RequestContextMiddleware)
 
     @app.exception_handler(sa_exc.DataError)
@@ -68,11 +69,6 @@ def create_app() -> FastAPI:
         reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
         log.info("input rejected by the database", path=request.url.path, reason=reason)
         return JSONResponse(status_code=422, content={"detail": f"Invalid input: {reason}"})
-
-    @app.exception_handler(Exception)
-    async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", path=request.url.path)
-        return JSONResponse(status_code=500, content={"detail": "Internal server error"})
 
     app.include_router(api_router, prefix=settings.API_V1_STR)
     _mount_metrics(app)

@@ -545,7 +545,7 @@ def _page_filters(
 ) -> list[Any]:
     where: list[Any] = [col(AuditPage.audit_id) == audit_id]
     if status is not None:
-        if status in {"2xx", "3xx", "4xx", "5xx"}:
+        if status.endswith("xx"):  # a class, 1xx to 5xx, as the route's pattern allows
             low = int(status[0]) * 100
             where.append(col(AuditPage.status_code).between(low, low + 99))
         elif status == "error":

@@ -31,7 +31,12 @@ def configure_logging(*, json_logs: bool | None = None, level: str | None = None
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if as_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # Plain tracebacks: a rich one with locals pretty-prints every object in every frame
+        # (the whole app, a session, a token) on the thread that logs, which for the API is
+        # its event loop: one error there stalled every request for minutes.
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         # The level filter comes first: a call below the level builds no event at all.

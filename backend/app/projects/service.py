@@ -44,9 +44,14 @@ def create_project(*, session: Session, owner: User, project_in: ProjectCreate) 
     return project
 
 
+_ALWAYS_SET_FLAGS = ("render_enabled", "weekly_audit_enabled", "include_subdomains")
+
+
 def update_project(*, session: Session, project: Project, project_in: ProjectUpdate) -> Project:
     changes = project_in.model_dump(exclude_unset=True)
-    for required in ("name", "site_url"):
+    # null means "no change" for the settings that always have a value; for the limits it
+    # means "the operator's default".
+    for required in ("name", "site_url", *_ALWAYS_SET_FLAGS):
         if required in changes and changes[required] is None:
             del changes[required]
     project.sqlmodel_update(changes)

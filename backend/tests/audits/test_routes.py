@@ -63,6 +63,7 @@ def test_summary_pages_filters_and_grouped_issues(client: TestClient, session: S
 
     assert urls(status="4xx") == [f"{SITE}/missing"]
     assert urls(status="404") == [f"{SITE}/missing"]
+    assert urls(status="1xx") == []  # every class the pattern allows is a filter, not a 500
     assert urls(issue_code="title_missing") == [f"{SITE}/no-title"]
     assert urls(url_contains="THIN", limit=2, offset=1) == [f"{SITE}/thin-1", f"{SITE}/thin-2"]
     assert urls(url_contains="%") == []  # a literal, not a wildcard

@@ -31,6 +31,16 @@ def test_owner_crud(client: TestClient) -> None:
     assert patched.json()["weekly_audit_enabled"] is True
     assert patched.json()["max_crawl_pages"] == 50
 
+    # null keeps a flag as it is (the column has no "unset"); on a limit it means the default
+    nulls = client.patch(
+        f"/api/v1/projects/{project['id']}",
+        json={"include_subdomains": None, "render_enabled": None, "max_crawl_pages": None},
+        headers=headers,
+    )
+    assert nulls.status_code == 200, nulls.text
+    assert nulls.json()["render_enabled"] is False
+    assert nulls.json()["max_crawl_pages"] is None
+
     assert client.delete(f"/api/v1/projects/{project['id']}", headers=headers).status_code == 204
     assert client.get(f"/api/v1/projects/{project['id']}", headers=headers).status_code == 404
 
