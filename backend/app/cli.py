@@ -187,8 +187,8 @@ def _flower(args: argparse.Namespace) -> int:
 
 def _migrate(args: argparse.Namespace) -> int:
     from app.core.config import settings
-    from app.core.embedded import wait_for_postgres
     from app.core.migrations import upgrade_to_head
+    from app.local.embedded import wait_for_postgres
 
     if not wait_for_postgres(settings.DATABASE_URL, timeout=args.wait):
         print(f"the database did not answer within {args.wait:.0f}s", file=sys.stderr)
@@ -235,7 +235,7 @@ def _openapi(_: argparse.Namespace) -> int:
 
 
 def _services(args: argparse.Namespace) -> int:
-    from app.core import local_platform
+    from app.local import local_platform
 
     data_dir = Path(args.data_dir).resolve()
     if args.action == "stop":
@@ -247,7 +247,7 @@ def _services(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from app.core import local_platform
+    from app.local import local_platform
 
     return local_platform.run_up(
         root=Path.cwd(),

@@ -144,7 +144,7 @@ http {{
 
 
 def run_ours(url: str) -> dict[str, Any]:
-    from app.audits.crawler import CrawlConfig, crawl
+    from app.audits.crawl.crawler import CrawlConfig, crawl
     from app.audits.page import CrawledPage
 
     config = CrawlConfig(

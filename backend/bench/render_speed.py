@@ -18,7 +18,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from app.audits.page import CrawledPage
-from app.audits.renderer import PageRenderer, browser_unavailable_reason
+from app.audits.render.renderer import PageRenderer, browser_unavailable_reason
 from app.core.config import Settings
 
 PAGE = """<!doctype html><html><head><title>Loading</title></head><body>

@@ -12,8 +12,6 @@ from sqlmodel import Session
 from app.core.config import settings
 from app.core.db import engine
 from app.core.security import decode_access_token
-from app.jobs import queries as jobs_queries
-from app.jobs.models import JobRun
 from app.projects import service as projects_service
 from app.projects.models import Project
 from app.users.models import User
@@ -94,14 +92,3 @@ def get_project(session: SessionDep, current_user: CurrentUser, project_id: uuid
 
 
 ProjectDep = Annotated[Project, Depends(get_project)]
-
-
-def get_job(session: SessionDep, current_user: CurrentUser, job_id: uuid.UUID) -> JobRun:
-    job = jobs_queries.get_job_for_user(session=session, job_id=job_id, user=current_user)
-    if job is None:
-        # A job of another user's project answers like one that does not exist.
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Job not found")
-    return job
-
-
-JobDep = Annotated[JobRun, Depends(get_job)]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import CurrentUser, ProjectDep, SessionDep
-from app.audits import service
+from app.audits import exports, service
 from app.audits.checks.catalogue import CATALOGUE
 from app.audits.models import (
     AuditDiffPublic,
@@ -156,7 +156,7 @@ _CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}, **_
 @router.get("/audits/{audit_id}/pages.csv", response_class=StreamingResponse, responses=_CSV)
 def export_pages(audit: AuditDep) -> StreamingResponse:
     return StreamingResponse(
-        service.pages_csv(audit_id=audit.id),
+        exports.pages_csv(audit_id=audit.id),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="audit-{audit.id}-pages.csv"'},
     )
@@ -165,7 +165,7 @@ def export_pages(audit: AuditDep) -> StreamingResponse:
 @router.get("/audits/{audit_id}/issues.csv", response_class=StreamingResponse, responses=_CSV)
 def export_issues(audit: AuditDep) -> StreamingResponse:
     return StreamingResponse(
-        service.issues_csv(audit_id=audit.id),
+        exports.issues_csv(audit_id=audit.id),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="audit-{audit.id}-issues.csv"'},
     )

@@ -1,19 +1,8 @@
-"""Audits: starting them, the three stages of the audit job, and reading the results.
+"""Audits: starting them (the audit row is recorded with its job), reading the results and
+their diff, and retention. The stages that do the work are in `stages.py`; CSV exports in
+`exports.py`."""
 
-One tracked job runs an audit across stages (DESIGN.md): `crawl` on the default queue stores
-pages as they come, hands off to `render` on the render queue (headless Chromium for the pages
-that need it, skipped with a reason when there is no browser), which hands off to `analyze`
-back on the default queue (site-wide SQL checks, score, stats). Every stage starts from what
-is stored, so a retried or rescued stage resumes instead of starting over.
-"""
-
-import asyncio
-import csv
-import io
-import json
 import uuid
-from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,10 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, func, select
 
-from app.audits import storage
 from app.audits.checks.catalogue import CATALOGUE, SEVERITY_ORDER, Check
-from app.audits.checks.site_checks import run_site_checks
-from app.audits.crawler import CrawlConfig, CrawlResume, CrawlSummary, crawl
 from app.audits.models import (
     AuditDiffPublic,
     AuditIssue,
@@ -37,29 +23,18 @@ from app.audits.models import (
     IssueDiffEntry,
     IssueGroupPublic,
     IssueUrlPublic,
-    RenderStatus,
     Severity,
 )
-from app.audits.page import CrawledPage, FetchError
+from app.audits.scoring import ISSUES_BY_CODE, ISSUES_BY_SEVERITY, PAGES_BY_STATUS, count_by
 from app.core.config import Settings, settings
-from app.core.db import session_scope, utcnow
+from app.core.db import utcnow
 from app.core.logging import get_logger
-from app.core.memory import release_free_memory
 from app.jobs import service as jobs_service
 from app.jobs.models import JobRun, JobStatus, JobType
-from app.jobs.runtime import HandOff, JobContext, PermanentJobError, TransientJobError
 from app.projects.models import Project
 from app.users.models import User
 
 logger = get_logger(__name__)
-
-# Shares of the job's progress bar per stage: crawling is most of the work.
-CRAWL_SHARE, RENDER_SHARE = 85.0, 10.0
-STORE_BATCH = 100
-# Pages per on_batch: the grain of progress, cancellation and resume.
-CRAWL_BATCH = 50
-# How much worse a page with errors is than one with warnings or notices only (the score).
-PAGE_PENALTY = {Severity.error: 1.0, Severity.warning: 0.5, Severity.notice: 0.1}
 
 
 def audit_dedupe_key(project_id: uuid.UUID) -> str:
@@ -147,337 +122,6 @@ def run_scheduled_audits(*, session: Session, now: datetime | None = None) -> li
     return started
 
 
-# --- Stage 1: crawl --------------------------------------------------------------------
-
-
-def _load_audit(session: Session, job: JobContext) -> tuple[AuditRun, Project]:
-    if job.project_id is None:
-        raise PermanentJobError("an audit job needs a project")
-    project = session.get(Project, job.project_id)
-    if project is None:
-        raise PermanentJobError("the project of this audit no longer exists")
-    audit = audit_for_job(
-        session=session, job_id=job.job_id, project_id=project.id, config=job.config
-    )
-    session.commit()
-    return audit, project
-
-
-def crawl_config(
-    *, project: Project, config: dict[str, Any], app_settings: Settings = settings
-) -> CrawlConfig:
-    base = CrawlConfig.for_project(project, app_settings)
-    return replace(
-        base,
-        start_url=config.get("start_url", base.start_url),
-        max_pages=int(config.get("max_pages", base.max_pages)),
-        max_depth=int(config.get("max_depth", base.max_depth)),
-        include_subdomains=bool(config.get("include_subdomains", base.include_subdomains)),
-    )
-
-
-def crawl_resume(*, session: Session, audit_id: uuid.UUID) -> CrawlResume | None:
-    """What an earlier attempt of this crawl stored: None when nothing was."""
-    visited = storage.stored_urls(session=session, audit_id=audit_id)
-    if not visited:
-        return None
-    return CrawlResume(
-        visited=visited,
-        frontier=storage.unfetched_link_targets(session=session, audit_id=audit_id),
-    )
-
-
-class _CrawlRecorder:
-    """`on_batch` of the crawl: stores each batch in one transaction (in a thread, so the
-    crawl keeps fetching meanwhile) and reports real counts as progress."""
-
-    def __init__(
-        self, *, session: Session, job: JobContext, audit_id: uuid.UUID, max_pages: int
-    ) -> None:
-        self.session = session
-        self.job = job
-        self.audit_id = audit_id
-        self.max_pages = max_pages
-        self.known = storage.stored_urls(session=session, audit_id=audit_id)
-        self.stored = len(self.known)
-
-    def _store(self, pages: list[CrawledPage]) -> int:
-        added = storage.store_pages(session=self.session, audit_id=self.audit_id, pages=pages)
-        self.session.commit()
-        release_free_memory()  # the batch's bodies and rows are freed by now
-        return added
-
-    async def __call__(self, pages: list[CrawledPage]) -> None:
-        self.job.checkpoint()  # cancellation between batches
-        for offset in range(0, len(pages), STORE_BATCH):
-            self.stored += await asyncio.to_thread(
-                self._store, pages[offset : offset + STORE_BATCH]
-            )
-        for page in pages:
-            self.known.add(page.url)
-            self.known.update(link.url for link in page.links if link.internal)
-        # The total is what the crawl knows of so far, capped by the page budget.
-        total = max(self.stored, min(self.max_pages, len(self.known)))
-        self.job.progress(
-            pct=CRAWL_SHARE * self.stored / max(total, 1),
-            current=self.stored,
-            total=total,
-            message=f"Crawling {self.stored:,} / {total:,} pages",
-        )
-
-
-def _summary_json(summary: CrawlSummary) -> dict[str, Any]:
-    return {
-        "pages_crawled": summary.pages_crawled,
-        "stopped_reason": summary.stopped_reason,
-        "robots_txt_found": summary.robots_txt_found,
-        "sitemaps_fetched": summary.sitemaps_fetched[:50],
-        "sitemap_urls": len(summary.sitemap_urls),
-        "errors": summary.errors,
-        "robots_txt_error": summary.robots_txt_error,
-    }
-
-
-# Fetch errors that say the site did not answer at all, as opposed to answering badly.
-_NO_ANSWER = {FetchError.TIMEOUT.value, FetchError.CONNECTION.value, FetchError.TLS.value}
-
-
-def site_unreachable_reason(
-    *, session: Session, audit_id: uuid.UUID, summary: CrawlSummary
-) -> str | None:
-    """Why the site could not be audited at all: no page answered, and robots.txt or the
-    pages failed for want of an answer. None when any page answered."""
-    answered = session.exec(
-        select(func.count())
-        .select_from(AuditPage)
-        .where(AuditPage.audit_id == audit_id, col(AuditPage.status_code).is_not(None))
-    ).one()
-    if answered:
-        return None
-    if summary.robots_txt_error in _NO_ANSWER:
-        return f"robots.txt: {summary.robots_txt_error.replace('_', ' ')}"
-    failures = [code for code in _NO_ANSWER if summary.errors.get(code)]
-    return ", ".join(sorted(code.replace("_", " ") for code in failures)) or None
-
-
-def crawl_stage(job: JobContext, *, app_settings: Settings = settings) -> HandOff:
-    with session_scope() as session:
-        audit, project = _load_audit(session, job)
-        config = crawl_config(project=project, config=job.config, app_settings=app_settings)
-        resume = crawl_resume(session=session, audit_id=audit.id)
-        if resume is not None:
-            logger.info(
-                "audit_crawl_resumed", stored=len(resume.visited), frontier=len(resume.frontier)
-            )
-        recorder = _CrawlRecorder(
-            session=session, job=job, audit_id=audit.id, max_pages=config.max_pages
-        )
-        job.partial_result = {"audit_id": str(audit.id)}
-        job.progress(pct=0, message="Crawling")
-        summary = asyncio.run(
-            crawl(config, on_batch=recorder, resume=resume, batch_size=CRAWL_BATCH)
-        )
-        unreachable = site_unreachable_reason(session=session, audit_id=audit.id, summary=summary)
-        if unreachable is not None:
-            # Retried later from scratch: what was stored says only that nothing answered.
-            storage.delete_pages(session=session, audit_id=audit.id)
-            session.commit()
-            raise TransientJobError(
-                f"{config.start_url} could not be reached ({unreachable})",
-                category="site_unreachable",
-            )
-        audit.stats_json = {**audit.stats_json, "crawl": _summary_json(summary)}
-        audit.status = AuditStatus.rendering
-        session.add(audit)
-        session.commit()
-        job.progress(
-            pct=CRAWL_SHARE,
-            current=recorder.stored,
-            total=recorder.stored,
-            message=f"Crawled {recorder.stored:,} pages",
-        )
-    return job.hand_off("render", message="Rendering")
-
-
-# --- Stage 2: render -------------------------------------------------------------------
-
-
-def render_skip_reason(
-    *, project: Project | None, config: dict[str, Any], app_settings: Settings = settings
-) -> str | None:
-    """Why this audit renders nothing, or None when it renders."""
-    from app.audits.renderer import browser_unavailable_reason
-
-    if not config.get("render_enabled", True) or (project and not project.render_enabled):
-        return "rendering is turned off in the project's settings"
-    if int(config.get("max_render_pages", app_settings.MAX_RENDER_PAGES)) <= 0:
-        return "MAX_RENDER_PAGES is 0"
-    return browser_unavailable_reason(app_settings)
-
-
-def _render_candidates(session: Session, audit_id: uuid.UUID, limit: int) -> list[CrawledPage]:
-    """HTML pages that answered 200, with their links, most script-heavy first: a bounded
-    pool for the renderer's own choice by need."""
-    rows = session.exec(
-        select(AuditPage)
-        .where(
-            col(AuditPage.audit_id) == audit_id,
-            col(AuditPage.status_code) == 200,
-            col(AuditPage.is_html),
-        )
-        .order_by(
-            col(AuditPage.empty_app_root).desc(),
-            col(AuditPage.noscript_hint).desc(),
-            col(AuditPage.word_count),
-            col(AuditPage.script_count).desc(),
-            col(AuditPage.id),
-        )
-        .limit(max(limit * 10, 200))
-    ).all()
-    return [
-        storage.page_from_row(
-            row, storage.load_links(session=session, audit_id=audit_id, source_url=row.url)
-        )
-        for row in rows
-    ]
-
-
-def _mark_render(
-    session: Session, audit: AuditRun, status: RenderStatus, reason: str | None, count: int
-) -> None:
-    audit.render_status = status
-    audit.render_skipped_reason = reason
-    audit.stats_json = {**audit.stats_json, "render": {"pages_rendered": count, "reason": reason}}
-    audit.status = AuditStatus.analyzing
-    session.add(audit)
-    session.commit()
-
-
-def render_stage(job: JobContext, *, app_settings: Settings = settings) -> HandOff:
-    from app.audits.renderer import choose_pages_to_render, get_renderer
-
-    with session_scope() as session:
-        audit, project = _load_audit(session, job)
-        reason = render_skip_reason(project=project, config=job.config, app_settings=app_settings)
-        if reason is not None:
-            logger.info("audit_render_skipped", reason=reason)
-            _mark_render(session, audit, RenderStatus.skipped, reason, 0)
-            return job.hand_off("analyze", message="Checking")
-        limit = int(job.config.get("max_render_pages", app_settings.MAX_RENDER_PAGES))
-        candidates = _render_candidates(session, audit.id, limit)
-        chosen = choose_pages_to_render(candidates, limit)
-        by_url = {page.url: page for page in candidates}
-        done = {
-            url
-            for url in session.exec(
-                select(AuditPage.url).where(
-                    col(AuditPage.audit_id) == audit.id, col(AuditPage.rendered).is_not(None)
-                )
-            )
-        }
-        renderer = get_renderer(app_settings)
-        total = len(chosen)
-        for index, url in enumerate(chosen, 1):
-            job.checkpoint()
-            if url not in done:  # a resumed stage skips what an earlier attempt rendered
-                page = by_url[url]
-                view = renderer.render(url, raw=page)
-                storage.store_rendered_view(
-                    session=session, audit_id=audit.id, page=page, view=view
-                )
-                session.commit()
-            job.progress(
-                pct=CRAWL_SHARE + RENDER_SHARE * index / max(total, 1),
-                message=f"Rendering {index:,} / {total:,}",
-            )
-        _mark_render(session, audit, RenderStatus.rendered, None, total)
-    return job.hand_off("analyze", message="Checking")
-
-
-# --- Stage 3: analyze ------------------------------------------------------------------
-
-
-def _count_by(session: Session, statement: Any, params: dict[str, Any]) -> dict[str, int]:
-    return {str(key): int(count) for key, count in session.execute(statement, params).all()}
-
-
-_PAGES_BY_STATUS = sa.text("""
-    SELECT CASE
-             WHEN blocked_by_robots THEN 'blocked'
-             WHEN status_code IS NULL THEN 'error'
-             ELSE (status_code / 100)::text || 'xx'
-           END AS bucket, count(*)
-    FROM audit_pages WHERE audit_id = :id GROUP BY bucket
-""")
-_ISSUES_BY_SEVERITY = sa.text(
-    "SELECT severity, count(*) FROM audit_issues WHERE audit_id = :id GROUP BY severity"
-)
-_ISSUES_BY_CODE = sa.text(
-    "SELECT code, count(*) FROM audit_issues WHERE audit_id = :id GROUP BY code"
-)
-_PAGE_PENALTIES = sa.text("""
-    SELECT coalesce(sum(CASE worst WHEN 'error' THEN :error WHEN 'warning' THEN :warning
-                                   ELSE :notice END), 0)
-    FROM (
-        SELECT i.url,
-               min(CASE i.severity WHEN 'error' THEN 'error' WHEN 'warning' THEN 'warning'
-                                   ELSE 'notice' END) AS worst
-        FROM audit_issues i
-        JOIN audit_pages p ON p.audit_id = i.audit_id AND p.url = i.url
-        WHERE i.audit_id = :id
-        GROUP BY i.url
-    ) per_page
-""")
-
-
-def audit_score(*, session: Session, audit_id: uuid.UUID) -> int | None:
-    """0-100: the share of healthy pages, where a page with errors counts as fully
-    unhealthy, one with warnings as half and one with only notices as a tenth."""
-    pages = session.execute(
-        sa.text("SELECT count(*) FROM audit_pages WHERE audit_id = :id"), {"id": audit_id}
-    ).scalar_one()
-    if not pages:
-        return None
-    penalty = session.execute(
-        _PAGE_PENALTIES,
-        {"id": audit_id, **{severity.value: weight for severity, weight in PAGE_PENALTY.items()}},
-    ).scalar_one()
-    return max(0, min(100, round(100 * (1 - float(penalty) / int(pages)))))
-
-
-def analyze_stage(job: JobContext) -> dict[str, Any]:
-    with session_scope() as session:
-        audit, _ = _load_audit(session, job)
-        job.progress(pct=CRAWL_SHARE + RENDER_SHARE, message="Checking")
-        added = run_site_checks(session=session, audit_id=audit.id)
-        session.commit()
-        job.checkpoint()
-        params = {"id": audit.id}
-        stats = {
-            **audit.stats_json,
-            "pages_by_status": _count_by(session, _PAGES_BY_STATUS, params),
-            "issues_by_severity": _count_by(session, _ISSUES_BY_SEVERITY, params),
-            "issues_by_code": _count_by(session, _ISSUES_BY_CODE, params),
-            "site_issues_added": {code: n for code, n in added.items() if n},
-        }
-        audit.stats_json = stats
-        audit.score = audit_score(session=session, audit_id=audit.id)
-        audit.status = AuditStatus.completed
-        audit.finished_at = utcnow()
-        session.add(audit)
-        session.commit()
-        pages = sum(stats["pages_by_status"].values())
-        issues = sum(stats["issues_by_severity"].values())
-        job.progress(pct=100, message=f"Checked {pages:,} pages: {issues:,} issues")
-        return {
-            "audit_id": str(audit.id),
-            "pages": pages,
-            "issues": issues,
-            "score": audit.score,
-            "render_status": str(audit.render_status),
-        }
-
-
 # --- Reading results -------------------------------------------------------------------
 
 
@@ -528,15 +172,15 @@ def list_audits(
 
 def audit_summary(*, session: Session, audit: AuditRun) -> AuditSummaryPublic:
     params = {"id": audit.id}
-    by_status = _count_by(session, _PAGES_BY_STATUS, params)
+    by_status = count_by(session, PAGES_BY_STATUS, params)
     job_status = _job_status(session, audit)
     return AuditSummaryPublic(
         audit=public_audit(session, audit),
         job_status=None if job_status is None else str(job_status),
         pages_total=sum(by_status.values()),
         pages_by_status=by_status,
-        issues_by_severity=_count_by(session, _ISSUES_BY_SEVERITY, params),
-        issues_by_code=_count_by(session, _ISSUES_BY_CODE, params),
+        issues_by_severity=count_by(session, ISSUES_BY_SEVERITY, params),
+        issues_by_code=count_by(session, ISSUES_BY_CODE, params),
     )
 
 
@@ -611,7 +255,7 @@ def issue_groups(
     urls_offset: int,
 ) -> list[IssueGroupPublic]:
     """Issues grouped by check, worst first, each with its affected URLs (paginated)."""
-    counts = _count_by(session, _ISSUES_BY_CODE, {"id": audit.id})
+    counts = count_by(session, ISSUES_BY_CODE, {"id": audit.id})
     checks = [
         CATALOGUE[found]
         for found in counts
@@ -705,85 +349,6 @@ def audit_diff(*, session: Session, audit: AuditRun, urls_limit: int) -> AuditDi
         fixed=_diff_entries(session, _DIFF.format(limit=urls_limit, negate="NOT"), before),
         persisting=_diff_entries(session, _DIFF.format(limit=urls_limit, negate=""), this),
     )
-
-
-# --- CSV exports -----------------------------------------------------------------------
-
-PAGE_CSV_COLUMNS = (
-    "url",
-    "status_code",
-    "final_url",
-    "error",
-    "depth",
-    "indexable",
-    "title",
-    "meta_description",
-    "h1",
-    "word_count",
-    "response_time_ms",
-    "size_bytes",
-    "canonical_url",
-    "in_sitemap",
-    "internal_link_count",
-    "issue_count",
-)
-ISSUE_CSV_COLUMNS = ("url", "code", "severity", "title", "details")
-CSV_CHUNK = 1000
-
-
-def _csv_line(values: list[Any]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(["" if value is None else value for value in values])
-    return buffer.getvalue()
-
-
-def pages_csv(*, audit_id: uuid.UUID) -> Iterator[str]:
-    """The audit's pages as CSV lines, read in keyset-paginated chunks with a session of
-    its own (the response streams after the request's session is gone)."""
-    yield _csv_line(list(PAGE_CSV_COLUMNS))
-    last_id = 0
-    while True:
-        with session_scope() as session:
-            rows = session.execute(
-                sa.text("""
-                    SELECT p.id, p.url, p.status_code, p.final_url, p.error, p.depth,
-                           p.indexable, p.title, p.meta_description, p.h1[1], p.word_count,
-                           p.response_time_ms, p.size_bytes, p.canonical_url, p.in_sitemap,
-                           p.internal_link_count,
-                           (SELECT count(*) FROM audit_issues i
-                            WHERE i.audit_id = p.audit_id AND i.url = p.url)
-                    FROM audit_pages p
-                    WHERE p.audit_id = :id AND p.id > :last
-                    ORDER BY p.id LIMIT :chunk
-                """),
-                {"id": audit_id, "last": last_id, "chunk": CSV_CHUNK},
-            ).all()
-        if not rows:
-            return
-        for row in rows:
-            yield _csv_line(list(row[1:]))
-        last_id = rows[-1][0]
-
-
-def issues_csv(*, audit_id: uuid.UUID) -> Iterator[str]:
-    yield _csv_line(list(ISSUE_CSV_COLUMNS))
-    last_id = 0
-    while True:
-        with session_scope() as session:
-            rows = session.execute(
-                sa.text("""
-                    SELECT id, url, code, severity, details FROM audit_issues
-                    WHERE audit_id = :id AND id > :last ORDER BY id LIMIT :chunk
-                """),
-                {"id": audit_id, "last": last_id, "chunk": CSV_CHUNK},
-            ).all()
-        if not rows:
-            return
-        for _id, url, code, severity, details in rows:
-            check = CATALOGUE.get(code)
-            title = check.title if check else code
-            yield _csv_line([url, code, severity, title, json.dumps(details)])
-        last_id = rows[-1][0]
 
 
 # --- Retention -------------------------------------------------------------------------

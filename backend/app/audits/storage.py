@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from app.audits.checks.catalogue import CATALOGUE
 from app.audits.checks.page_checks import Details, page_facts, run_page_checks
+from app.audits.crawl.urls import normalize_url
 from app.audits.models import AuditIssue, AuditLink, AuditPage
 from app.audits.page import (
     CrawledPage,
@@ -28,7 +29,6 @@ from app.audits.page import (
     RedirectHop,
     RenderedView,
 )
-from app.audits.urls import normalize_url
 from app.core.db import driver_connection
 
 MAX_ANCHOR_CHARS = 300

@@ -3,7 +3,7 @@ service.py; the render stage runs on the `render` queue (routed in core/celery_a
 
 from typing import Any
 
-from app.audits import service
+from app.audits import service, stages
 from app.core.celery_app import celery_app
 from app.core.db import session_scope
 from app.jobs.models import JobType
@@ -15,21 +15,21 @@ register_retention_rule(RetentionRule("audit_runs", service.purge_old_audits))
 
 @tracked_task(job_type=JobType.audit, stage="crawl", name="app.audits.tasks.crawl_site")
 def crawl_site(job: JobContext) -> HandOff:
-    return service.crawl_stage(job)
+    return stages.crawl_stage(job)
 
 
 @tracked_task(
     job_type=JobType.audit, stage="render", name="app.audits.tasks.render_pages", entry=False
 )
 def render_pages(job: JobContext) -> HandOff:
-    return service.render_stage(job)
+    return stages.render_stage(job)
 
 
 @tracked_task(
     job_type=JobType.audit, stage="analyze", name="app.audits.tasks.analyze_site", entry=False
 )
 def analyze_site(job: JobContext) -> dict[str, Any]:
-    return service.analyze_stage(job)
+    return stages.analyze_stage(job)
 
 
 @celery_app.task(name="app.audits.tasks.run_scheduled_audits", ignore_result=True)

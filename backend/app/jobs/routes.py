@@ -1,8 +1,7 @@
-"""The jobs API: status (polled by every dashboard), lists, cancel, retry, stats, and the
-maintenance jobs operators start by hand.
+"""The jobs API: status (polled by every dashboard), lists, cancel, retry, stats.
 
-Fixed paths (`/stats`, `/project/...`, `/retry-failed`, `/maintenance/...`) are declared
-before `/{job_id}` so they are never read as a job id.
+Fixed paths (`/stats`, `/project/...`, `/retry-failed`) are declared before `/{job_id}` so
+they are never read as a job id.
 """
 
 import uuid
@@ -16,17 +15,15 @@ from sqlmodel import SQLModel
 from app.api.deps import (
     CurrentUser,
     CurrentUserId,
-    JobDep,
     ProjectDep,
     SessionDep,
-    SuperUser,
     get_project,
 )
 from app.jobs import queries, service
+from app.jobs.deps import JobDep
 from app.jobs.models import JobPublic, JobRun, JobsPublic, JobStatus, JobType
 from app.jobs.stats import JobStatsPublic, job_stats
 from app.jobs.status import StatusOutcome, etag_matches, job_status_reader
-from app.maintenance import service as maintenance_service
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -174,35 +171,6 @@ def retry_failed_jobs(
     )
     started = service.retry_failed_jobs(session=session, jobs=failed, user=current_user)
     return _jobs_page(started, len(started))
-
-
-_SUPERUSERS_ONLY: dict[int | str, dict[str, Any]] = {
-    403: {"description": "Superusers only"},
-}
-
-
-@router.post(
-    "/maintenance/cleanup",
-    response_model=JobPublic,
-    status_code=status.HTTP_202_ACCEPTED,
-    responses=_SUPERUSERS_ONLY,
-)
-def start_cleanup(session: SessionDep, superuser: SuperUser) -> JobPublic:
-    """Starts the retention clean-up now (the running one is returned if there is one)."""
-    job, _ = maintenance_service.start_cleanup_job(session=session, user=superuser)
-    return JobPublic.model_validate(job)
-
-
-@router.post(
-    "/maintenance/health-check",
-    response_model=JobPublic,
-    status_code=status.HTTP_202_ACCEPTED,
-    responses=_SUPERUSERS_ONLY,
-)
-def start_health_check(session: SessionDep, superuser: SuperUser) -> JobPublic:
-    """Starts a health check of the database and Redis, as a tracked job."""
-    job, _ = maintenance_service.start_health_check_job(session=session, user=superuser)
-    return JobPublic.model_validate(job)
 
 
 _CONFLICT_RESPONSE: dict[int | str, dict[str, Any]] = {

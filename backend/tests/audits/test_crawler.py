@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.audits.crawler import CrawlConfig, CrawlResume, CrawlSummary, crawl
+from app.audits.crawl.crawler import CrawlConfig, CrawlResume, CrawlSummary, crawl
 from app.audits.page import CrawledPage, FetchError
 from tests.fakes.site_server import Route, SiteServer, gzipped, html_page, redirect
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.audits.http_pool import CrawlTransport
-from app.audits.net_guard import AddressPolicy
+from app.audits.crawl.http_pool import CrawlTransport
+from app.audits.crawl.net_guard import AddressPolicy
 from tests.fakes.site_server import SiteServer, html_page
 
 

@@ -3,7 +3,7 @@ import ipaddress
 
 import pytest
 
-from app.audits.net_guard import (
+from app.audits.crawl.net_guard import (
     AddressPolicy,
     AddressRefusedError,
     resolve_checked,

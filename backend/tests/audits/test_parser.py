@@ -1,8 +1,8 @@
 import html
 
+from app.audits.crawl.parser import decode_html, parse_html
+from app.audits.crawl.urls import SiteScope
 from app.audits.page import CrawledPage
-from app.audits.parser import decode_html, parse_html
-from app.audits.urls import SiteScope
 
 PAGE = """<!doctype html>
 <html lang="en-GB">

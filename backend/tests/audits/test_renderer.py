@@ -4,14 +4,14 @@ from collections.abc import Iterator
 
 import pytest
 
+from app.audits.crawl.parser import parse_html
+from app.audits.crawl.urls import SiteScope
 from app.audits.page import CrawledPage, Link
-from app.audits.parser import parse_html
-from app.audits.renderer import (
+from app.audits.render.renderer import (
     PageRenderer,
     browser_unavailable_reason,
     choose_pages_to_render,
 )
-from app.audits.urls import SiteScope
 from app.core.config import Settings
 from tests.fakes.site_server import Route, SiteServer, html_page
 

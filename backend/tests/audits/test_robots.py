@@ -1,4 +1,4 @@
-from app.audits.robots import parse_robots, robots_for_status
+from app.audits.crawl.robots import parse_robots, robots_for_status
 
 AGENT = "SEOPlatformBot/0.1 (+https://github.com/seo-platform)"
 

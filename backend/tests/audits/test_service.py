@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
-from app.audits import service, storage
+from app.audits import scoring, service, stages, storage
 from app.audits.models import AuditRun
 from app.core.config import settings
 from tests.audits.pages import SITE, good_page
@@ -13,14 +13,14 @@ from tests.builders import create_project, create_user
 
 def test_render_skip_reason_names_the_cause() -> None:
     no_browser = settings.model_copy(update={"BROWSER_EXECUTABLE_PATH": "/nonexistent/chrome"})
-    reason = service.render_skip_reason(project=None, config={}, app_settings=no_browser)
+    reason = stages.render_skip_reason(project=None, config={}, app_settings=no_browser)
     assert reason is not None
     assert "/nonexistent/chrome" in reason
     assert "turned off" in (
-        service.render_skip_reason(project=None, config={"render_enabled": False}) or ""
+        stages.render_skip_reason(project=None, config={"render_enabled": False}) or ""
     )
     assert "MAX_RENDER_PAGES" in (
-        service.render_skip_reason(project=None, config={"max_render_pages": 0}) or ""
+        stages.render_skip_reason(project=None, config={"max_render_pages": 0}) or ""
     )
 
 
@@ -29,7 +29,7 @@ def test_score_counts_pages_by_their_worst_issue(session: Session) -> None:
     audit = AuditRun(project_id=project.id)
     session.add(audit)
     session.commit()
-    assert service.audit_score(session=session, audit_id=audit.id) is None
+    assert scoring.audit_score(session=session, audit_id=audit.id) is None
     pages = [good_page(f"{SITE}/ok-{i}") for i in range(6)] + [
         good_page(f"{SITE}/error", titles=[]),  # an error: counts fully
         good_page(f"{SITE}/warning", lang=None),  # a warning: half
@@ -39,7 +39,7 @@ def test_score_counts_pages_by_their_worst_issue(session: Session) -> None:
     storage.store_pages(session=session, audit_id=audit.id, pages=pages)
     session.commit()
     # 10 pages, penalty 1 + 0.5 + 0.5 + 0.1 = 2.1 -> 79
-    assert service.audit_score(session=session, audit_id=audit.id) == 79
+    assert scoring.audit_score(session=session, audit_id=audit.id) == 79
 
 
 def test_iso_week() -> None:

@@ -1,7 +1,7 @@
 import asyncio
 import gzip
 
-from app.audits.sitemaps import discover_sitemaps, parse_sitemap
+from app.audits.crawl.sitemaps import discover_sitemaps, parse_sitemap
 
 NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
 

@@ -1,6 +1,6 @@
 import pytest
 
-from app.audits.urls import SiteScope, in_scope, normalize_url
+from app.audits.crawl.urls import SiteScope, in_scope, normalize_url
 
 
 @pytest.mark.parametrize(

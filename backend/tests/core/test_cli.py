@@ -18,8 +18,8 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from app.core.embedded import plain_dsn
-from app.core.supervisor import ChildDiedError, ChildSpec, ProcessGroup
+from app.local.embedded import plain_dsn
+from app.local.supervisor import ChildDiedError, ChildSpec, ProcessGroup
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.core.processes import (
     BACKEND,

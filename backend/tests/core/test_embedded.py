@@ -6,7 +6,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from app.core.embedded import (
+from app.local.embedded import (
     EmbeddedPostgres,
     EmbeddedRedis,
     ensure_database,

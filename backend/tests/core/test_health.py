@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.core.embedded import EmbeddedRedis
+from app.local.embedded import EmbeddedRedis
 from tests.core.processes import (
     cli,
     free_port,

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from celery import Celery
 
-from app.core.embedded import EmbeddedRedis
+from app.local.embedded import EmbeddedRedis
 from tests.core.processes import (
     BACKEND,
     cli,

@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.audits.checks import catalogue as c
+from app.audits.crawl.urls import normalize_url
 from app.audits.page import CrawledPage, FetchError
-from app.audits.urls import normalize_url
 
 Details = dict[str, Any]
 PageCheck = Callable[[CrawledPage], Details | None]

@@ -15,8 +15,8 @@ import sys
 from collections import deque
 from pathlib import Path
 
+from app.audits.crawl.parse_worker import HEADER, ParseSettings, parse_page
 from app.audits.page import CrawledPage
-from app.audits.parse_worker import HEADER, ParseSettings, parse_page
 
 __all__ = ["ParsePool", "ParseSettings"]
 
@@ -72,7 +72,7 @@ class ParsePool:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "app.audits.parse_worker",
+                "app.audits.crawl.parse_worker",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 env=env,

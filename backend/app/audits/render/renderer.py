@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 
 import structlog
 
-from app.audits.net_guard import AddressPolicy, AddressRefusedError, resolve_checked
+from app.audits.crawl.net_guard import AddressPolicy, AddressRefusedError, resolve_checked
+from app.audits.crawl.urls import SiteScope, normalize_url
 from app.audits.page import CrawledPage, Link, RenderedView
-from app.audits.render_proxy import RenderProxy
-from app.audits.urls import SiteScope, normalize_url
+from app.audits.render.proxy import RenderProxy
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright, Route, WebSocketRoute

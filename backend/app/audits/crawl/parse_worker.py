@@ -11,9 +11,9 @@ import sys
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from app.audits.crawl.parser import decode_html, parse_html
+from app.audits.crawl.urls import SiteScope
 from app.audits.page import CrawledPage
-from app.audits.parser import decode_html, parse_html
-from app.audits.urls import SiteScope
 
 # Frames are a 4-byte big-endian length, then a pickle of what only we produced.
 HEADER = struct.Struct("!I")

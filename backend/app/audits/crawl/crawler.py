@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING
 import httpx
 import structlog
 
-from app.audits.http_pool import CrawlTransport
-from app.audits.net_guard import AddressPolicy, AddressRefusedError
+from app.audits.crawl.http_pool import CrawlTransport
+from app.audits.crawl.net_guard import AddressPolicy, AddressRefusedError
+from app.audits.crawl.parse_pool import ParsePool, ParseSettings
+from app.audits.crawl.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_for_status
+from app.audits.crawl.sitemaps import MAX_SITEMAP_BYTES, discover_sitemaps
+from app.audits.crawl.urls import DEFAULT_TRACKING_PARAMS, SiteScope, host_of, normalize_url
 from app.audits.page import CrawledPage, FetchError, RedirectHop
-from app.audits.parse_pool import ParsePool, ParseSettings
-from app.audits.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_for_status
-from app.audits.sitemaps import MAX_SITEMAP_BYTES, discover_sitemaps
-from app.audits.urls import DEFAULT_TRACKING_PARAMS, SiteScope, host_of, normalize_url
 
 if TYPE_CHECKING:
     from app.core.config import Settings

@@ -4,7 +4,7 @@ A URL is judged by the addresses its host resolves to, at connect time: the guar
 backend resolves the name once, checks every address, and connects to the address it checked,
 so a DNS answer that changes between the check and the connection (rebinding) cannot slip
 through. Redirects open new connections through the same backend, so every hop is checked;
-`app.audits.http_pool.CrawlTransport` is the crawler's transport over it.
+`app.audits.crawl.http_pool.CrawlTransport` is the crawler's transport over it.
 """
 
 import asyncio

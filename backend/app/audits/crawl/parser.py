@@ -8,8 +8,8 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from app.audits.crawl.urls import DEFAULT_TRACKING_PARAMS, SiteScope, normalize_url
 from app.audits.page import CrawledPage, Hreflang, Image, Link
-from app.audits.urls import DEFAULT_TRACKING_PARAMS, SiteScope, normalize_url
 
 _INVISIBLE_TAGS = ["script", "style", "noscript", "template", "svg"]
 _SUBRESOURCE_SELECTORS = (

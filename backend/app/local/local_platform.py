@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 
 from app.core.config import DEFAULT_SECRET, Settings, get_settings
-from app.core.embedded import (
+from app.local.embedded import (
     LOCAL_POSTGRES_URL,
     LOCAL_REDIS_URL,
     EmbeddedPostgres,
@@ -32,7 +32,7 @@ from app.core.embedded import (
     wait_for_postgres,
     wait_for_redis,
 )
-from app.core.supervisor import ChildDiedError, ChildSpec, ProcessGroup
+from app.local.supervisor import ChildDiedError, ChildSpec, ProcessGroup
 
 CREDENTIALS_FILE = "credentials"
 # Generated for local runs when the setting still holds the placeholder.

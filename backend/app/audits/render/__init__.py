@@ -1,0 +1,1 @@
+"""The render stage's browser: headless Chromium behind a guarded loopback proxy."""

@@ -1,0 +1,2 @@
+"""The `seo-platform up` launcher: embedded PostgreSQL and Redis, the supervised process
+group."""
