@@ -9,13 +9,13 @@ import { jobResultLinks } from "@/components/jobs/result-links";
 import { Badge } from "@/components/ui/badge";
 import { buttonClass } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { PageHeader } from "@/components/ui/page-header";
 import { ErrorState, LoadingState } from "@/components/ui/states";
-import { useJob } from "@/hooks/use-job";
 import { useFlowerUrl } from "@/hooks/use-flower-url";
+import { useJob } from "@/hooks/use-job";
 import { flowerTaskUrl } from "@/lib/config";
 import { durationBetween, formatDateTime, formatDuration, humanize } from "@/lib/format";
 import { projectQueries } from "@/queries/projects";
-import { PageHeader } from "@/routes/layout";
 
 function SummaryValue({ value }: { value: unknown }) {
   if (value === null || value === undefined) return <span className="text-slate-400">—</span>;

@@ -2,10 +2,10 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { useState } from "react";
 import { Navigate, NavLink, Outlet, useLocation, useNavigate } from "react-router";
-import type { UserPublic } from "@/client";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
 import { ErrorState, LoadingState } from "@/components/ui/states";
+import { useCurrentUser } from "@/hooks/use-current-user";
 import { getToken, setToken } from "@/lib/api";
 import { userQueries } from "@/queries/users";
 import { navItems } from "@/routes/registry";
@@ -17,12 +17,6 @@ export function RequireAuth({ children }: { children: ReactNode }) {
   if (me.isPending) return <LoadingState label="Signing you in…" />;
   if (me.error) return <ErrorState error={me.error} onRetry={() => void me.refetch()} />;
   return <>{children}</>;
-}
-
-export function useCurrentUser(): UserPublic {
-  const me = useQuery(userQueries.me());
-  // RequireAuth renders children only once the user is loaded.
-  return me.data!;
 }
 
 function Logo() {
@@ -120,31 +114,6 @@ export function AppLayout() {
       <main className="mx-auto max-w-7xl px-4 py-6 sm:px-6 lg:px-8 lg:py-8">
         <Outlet />
       </main>
-    </div>
-  );
-}
-
-export function PageHeader({
-  title,
-  subtitle,
-  actions,
-  breadcrumb,
-}: {
-  title: ReactNode;
-  subtitle?: ReactNode;
-  actions?: ReactNode;
-  breadcrumb?: ReactNode;
-}) {
-  return (
-    <div className="mb-6">
-      {breadcrumb && <div className="mb-2 text-sm text-slate-500">{breadcrumb}</div>}
-      <div className="flex flex-wrap items-end justify-between gap-4">
-        <div className="min-w-0">
-          <h1 className="truncate text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
-          {subtitle && <div className="mt-1 text-sm text-slate-500">{subtitle}</div>}
-        </div>
-        {actions && <div className="flex flex-wrap items-center gap-2">{actions}</div>}
-      </div>
     </div>
   );
 }

@@ -10,16 +10,17 @@ import { Badge } from "@/components/ui/badge";
 import { Button, buttonClass } from "@/components/ui/button";
 import { Card, CardBody, CardHeader, Stat } from "@/components/ui/card";
 import { SelectField } from "@/components/ui/form";
+import { PageHeader } from "@/components/ui/page-header";
 import { Pagination } from "@/components/ui/pagination";
 import { EmptyState, QueryBoundary } from "@/components/ui/states";
 import { Table, Td, Th, Tr } from "@/components/ui/table";
+import { useCurrentUser } from "@/hooks/use-current-user";
 import { useFlowerUrl } from "@/hooks/use-flower-url";
 import { formatDuration, formatNumber, humanize } from "@/lib/format";
 import { JOB_STATUSES, JOB_TYPES } from "@/lib/job-state";
 import { toastSuccess } from "@/lib/toast";
 import { jobKeys, jobMutations, jobQueries } from "@/queries/jobs";
 import { projectQueries } from "@/queries/projects";
-import { PageHeader, useCurrentUser } from "@/routes/layout";
 
 const WINDOWS = [
   { value: "1", label: "Last hour" },

@@ -4,7 +4,7 @@ import type { JobStatus, JobType, ProjectPublic } from "@/client";
 import { Card, CardHeader } from "@/components/ui/card";
 import { Pagination } from "@/components/ui/pagination";
 import { EmptyState, QueryBoundary } from "@/components/ui/states";
-import { useCurrentUser } from "@/routes/layout";
+import { useCurrentUser } from "@/hooks/use-current-user";
 import { JOB_TYPES } from "@/lib/job-state";
 import { jobQueries } from "@/queries/jobs";
 import { JobFilters } from "./job-filters";
