@@ -1,7 +1,7 @@
 """The jobs API: status (polled by every dashboard), lists, cancel, retry, stats, and the
 maintenance jobs operators start by hand.
 
-Fixed paths (`/stats`, `/project/...`, `/retry-failed`, `/maintenance/...`) are declared
+Fixed paths (`/stats`, `/types`, `/project/...`, `/retry-failed`, `/maintenance/...`) are declared
 before `/{job_id}` so they are never read as a job id.
 """
 
@@ -26,6 +26,7 @@ from app.jobs import queries, service
 from app.jobs.models import JobPublic, JobRun, JobsPublic, JobStatus, JobType
 from app.jobs.stats import JobStatsPublic, job_stats
 from app.jobs.status import StatusOutcome, etag_matches, job_status_reader
+from app.jobs.types import JobTypesPublic, job_types
 from app.maintenance import service as maintenance_service
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -111,6 +112,13 @@ def read_job_stats(
         window=timedelta(hours=window_hours),
         project_id=project_id,
     )
+
+
+@router.get("/types", response_model=JobTypesPublic)
+def list_job_types(_: CurrentUser) -> JobTypesPublic:
+    """Every job type with its label, and whether it can run yet (a task is registered for
+    it): the dashboard's filters, labels and start buttons follow this list."""
+    return job_types()
 
 
 @router.get(
