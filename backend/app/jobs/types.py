@@ -8,10 +8,10 @@ from app.jobs.dispatch import registered_job_types
 from app.jobs.models import JobType
 
 LABELS: dict[JobType, str] = {
-    JobType.audit: "Site audit",
+    JobType.audit: "Audit",
     JobType.gsc_sync: "Search Console sync",
     JobType.gsc_backfill: "Search Console backfill",
-    JobType.serp_refresh: "Rank refresh",
+    JobType.serp_refresh: "SERP refresh",
     JobType.links_ingest: "Backlink import",
     JobType.ads_sync: "Google Ads sync",
     JobType.maintenance: "Maintenance",

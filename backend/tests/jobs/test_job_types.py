@@ -25,7 +25,7 @@ def test_every_type_is_listed_and_only_the_built_ones_are_startable(
 ) -> None:
     types = _types(client, session)
     assert list(types) == [t.value for t in JobType]
-    assert types["audit"] == {"job_type": "audit", "label": "Site audit", "startable": True}
+    assert types["audit"] == {"job_type": "audit", "label": "Audit", "startable": True}
     assert types["maintenance"]["startable"] is True
     # Not built yet: no task registered for any of their stages.
     for job_type in ("gsc_sync", "gsc_backfill", "serp_refresh", "links_ingest", "ads_sync"):

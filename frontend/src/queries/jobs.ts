@@ -2,6 +2,7 @@ import { keepPreviousData, queryOptions } from "@tanstack/react-query";
 import {
   jobsCancelJob,
   jobsListJobs,
+  jobsListJobTypes,
   jobsListProjectJobs,
   jobsReadJob,
   jobsReadJobStats,
@@ -31,6 +32,7 @@ export const jobKeys = {
   detail: (id: string) => ["jobs", "detail", id] as const,
   snapshot: (id: string) => ["jobs", "detail", id, "snapshot"] as const,
   stats: (windowHours: number, projectId?: string) => ["jobs", "stats", windowHours, projectId ?? null] as const,
+  types: ["jobs", "types"] as const,
 };
 
 /** While a list shows an active job, refresh it so new states and jobs appear. */
@@ -84,6 +86,13 @@ export const jobQueries = {
         return poll.job;
       },
       staleTime: 60_000,
+    }),
+  /** Every job type with its label and whether it can run yet; changes only with a deploy. */
+  types: () =>
+    queryOptions({
+      queryKey: jobKeys.types,
+      queryFn: () => unwrap(jobsListJobTypes()),
+      staleTime: 10 * 60_000,
     }),
   stats: (windowHours = 24, projectId?: string) =>
     queryOptions({
