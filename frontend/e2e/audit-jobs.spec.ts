@@ -33,6 +33,12 @@ test("start an audit, watch it reach 100 %, open the report", async ({ page, pla
   await expect(bar).toHaveAttribute("aria-valuenow", "100");
   expect(seen).toEqual([...seen].sort((a, b) => a - b));
   await shoot("11-project-audit-completed");
+  // The project's page is longer than the screen; the sidebar runs its whole length (a fixed
+  // one ended with the first screen, as full-page screenshots showed).
+  const main = (await page.getByRole("main").boundingBox())!;
+  const sidebar = (await page.getByTestId("sidebar").boundingBox())!;
+  expect(main.y + main.height).toBeGreaterThan(page.viewportSize()!.height);
+  expect(sidebar.y + sidebar.height).toBeGreaterThanOrEqual(main.y + main.height);
   // Polled while active, with If-None-Match after the first answer; 304s are fine.
   expect(polls.length).toBeGreaterThan(2);
   expect(polls.every((poll) => poll.status === 200 || poll.status === 304)).toBe(true);

@@ -289,6 +289,8 @@ def render_stage(job: JobContext, *, app_settings: Settings = settings) -> HandO
                 session.commit()
             job.progress(
                 pct=CRAWL_SHARE + RENDER_SHARE * index / max(total, 1),
+                current=index,
+                total=total,
                 message=f"Rendering {index:,} / {total:,}",
             )
         _mark_render(session, audit, RenderStatus.rendered, None, total)
@@ -321,7 +323,12 @@ def analyze_stage(job: JobContext) -> dict[str, Any]:
         session.commit()
         pages = sum(stats["pages_by_status"].values())
         issues = sum(stats["issues_by_severity"].values())
-        job.progress(pct=100, message=f"Checked {pages:,} pages: {issues:,} issues")
+        job.progress(
+            pct=100,
+            current=pages,
+            total=pages,
+            message=f"Checked {pages:,} pages: {issues:,} issues",
+        )
         return {
             "audit_id": str(audit.id),
             "pages": pages,

@@ -1,7 +1,7 @@
 """The jobs API: status (polled by every dashboard), lists, cancel, retry, stats.
 
-Fixed paths (`/stats`, `/project/...`, `/retry-failed`) are declared before `/{job_id}` so
-they are never read as a job id.
+Fixed paths (`/stats`, `/types`, `/project/...`, `/retry-failed`) are declared before
+`/{job_id}` so they are never read as a job id.
 """
 
 import uuid
@@ -24,6 +24,7 @@ from app.jobs.deps import JobDep
 from app.jobs.models import JobPublic, JobRun, JobsPublic, JobStatus, JobType
 from app.jobs.stats import JobStatsPublic, job_stats
 from app.jobs.status import StatusOutcome, etag_matches, job_status_reader
+from app.jobs.types import JobTypesPublic, job_types
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -108,6 +109,13 @@ def read_job_stats(
         window=timedelta(hours=window_hours),
         project_id=project_id,
     )
+
+
+@router.get("/types", response_model=JobTypesPublic)
+def list_job_types(_: CurrentUser) -> JobTypesPublic:
+    """Every job type with its label, and whether it can run yet (a task is registered for
+    it): the dashboard's filters, labels and start buttons follow this list."""
+    return job_types()
 
 
 @router.get(

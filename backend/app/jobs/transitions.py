@@ -109,8 +109,12 @@ _RETRY = f"""
     RETURNING next_retry_at
 """
 
+# The counters belong to a stage (pages crawled, then pages rendered): the next stage starts
+# without any, so they never show one stage's numbers during another.
 _HAND_OFF = f"""
-    UPDATE job_runs SET {_PROGRESS_SET},
+    UPDATE job_runs SET {_PROGRESS_PCT},
+        progress_message = COALESCE(CAST(%(message)s AS varchar), progress_message),
+        progress_current = NULL, progress_total = NULL,
         status = 'queued', stage = %(stage)s, queue = %(queue)s,
         lease_expires_at = NULL, updated_at = now()
     WHERE id = %(id)s AND status = 'running' AND attempts = %(attempt)s

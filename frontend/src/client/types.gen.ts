@@ -694,6 +694,35 @@ export type JobStatus = 'queued' | 'running' | 'retrying' | 'completed' | 'faile
 export type JobType = 'audit' | 'gsc_sync' | 'gsc_backfill' | 'serp_refresh' | 'links_ingest' | 'ads_sync' | 'maintenance';
 
 /**
+ * JobTypePublic
+ */
+export type JobTypePublic = {
+    job_type: JobType;
+    /**
+     * Label
+     */
+    label: string;
+    /**
+     * Startable
+     */
+    startable: boolean;
+};
+
+/**
+ * JobTypesPublic
+ */
+export type JobTypesPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<JobTypePublic>;
+};
+
+/**
  * JobsPublic
  */
 export type JobsPublic = {
@@ -1544,6 +1573,22 @@ export type JobsReadJobStatsResponses = {
 };
 
 export type JobsReadJobStatsResponse = JobsReadJobStatsResponses[keyof JobsReadJobStatsResponses];
+
+export type JobsListJobTypesData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/jobs/types';
+};
+
+export type JobsListJobTypesResponses = {
+    /**
+     * Successful Response
+     */
+    200: JobTypesPublic;
+};
+
+export type JobsListJobTypesResponse = JobsListJobTypesResponses[keyof JobsListJobTypesResponses];
 
 export type JobsReadJobData = {
     body?: never;

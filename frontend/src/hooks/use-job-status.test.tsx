@@ -7,6 +7,7 @@ import { backoffDelay, useJobStatus, type JobPoll } from "./use-job-status";
 type Job = { id: string; status: string; progress_pct: number };
 
 const INTERVAL = 20;
+const testKey = (id: string) => ["test-jobs", "detail", id] as const;
 
 function wrapper() {
   const client = new QueryClient({ defaultOptions: { queries: { gcTime: Infinity } } });
@@ -44,9 +45,21 @@ function setVisibility(state: "visible" | "hidden") {
 afterEach(() => setVisibility("visible"));
 
 describe("useJobStatus", () => {
+  it("keeps the job under its source's query key, the one other code reads and invalidates", async () => {
+    const client = new QueryClient();
+    const { fetcher } = scripted([job("completed", 100)]);
+    const { result } = renderHook(() => useJobStatus("j1", { queryKey: testKey, fetch: fetcher }), {
+      wrapper: ({ children }: { children: ReactNode }) => (
+        <QueryClientProvider client={client}>{children}</QueryClientProvider>
+      ),
+    });
+    await waitFor(() => expect(result.current.data?.status).toBe("completed"));
+    expect(client.getQueryData(testKey("j1"))).toEqual({ id: "j1", status: "completed", progress_pct: 100 });
+  });
+
   it.each(["completed", "failed", "cancelled"])("stops polling once the job is %s", async (terminal) => {
     const { fetcher } = scripted([job("queued"), job("running", 40), job(terminal, 100)]);
-    const { result } = renderHook(() => useJobStatus("j1", fetcher, { intervalMs: INTERVAL }), {
+    const { result } = renderHook(() => useJobStatus("j1", { queryKey: testKey, fetch: fetcher }, { intervalMs: INTERVAL }), {
       wrapper: wrapper(),
     });
     await waitFor(() => expect(result.current.data?.status).toBe(terminal));
@@ -59,7 +72,7 @@ describe("useJobStatus", () => {
   it("sends the last ETag and keeps the cached job on 304", async () => {
     const first = job("running", 10);
     const { fetcher, calls } = scripted([first, { changed: false }]);
-    const { result } = renderHook(() => useJobStatus("j1", fetcher, { intervalMs: INTERVAL }), {
+    const { result } = renderHook(() => useJobStatus("j1", { queryKey: testKey, fetch: fetcher }, { intervalMs: INTERVAL }), {
       wrapper: wrapper(),
     });
     await waitFor(() => expect(calls.length).toBeGreaterThanOrEqual(4));
@@ -73,7 +86,7 @@ describe("useJobStatus", () => {
     const failure = new ApiError(503, "unavailable");
     const { fetcher, calls } = scripted([failure, failure, failure, failure, job("running", 5), job("completed", 100)]);
     const { result } = renderHook(
-      () => useJobStatus("j1", fetcher, { intervalMs: INTERVAL, maxBackoffMs: INTERVAL * 8 }),
+      () => useJobStatus("j1", { queryKey: testKey, fetch: fetcher }, { intervalMs: INTERVAL, maxBackoffMs: INTERVAL * 8 }),
       { wrapper: wrapper() },
     );
     await waitFor(() => expect(result.current.data?.status).toBe("completed"), { timeout: 3000 });
@@ -95,7 +108,7 @@ describe("useJobStatus", () => {
 
   it("stops on 404 (the job is gone or not ours)", async () => {
     const { fetcher } = scripted([new ApiError(404, "Job not found")]);
-    const { result } = renderHook(() => useJobStatus("j1", fetcher, { intervalMs: INTERVAL }), {
+    const { result } = renderHook(() => useJobStatus("j1", { queryKey: testKey, fetch: fetcher }, { intervalMs: INTERVAL }), {
       wrapper: wrapper(),
     });
     await waitFor(() => expect(result.current.isError).toBe(true));
@@ -105,7 +118,7 @@ describe("useJobStatus", () => {
 
   it("pauses while the tab is hidden and resumes when it shows again", async () => {
     const { fetcher } = scripted([job("running", 10)]);
-    const { result } = renderHook(() => useJobStatus("j1", fetcher, { intervalMs: INTERVAL }), {
+    const { result } = renderHook(() => useJobStatus("j1", { queryKey: testKey, fetch: fetcher }, { intervalMs: INTERVAL }), {
       wrapper: wrapper(),
     });
     await waitFor(() => expect(result.current.data?.status).toBe("running"));
@@ -120,7 +133,7 @@ describe("useJobStatus", () => {
 
   it("does nothing without a job id", async () => {
     const { fetcher } = scripted([job("running")]);
-    renderHook(() => useJobStatus(undefined, fetcher, { intervalMs: INTERVAL }), { wrapper: wrapper() });
+    renderHook(() => useJobStatus(undefined, { queryKey: testKey, fetch: fetcher }, { intervalMs: INTERVAL }), { wrapper: wrapper() });
     await sleep(INTERVAL * 4);
     expect(fetcher).not.toHaveBeenCalled();
   });

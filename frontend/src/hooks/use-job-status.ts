@@ -1,4 +1,4 @@
-import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient, type QueryClient, type QueryKey } from "@tanstack/react-query";
 import { config } from "@/lib/config";
 import { ApiError } from "@/lib/api";
 import { isTerminal } from "@/lib/job-state";
@@ -9,14 +9,16 @@ export type JobPoll<T> = { changed: true; job: T; etag: string | null } | { chan
 /** Reads a job's status, sending `etag` as If-None-Match when given. */
 export type JobStatusFetcher<T> = (jobId: string, etag: string | null, signal: AbortSignal) => Promise<JobPoll<T>>;
 
+/** Where a job's status comes from: its query key (defined once, with the resource's other
+ * keys in src/queries) and the fetcher. */
+export type JobStatusSource<T> = { queryKey: (jobId: string) => QueryKey; fetch: JobStatusFetcher<T> };
+
 export type JobStatusOptions = {
   intervalMs?: number;
   /** Ceiling of the error backoff. */
   maxBackoffMs?: number;
   enabled?: boolean;
 };
-
-export const jobStatusKey = (jobId: string) => ["jobs", "detail", jobId] as const;
 
 // Per-job poll memory: the last ETag and how many polls in a row failed.
 type PollMemory = { etag: string | null; failures: number };
@@ -44,12 +46,12 @@ export function backoffDelay(failures: number, intervalMs: number, maxBackoffMs:
  */
 export function useJobStatus<T extends { status: string }>(
   jobId: string | undefined,
-  fetcher: JobStatusFetcher<T>,
+  { queryKey, fetch: fetcher }: JobStatusSource<T>,
   { intervalMs = config.jobPollMs, maxBackoffMs = 30_000, enabled = true }: JobStatusOptions = {},
 ) {
   const queryClient = useQueryClient();
   return useQuery<T, Error>({
-    queryKey: jobStatusKey(jobId ?? ""),
+    queryKey: queryKey(jobId ?? ""),
     enabled: enabled && Boolean(jobId),
     retry: false,
     staleTime: 0,
@@ -57,7 +59,7 @@ export function useJobStatus<T extends { status: string }>(
     queryFn: async ({ signal }) => {
       const id = jobId!;
       const memory = memoryFor(queryClient, id);
-      const cached = queryClient.getQueryData<T>(jobStatusKey(id));
+      const cached = queryClient.getQueryData<T>(queryKey(id));
       try {
         const poll = await fetcher(id, cached ? memory.etag : null, signal);
         memory.failures = 0;

@@ -1,8 +1,8 @@
 import type { JobPublic } from "@/client";
-import { fetchJobStatus } from "@/queries/jobs";
+import { jobStatusSource } from "@/queries/jobs";
 import { useJobStatus, type JobStatusOptions } from "./use-job-status";
 
 /** A job's live status from the API (see useJobStatus). */
 export function useJob(jobId: string | undefined, options?: JobStatusOptions) {
-  return useJobStatus<JobPublic>(jobId, fetchJobStatus, options);
+  return useJobStatus<JobPublic>(jobId, jobStatusSource, options);
 }

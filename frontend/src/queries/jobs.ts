@@ -2,6 +2,7 @@ import { keepPreviousData, queryOptions } from "@tanstack/react-query";
 import {
   jobsCancelJob,
   jobsListJobs,
+  jobsListJobTypes,
   jobsListProjectJobs,
   jobsReadJob,
   jobsReadJobStats,
@@ -11,7 +12,7 @@ import {
   jobsStartHealthCheck,
 } from "@/client";
 import type { JobPublic, JobStatus, JobType } from "@/client";
-import type { JobStatusFetcher } from "@/hooks/use-job-status";
+import type { JobStatusFetcher, JobStatusSource } from "@/hooks/use-job-status";
 import { unwrap } from "@/lib/api";
 import { isActive } from "@/lib/job-state";
 
@@ -27,8 +28,11 @@ export const jobKeys = {
   lists: ["jobs", "list"] as const,
   projectList: (projectId: string, filters: JobFilters) => ["jobs", "list", "project", projectId, filters] as const,
   list: (filters: JobFilters & { projectId?: string }) => ["jobs", "list", "all", filters] as const,
+  /** The live job (useJob polls it); the snapshot is a one-off read of an earlier run. */
   detail: (id: string) => ["jobs", "detail", id] as const,
+  snapshot: (id: string) => ["jobs", "detail", id, "snapshot"] as const,
   stats: (windowHours: number, projectId?: string) => ["jobs", "stats", windowHours, projectId ?? null] as const,
+  types: ["jobs", "types"] as const,
 };
 
 /** While a list shows an active job, refresh it so new states and jobs appear. */
@@ -72,6 +76,24 @@ export const jobQueries = {
       placeholderData: keepPreviousData,
       refetchInterval: (query) => refreshWhileActive(query.state.data),
     }),
+  /** A job read once (an earlier run in a retry chain): no polling. */
+  snapshot: (jobId: string) =>
+    queryOptions({
+      queryKey: jobKeys.snapshot(jobId),
+      queryFn: async ({ signal }) => {
+        const poll = await fetchJobStatus(jobId, null, signal);
+        if (!poll.changed) throw new Error("unexpected 304");
+        return poll.job;
+      },
+      staleTime: 60_000,
+    }),
+  /** Every job type with its label and whether it can run yet; changes only with a deploy. */
+  types: () =>
+    queryOptions({
+      queryKey: jobKeys.types,
+      queryFn: () => unwrap(jobsListJobTypes()),
+      staleTime: 10 * 60_000,
+    }),
   stats: (windowHours = 24, projectId?: string) =>
     queryOptions({
       queryKey: jobKeys.stats(windowHours, projectId),
@@ -93,6 +115,9 @@ export const fetchJobStatus: JobStatusFetcher<JobPublic> = async (jobId, etag, s
   const job = await unwrap(Promise.resolve(result));
   return { changed: true, job, etag: result.response?.headers.get("ETag") ?? null };
 };
+
+/** The live job: polled by useJob under the one detail key. */
+export const jobStatusSource: JobStatusSource<JobPublic> = { queryKey: jobKeys.detail, fetch: fetchJobStatus };
 
 export const jobMutations = {
   cancel: (jobId: string) => unwrap(jobsCancelJob({ path: { job_id: jobId } })),

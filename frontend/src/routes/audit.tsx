@@ -10,6 +10,7 @@ import { JobStatusBadge } from "@/components/jobs/job-status-badge";
 import { Badge } from "@/components/ui/badge";
 import { Button, buttonClass } from "@/components/ui/button";
 import { Card, CardBody } from "@/components/ui/card";
+import { PageHeader } from "@/components/ui/page-header";
 import { QueryBoundary } from "@/components/ui/states";
 import { Tabs } from "@/components/ui/tabs";
 import { useJob } from "@/hooks/use-job";
@@ -17,7 +18,6 @@ import { durationBetween, formatDateTime, formatDuration, formatNumber } from "@
 import { isActive } from "@/lib/job-state";
 import { auditQueries, downloadAuditCsv } from "@/queries/audits";
 import { projectQueries } from "@/queries/projects";
-import { PageHeader } from "@/routes/layout";
 
 type Tab = "overview" | "issues" | "pages" | "diff";
 

@@ -9,13 +9,14 @@ import { jobResultLinks } from "@/components/jobs/result-links";
 import { Badge } from "@/components/ui/badge";
 import { buttonClass } from "@/components/ui/button";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { PageHeader } from "@/components/ui/page-header";
 import { ErrorState, LoadingState } from "@/components/ui/states";
-import { useJob } from "@/hooks/use-job";
 import { useFlowerUrl } from "@/hooks/use-flower-url";
+import { useJobTypes } from "@/hooks/use-job-types";
+import { useJob } from "@/hooks/use-job";
 import { flowerTaskUrl } from "@/lib/config";
 import { durationBetween, formatDateTime, formatDuration, humanize } from "@/lib/format";
 import { projectQueries } from "@/queries/projects";
-import { PageHeader } from "@/routes/layout";
 
 function SummaryValue({ value }: { value: unknown }) {
   if (value === null || value === undefined) return <span className="text-slate-400">—</span>;
@@ -90,6 +91,7 @@ export function JobPage() {
   const { jobId = "" } = useParams();
   const live = useJob(jobId);
   const flowerUrl = useFlowerUrl();
+  const { label } = useJobTypes();
   if (live.isPending) return <LoadingState />;
   if (!live.data) return <ErrorState error={live.error} onRetry={() => void live.refetch()} />;
   const job = live.data;
@@ -100,7 +102,7 @@ export function JobPage() {
         breadcrumb={<ProjectCrumb projectId={job.project_id} />}
         title={
           <span className="flex items-center gap-3">
-            {humanize(job.job_type)} job <JobStatusBadge status={job.status} />
+            {label(job.job_type)} job <JobStatusBadge status={job.status} />
           </span>
         }
         subtitle={<span className="font-mono text-xs">{job.id}</span>}

@@ -2,10 +2,10 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { useState } from "react";
 import { Navigate, NavLink, Outlet, useLocation, useNavigate } from "react-router";
-import type { UserPublic } from "@/client";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
 import { ErrorState, LoadingState } from "@/components/ui/states";
+import { useCurrentUser } from "@/hooks/use-current-user";
 import { getToken, setToken } from "@/lib/api";
 import { userQueries } from "@/queries/users";
 import { navItems } from "@/routes/registry";
@@ -17,12 +17,6 @@ export function RequireAuth({ children }: { children: ReactNode }) {
   if (me.isPending) return <LoadingState label="Signing you in…" />;
   if (me.error) return <ErrorState error={me.error} onRetry={() => void me.refetch()} />;
   return <>{children}</>;
-}
-
-export function useCurrentUser(): UserPublic {
-  const me = useQuery(userQueries.me());
-  // RequireAuth renders children only once the user is loaded.
-  return me.data!;
 }
 
 function Logo() {
@@ -90,60 +84,46 @@ function UserBox() {
 
 export function AppLayout() {
   const [menuOpen, setMenuOpen] = useState(false);
+  // The sidebar is a column of the page, not a fixed overlay: it stretches with the longest
+  // page (and shows so in full-page screenshots, where a fixed one ends with the first
+  // screen), while its content sticks to the viewport as the page scrolls.
   return (
-    <div className="min-h-full lg:pl-60">
-      <aside className="fixed inset-y-0 left-0 hidden w-60 flex-col gap-6 border-r border-slate-200 bg-white px-4 py-5 lg:flex">
-        <Logo />
-        <div className="flex-1">
-          <Navigation />
-        </div>
-        <UserBox />
-      </aside>
-      <header className="sticky top-0 z-20 flex items-center justify-between border-b border-slate-200 bg-white/90 px-4 py-3 backdrop-blur lg:hidden">
-        <Logo />
-        <Button
-          variant="ghost"
-          size="sm"
-          aria-expanded={menuOpen}
-          aria-controls="mobile-menu"
-          onClick={() => setMenuOpen((open) => !open)}
-        >
-          Menu
-        </Button>
-      </header>
-      {menuOpen && (
-        <div id="mobile-menu" className="space-y-4 border-b border-slate-200 bg-white px-4 py-4 lg:hidden">
-          <Navigation onNavigate={() => setMenuOpen(false)} />
+    <div className="min-h-full lg:flex">
+      <aside
+        aria-label="Sidebar"
+        data-testid="sidebar"
+        className="hidden w-60 shrink-0 border-r border-slate-200 bg-white lg:block"
+      >
+        <div className="sticky top-0 flex h-screen flex-col gap-6 px-4 py-5">
+          <Logo />
+          <div className="min-h-0 flex-1 overflow-y-auto">
+            <Navigation />
+          </div>
           <UserBox />
         </div>
-      )}
-      <main className="mx-auto max-w-7xl px-4 py-6 sm:px-6 lg:px-8 lg:py-8">
-        <Outlet />
-      </main>
-    </div>
-  );
-}
-
-export function PageHeader({
-  title,
-  subtitle,
-  actions,
-  breadcrumb,
-}: {
-  title: ReactNode;
-  subtitle?: ReactNode;
-  actions?: ReactNode;
-  breadcrumb?: ReactNode;
-}) {
-  return (
-    <div className="mb-6">
-      {breadcrumb && <div className="mb-2 text-sm text-slate-500">{breadcrumb}</div>}
-      <div className="flex flex-wrap items-end justify-between gap-4">
-        <div className="min-w-0">
-          <h1 className="truncate text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
-          {subtitle && <div className="mt-1 text-sm text-slate-500">{subtitle}</div>}
-        </div>
-        {actions && <div className="flex flex-wrap items-center gap-2">{actions}</div>}
+      </aside>
+      <div className="min-w-0 flex-1">
+        <header className="sticky top-0 z-20 flex items-center justify-between border-b border-slate-200 bg-white/90 px-4 py-3 backdrop-blur lg:hidden">
+          <Logo />
+          <Button
+            variant="ghost"
+            size="sm"
+            aria-expanded={menuOpen}
+            aria-controls="mobile-menu"
+            onClick={() => setMenuOpen((open) => !open)}
+          >
+            Menu
+          </Button>
+        </header>
+        {menuOpen && (
+          <div id="mobile-menu" className="space-y-4 border-b border-slate-200 bg-white px-4 py-4 lg:hidden">
+            <Navigation onNavigate={() => setMenuOpen(false)} />
+            <UserBox />
+          </div>
+        )}
+        <main className="mx-auto max-w-7xl px-4 py-6 sm:px-6 lg:px-8 lg:py-8">
+          <Outlet />
+        </main>
       </div>
     </div>
   );

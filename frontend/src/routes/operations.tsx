@@ -1,25 +1,28 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Navigate } from "react-router";
-import type { JobStatsPublic, ProjectPublic } from "@/client";
+import type { JobStatsPublic, JobType, ProjectPublic } from "@/client";
 import { Chart } from "@/components/charts/chart";
 import { statusColors } from "@/components/charts/palette";
+import { useJobTypeOptions } from "@/components/jobs/job-filters";
 import { JobsTable } from "@/components/jobs/jobs-table";
 import { maintenanceStarters } from "@/components/jobs/starters";
 import { Badge } from "@/components/ui/badge";
 import { Button, buttonClass } from "@/components/ui/button";
 import { Card, CardBody, CardHeader, Stat } from "@/components/ui/card";
 import { SelectField } from "@/components/ui/form";
+import { PageHeader } from "@/components/ui/page-header";
 import { Pagination } from "@/components/ui/pagination";
 import { EmptyState, QueryBoundary } from "@/components/ui/states";
 import { Table, Td, Th, Tr } from "@/components/ui/table";
+import { useCurrentUser } from "@/hooks/use-current-user";
 import { useFlowerUrl } from "@/hooks/use-flower-url";
+import { useJobTypes } from "@/hooks/use-job-types";
 import { formatDuration, formatNumber, humanize } from "@/lib/format";
-import { JOB_STATUSES, JOB_TYPES } from "@/lib/job-state";
+import { JOB_STATUSES } from "@/lib/job-state";
 import { toastSuccess } from "@/lib/toast";
 import { jobKeys, jobMutations, jobQueries } from "@/queries/jobs";
 import { projectQueries } from "@/queries/projects";
-import { PageHeader, useCurrentUser } from "@/routes/layout";
 
 const WINDOWS = [
   { value: "1", label: "Last hour" },
@@ -95,6 +98,7 @@ const BY_TYPE_COLUMNS = [
 
 function ByTypeCard({ stats }: { stats: JobStatsPublic }) {
   const types = Object.entries(stats.by_type);
+  const { label } = useJobTypes();
   return (
     <Card>
       <CardHeader title="Jobs by type" description={`Started in the last ${stats.window_hours} h.`} />
@@ -113,7 +117,7 @@ function ByTypeCard({ stats }: { stats: JobStatsPublic }) {
           <tbody className="divide-y divide-slate-100">
             {types.map(([type, counts]) => (
               <Tr key={type}>
-                <Td className="font-medium">{humanize(type)}</Td>
+                <Td className="font-medium">{label(type)}</Td>
                 {BY_TYPE_COLUMNS.map((column) => (
                   <Td key={column.label} className="text-right tabular-nums">
                     {formatNumber(column.statuses.reduce((sum, status) => sum + (counts[status] ?? 0), 0))}
@@ -132,18 +136,19 @@ const FAILURES_PAGE = 10;
 
 function FailuresCard({ projectName }: { projectName: (id: string | null) => string }) {
   const [offset, setOffset] = useState(0);
-  const [jobType, setJobType] = useState("");
+  const [jobType, setJobType] = useState<JobType | "">("");
+  const typeOptions = useJobTypeOptions();
   const failures = useQuery(
     jobQueries.list({
       status: ["failed"],
-      jobType: jobType ? [jobType as (typeof JOB_TYPES)[number]] : undefined,
+      jobType: jobType ? [jobType] : undefined,
       offset,
       limit: FAILURES_PAGE,
     }),
   );
   const queryClient = useQueryClient();
   const retryAll = useMutation({
-    mutationFn: () => jobMutations.retryFailed({ jobType: (jobType || undefined) as (typeof JOB_TYPES)[number] | undefined }),
+    mutationFn: () => jobMutations.retryFailed({ jobType: jobType || undefined }),
     meta: { errorTitle: "Could not retry the failed jobs" },
     onSuccess: (page) => toastSuccess(page.count === 1 ? "1 job queued again" : `${page.count} jobs queued again`),
     onSettled: () => queryClient.invalidateQueries({ queryKey: jobKeys.all }),
@@ -159,11 +164,11 @@ function FailuresCard({ projectName }: { projectName: (id: string | null) => str
               label="Type"
               value={jobType}
               onChange={(event) => {
-                setJobType(event.target.value);
+                setJobType(event.target.value as JobType | "");
                 setOffset(0);
               }}
-              options={[{ value: "", label: "All types" }, ...JOB_TYPES.map((t) => ({ value: t, label: humanize(t) }))]}
-              className="w-36"
+              options={typeOptions}
+              className="w-48"
             />
             <Button
               className="self-end"
@@ -203,15 +208,16 @@ function FailuresCard({ projectName }: { projectName: (id: string | null) => str
 
 function MaintenanceButtons() {
   const queryClient = useQueryClient();
+  const { isStartable, label } = useJobTypes();
   const start = useMutation({
     mutationFn: (key: string) => maintenanceStarters.find((starter) => starter.key === key)!.start(),
     meta: { errorTitle: "Could not start the maintenance job" },
-    onSuccess: (job) => toastSuccess(`${humanize(job.job_type)} job started`, job.stage),
+    onSuccess: (job) => toastSuccess(`${label(job.job_type)} job started`, job.stage),
     onSettled: () => queryClient.invalidateQueries({ queryKey: jobKeys.all }),
   });
   return (
     <>
-      {maintenanceStarters.map((starter) => (
+      {maintenanceStarters.filter((starter) => isStartable(starter.jobType)).map((starter) => (
         <Button
           key={starter.key}
           variant="secondary"

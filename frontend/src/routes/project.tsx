@@ -5,10 +5,10 @@ import type { ProjectPublic } from "@/client";
 import { ProjectForm } from "@/components/projects/project-form";
 import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
+import { PageHeader } from "@/components/ui/page-header";
 import { LoadingState, QueryBoundary } from "@/components/ui/states";
 import { toastSuccess } from "@/lib/toast";
 import { projectKeys, projectMutations, projectQueries } from "@/queries/projects";
-import { PageHeader } from "@/routes/layout";
 import { projectSections } from "@/routes/project-sections";
 
 function ProjectActions({ project }: { project: ProjectPublic }) {

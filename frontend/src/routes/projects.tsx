@@ -5,12 +5,12 @@ import { ProjectForm } from "@/components/projects/project-form";
 import { Button } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
 import { Dialog } from "@/components/ui/dialog";
+import { PageHeader } from "@/components/ui/page-header";
 import { Pagination } from "@/components/ui/pagination";
 import { EmptyState, QueryBoundary } from "@/components/ui/states";
 import { formatRelative } from "@/lib/format";
 import { toastSuccess } from "@/lib/toast";
 import { projectKeys, projectMutations, projectQueries } from "@/queries/projects";
-import { PageHeader } from "@/routes/layout";
 
 const PAGE_SIZE = 24;
 

@@ -1,19 +1,25 @@
 import type { JobStatus, JobType } from "@/client";
 import { SelectField } from "@/components/ui/form";
+import { useJobTypes } from "@/hooks/use-job-types";
 import { humanize } from "@/lib/format";
 import { JOB_STATUSES } from "@/lib/job-state";
+
+/** The type choices of a jobs filter: only types that can run (from the API). */
+export function useJobTypeOptions(): { value: string; label: string }[] {
+  const { startable } = useJobTypes();
+  return [{ value: "", label: "All types" }, ...startable.map((t) => ({ value: t.job_type, label: t.label }))];
+}
 
 export function JobFilters({
   status,
   jobType,
-  jobTypes,
   onChange,
 }: {
   status: JobStatus | "";
   jobType: JobType | "";
-  jobTypes: readonly JobType[];
   onChange: (next: { status: JobStatus | ""; jobType: JobType | "" }) => void;
 }) {
+  const typeOptions = useJobTypeOptions();
   return (
     <div className="flex flex-wrap gap-3" role="group" aria-label="Filter jobs">
       <SelectField
@@ -27,8 +33,8 @@ export function JobFilters({
         label="Type"
         value={jobType}
         onChange={(event) => onChange({ status, jobType: event.target.value as JobType | "" })}
-        options={[{ value: "", label: "All types" }, ...jobTypes.map((t) => ({ value: t, label: humanize(t) }))]}
-        className="w-40"
+        options={typeOptions}
+        className="w-48"
       />
     </div>
   );

@@ -1,6 +1,6 @@
 import type { JobPublic } from "@/client";
 import { cn } from "@/components/ui/cn";
-import { jobEtaSeconds } from "@/lib/eta";
+import { jobEta, type Eta } from "@/lib/eta";
 import { formatDuration, formatNumber, humanize } from "@/lib/format";
 
 const barColors: Record<string, string> = {
@@ -12,11 +12,31 @@ const barColors: Record<string, string> = {
   cancelled: "bg-violet-300",
 };
 
+function EtaText({ eta }: { eta: Eta | null }) {
+  if (eta === null) {
+    return (
+      <span className="whitespace-nowrap text-slate-400" data-testid="job-eta">
+        estimating…
+      </span>
+    );
+  }
+  if (eta.seconds <= 0) return null;
+  return (
+    <span
+      className="whitespace-nowrap tabular-nums"
+      data-testid="job-eta"
+      title={eta.until === "stage" ? "At the rate of this stage so far; later stages are not counted" : undefined}
+    >
+      ~{formatDuration(eta.seconds * 1000)} left{eta.until === "stage" && " in this stage"}
+    </span>
+  );
+}
+
 /** A progress bar that glides between polls (CSS transition) with the stage, the message,
- * the counters and an ETA from the observed rate. */
+ * the counters and, while it runs, an ETA from the current stage's observed rate. */
 export function JobProgress({ job, compact = false }: { job: JobPublic; compact?: boolean }) {
   const pct = job.status === "completed" ? 100 : Math.max(0, Math.min(100, job.progress_pct));
-  const eta = jobEtaSeconds(job);
+  const eta = jobEta(job);
   // The message usually tells the counters in words ("Crawling 340 / 1,000 pages").
   const counted =
     !job.progress_message && job.progress_total != null && job.progress_total > 0 && job.progress_current != null;
@@ -54,16 +74,12 @@ export function JobProgress({ job, compact = false }: { job: JobPublic; compact?
           style={{ width: `${pct}%` }}
         />
       </div>
-      {(!compact || job.progress_message || eta != null) && (
+      {(!compact || job.progress_message || eta !== undefined) && (
         <div className="flex justify-between gap-3 text-xs text-slate-500">
           <span className="truncate" title={job.progress_message ?? undefined}>
             {job.progress_message ?? "\u00a0"}
           </span>
-          {eta != null && eta > 0 && (
-            <span className="whitespace-nowrap tabular-nums" data-testid="job-eta">
-              ~{formatDuration(eta * 1000)} left
-            </span>
-          )}
+          {eta !== undefined && <EtaText eta={eta} />}
         </div>
       )}
     </div>

@@ -2,6 +2,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useNavigate } from "react-router";
 import type { JobPublic, ProjectPublic, UserPublic } from "@/client";
 import { Button } from "@/components/ui/button";
+import { useJobTypes } from "@/hooks/use-job-types";
 import { toastSuccess } from "@/lib/toast";
 import { auditKeys } from "@/queries/audits";
 import { jobKeys } from "@/queries/jobs";
@@ -34,9 +35,13 @@ function StartButton({ starter, project }: { starter: JobStarter; project: Proje
   );
 }
 
-/** One button per job type the API lets this user start for a project. */
+/** One button per job type the API lets this user start for a project (a type shows once the
+ * API says it can run). */
 export function JobStarters({ project, user }: { project: ProjectPublic; user: UserPublic }) {
-  const available = jobStarters.filter((starter) => !starter.superuserOnly || user.is_superuser);
+  const { isStartable } = useJobTypes();
+  const available = jobStarters.filter(
+    (starter) => isStartable(starter.jobType) && (!starter.superuserOnly || user.is_superuser),
+  );
   if (available.length === 0) return null;
   return (
     <>

@@ -3,7 +3,7 @@ import { Link } from "react-router";
 import type { JobPublic } from "@/client";
 import { cn } from "@/components/ui/cn";
 import { formatDateTime, formatDuration, humanize } from "@/lib/format";
-import { fetchJobStatus, jobKeys } from "@/queries/jobs";
+import { jobQueries } from "@/queries/jobs";
 import { JobStatusBadge } from "./job-status-badge";
 
 type Event = { at: string; label: string; detail?: string; tone: "gray" | "blue" | "amber" | "green" | "red" | "violet" };
@@ -72,15 +72,7 @@ export function JobTimeline({ job }: { job: JobPublic }) {
 
 /** Earlier runs this job retried, newest first (follows retry_of a few steps). */
 export function RetryChain({ jobId, depth = 0 }: { jobId: string; depth?: number }) {
-  const previous = useQuery({
-    queryKey: [...jobKeys.detail(jobId), "snapshot"],
-    queryFn: async ({ signal }) => {
-      const poll = await fetchJobStatus(jobId, null, signal);
-      if (!poll.changed) throw new Error("unexpected 304");
-      return poll.job;
-    },
-    staleTime: 60_000,
-  });
+  const previous = useQuery(jobQueries.snapshot(jobId));
   if (!previous.data) return null;
   const job = previous.data;
   return (

@@ -4,7 +4,8 @@ import { Link } from "react-router";
 import type { JobPublic } from "@/client";
 import { Table, Td, Th, Tr } from "@/components/ui/table";
 import { useJob } from "@/hooks/use-job";
-import { durationBetween, formatDateTime, formatDuration, formatRelative, humanize } from "@/lib/format";
+import { useJobTypes } from "@/hooks/use-job-types";
+import { durationBetween, formatDateTime, formatDuration, formatRelative } from "@/lib/format";
 import { isActive } from "@/lib/job-state";
 import { auditKeys } from "@/queries/audits";
 import { jobKeys } from "@/queries/jobs";
@@ -20,6 +21,7 @@ function JobRow({ listed, showProject }: { listed: JobPublic; showProject?: (job
   const live = useJob(listed.id, { enabled: isActive(listed.status) });
   const job = live.data && live.data.updated_at >= listed.updated_at ? live.data : listed;
   const queryClient = useQueryClient();
+  const { label } = useJobTypes();
   const wasActive = useRef(isActive(listed.status));
   useEffect(() => {
     if (wasActive.current && !isActive(job.status)) {
@@ -35,7 +37,7 @@ function JobRow({ listed, showProject }: { listed: JobPublic; showProject?: (job
     <Tr data-testid="job-row" data-job-id={job.id} data-status={job.status}>
       <Td className="whitespace-nowrap">
         <Link to={`/jobs/${job.id}`} className="font-medium text-slate-900 hover:text-brand-700 hover:underline">
-          {humanize(job.job_type)}
+          {label(job.job_type)}
         </Link>
         {showProject && <div className="text-xs text-slate-500">{showProject(job)}</div>}
       </Td>

@@ -1,6 +1,6 @@
 import { render, screen, within } from "@testing-library/react";
 import type { JobPublic } from "@/client";
-import { estimateEtaSeconds, progressFraction } from "@/lib/eta";
+import { estimateStageEta, jobEta, StageProgressTracker } from "@/lib/eta";
 import { JobProgress } from "./job-progress";
 import { JobStatusBadge } from "./job-status-badge";
 import { jobEvents } from "./job-timeline";
@@ -51,16 +51,36 @@ describe("JobProgress", () => {
     expect(fill.className).toContain("transition-[width]");
   });
 
-  it("shows an ETA from the observed rate once two samples exist", () => {
+  it("says estimating… until the stage has progressed between two polls, then the time left", () => {
     const { rerender } = render(<JobProgress job={makeJob({ id: "eta-job" })} />);
-    expect(screen.queryByTestId("job-eta")).toBeNull();
-    // 10 % more in 10 s: the 50 % left take 50 s.
+    expect(screen.getByTestId("job-eta")).toHaveTextContent("estimating…");
+    // 10 pages more in 10 s: the 50 left take 50 s.
     rerender(
       <JobProgress
         job={makeJob({ id: "eta-job", progress_current: 50, progress_pct: 50, updated_at: "2026-11-22T10:00:21Z" })}
       />,
     );
-    expect(screen.getByTestId("job-eta")).toHaveTextContent("~50s left");
+    expect(screen.getByTestId("job-eta")).toHaveTextContent("~50s left in this stage");
+  });
+
+  it("starts estimating again when the job moves to its next stage", () => {
+    const crawl = { id: "staged-job", stage: "crawl", progress_message: null };
+    const { rerender } = render(<JobProgress job={makeJob({ ...crawl, progress_current: 0, progress_pct: 0 })} />);
+    // A fast crawl: 100 pages in 2 s.
+    rerender(
+      <JobProgress job={makeJob({ ...crawl, progress_current: 100, progress_total: 100, progress_pct: 85, updated_at: "2026-11-22T10:00:13Z" })} />,
+    );
+    const render1 = { id: "staged-job", stage: "render", progress_message: null, progress_pct: 85 };
+    rerender(<JobProgress job={makeJob({ ...render1, progress_current: 1, progress_total: 100, updated_at: "2026-11-22T10:00:14Z" })} />);
+    expect(screen.getByTestId("job-eta")).toHaveTextContent("estimating…");
+    // Rendering: 1 page in 0.8 s, so the 98 left take about 78 s (not the crawl's 2 s).
+    rerender(<JobProgress job={makeJob({ ...render1, progress_current: 2, progress_total: 100, updated_at: "2026-11-22T10:00:14.800Z" })} />);
+    expect(screen.getByTestId("job-eta")).toHaveTextContent("~1m 18s left in this stage");
+  });
+
+  it("shows no estimate for a job that is not running", () => {
+    render(<JobProgress job={makeJob({ id: "queued-job", status: "queued" })} />);
+    expect(screen.queryByTestId("job-eta")).toBeNull();
   });
 
   it("shows the counters when no message tells them", () => {
@@ -74,17 +94,52 @@ describe("JobProgress", () => {
   });
 });
 
-describe("estimateEtaSeconds", () => {
-  it("needs progress over time", () => {
-    expect(estimateEtaSeconds([])).toBeNull();
-    expect(estimateEtaSeconds([{ at: 0, fraction: 0.1 }])).toBeNull();
-    expect(estimateEtaSeconds([{ at: 0, fraction: 0.1 }, { at: 1000, fraction: 0.1 }])).toBeNull();
-    expect(estimateEtaSeconds([{ at: 0, fraction: 0.2 }, { at: 4000, fraction: 0.6 }])).toBeCloseTo(4);
+describe("estimateStageEta", () => {
+  const sample = (at: number, pct: number, current: number | null = null, total: number | null = null) => ({
+    at,
+    pct,
+    current,
+    total,
   });
 
-  it("uses the job's percentage, the counters only without one", () => {
-    expect(progressFraction({ progress_pct: 10, progress_current: 3, progress_total: 4 })).toBe(0.1);
-    expect(progressFraction({ progress_pct: 0, progress_current: 3, progress_total: 4 })).toBe(0.75);
+  it("needs two samples with progress between them", () => {
+    expect(estimateStageEta([])).toBeNull();
+    expect(estimateStageEta([sample(0, 10, 5, 100)])).toBeNull();
+    expect(estimateStageEta([sample(0, 10, 5, 100), sample(1000, 10, 5, 100)])).toBeNull();
+  });
+
+  it("uses the stage's counters, to the end of the stage", () => {
+    // 20 of 100 done, 10 more a second: 8 s to the end of the stage, whatever the percentage.
+    expect(estimateStageEta([sample(0, 85, 10, 100), sample(1000, 86, 20, 100)])).toEqual({ seconds: 8, until: "stage" });
+  });
+
+  it("falls back on the job's percentage when the counters do not move", () => {
+    // Counters left over from an earlier write; the percentage moves 1 point a second.
+    expect(estimateStageEta([sample(0, 60, 100, 100), sample(2000, 62, 100, 100)])).toEqual({ seconds: 38, until: "job" });
+    expect(estimateStageEta([sample(0, 20), sample(1000, 30)])).toEqual({ seconds: 7, until: "job" });
+  });
+});
+
+describe("StageProgressTracker", () => {
+  it("keeps the samples of the current stage only", () => {
+    const tracker = new StageProgressTracker();
+    tracker.record("j", "1:crawl", { at: 0, pct: 0, current: 0, total: 10 });
+    expect(tracker.record("j", "1:crawl", { at: 1000, pct: 40, current: 5, total: 10 })).toHaveLength(2);
+    // The same write seen again (a 304, a re-render) is not a new sample.
+    expect(tracker.record("j", "1:crawl", { at: 1000, pct: 40, current: 5, total: 10 })).toHaveLength(2);
+    expect(tracker.record("j", "1:render", { at: 2000, pct: 85, current: 0, total: 3 })).toEqual([
+      { at: 2000, pct: 85, current: 0, total: 3 },
+    ]);
+  });
+
+  it("gives a running job no estimate until its stage has two samples", () => {
+    const tracker = new StageProgressTracker();
+    const job = { id: "j", status: "running", stage: "render", attempts: 1, progress_pct: 85, progress_current: 1, progress_total: 10, updated_at: "2026-11-22T10:00:00Z" };
+    expect(jobEta(job, tracker)).toBeNull();
+    expect(jobEta({ ...job, progress_current: 2, updated_at: "2026-11-22T10:00:01Z" }, tracker)).toEqual({ seconds: 8, until: "stage" });
+    // A new attempt of the same stage starts over.
+    expect(jobEta({ ...job, attempts: 2, progress_current: 3, updated_at: "2026-11-22T10:00:02Z" }, tracker)).toBeNull();
+    expect(jobEta({ ...job, status: "queued" }, tracker)).toBeUndefined();
   });
 });
 

@@ -4,13 +4,11 @@ import type { JobStatus, JobType, ProjectPublic } from "@/client";
 import { Card, CardHeader } from "@/components/ui/card";
 import { Pagination } from "@/components/ui/pagination";
 import { EmptyState, QueryBoundary } from "@/components/ui/states";
-import { useCurrentUser } from "@/routes/layout";
-import { JOB_TYPES } from "@/lib/job-state";
+import { useCurrentUser } from "@/hooks/use-current-user";
 import { jobQueries } from "@/queries/jobs";
 import { JobFilters } from "./job-filters";
 import { JobStarters } from "./job-starters";
 import { JobsTable } from "./jobs-table";
-
 
 const PAGE_SIZE = 10;
 
@@ -41,7 +39,6 @@ export function ProjectJobsPanel({ project }: { project: ProjectPublic }) {
         <JobFilters
           status={filters.status}
           jobType={filters.jobType}
-          jobTypes={JOB_TYPES}
           onChange={(next) => {
             setFilters(next);
             setOffset(0);

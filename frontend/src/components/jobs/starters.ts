@@ -3,7 +3,8 @@ import { auditMutations } from "@/queries/audits";
 import { jobMutations } from "@/queries/jobs";
 
 /** A job people can start from a project's page. Each domain adds its own when its
- * start endpoint exists (audits now; Search Console, rankings, links, Ads later). */
+ * start endpoint exists (audits now; Search Console, rankings, links, Ads later); a button
+ * shows only while GET /jobs/types says its type can run. */
 export type JobStarter = {
   key: string;
   label: string;
@@ -25,9 +26,9 @@ export const jobStarters: JobStarter[] = [
 ];
 
 /** Platform-wide jobs superusers start by hand from the operations page. */
-export type MaintenanceStarter = { key: string; label: string; start: () => Promise<JobPublic> };
+export type MaintenanceStarter = { key: string; label: string; jobType: JobType; start: () => Promise<JobPublic> };
 
 export const maintenanceStarters: MaintenanceStarter[] = [
-  { key: "health-check", label: "Run health check", start: jobMutations.startHealthCheck },
-  { key: "cleanup", label: "Run clean-up", start: jobMutations.startCleanup },
+  { key: "health-check", label: "Run health check", jobType: "maintenance", start: jobMutations.startHealthCheck },
+  { key: "cleanup", label: "Run clean-up", jobType: "maintenance", start: jobMutations.startCleanup },
 ];
