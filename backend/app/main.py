@@ -20,6 +20,7 @@ from app.core.logging import configure_logging, get_logger
 from app.core.request_context import RequestContextMiddleware
 from app.jobs.exporter import install_job_metrics
 from app.jobs.status import job_status_reader
+from app.users.limits import QuotaExceededError
 
 log = get_logger(__name__)
 
@@ -69,6 +70,10 @@ def create_app() -> FastAPI:
         reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
         log.info("input rejected by the database", path=request.url.path, reason=reason)
         return JSONResponse(status_code=422, content={"detail": f"Invalid input: {reason}"})
+
+    @app.exception_handler(QuotaExceededError)
+    async def _over_quota(_request: Request, exc: QuotaExceededError) -> JSONResponse:
+        return JSONResponse(status_code=429, content={"detail": str(exc)})
 
     app.include_router(api_router, prefix=settings.API_V1_STR)
     _mount_metrics(app)

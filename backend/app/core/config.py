@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     SERP_REFRESH_DAILY_CAP: int = Field(default=100, ge=0)
     MAX_KEYWORDS_PER_PROJECT: int = Field(default=500, ge=0)
 
+    # Per-user quotas (superusers are exempt); 429 beyond them
+    MAX_PROJECTS_PER_USER: int = Field(default=50, ge=1)
+    MAX_ACTIVE_JOBS_PER_USER: int = Field(default=20, ge=1)
+
     # Timeouts, seconds
     CRAWL_TIMEOUT: float = Field(default=30, gt=0)
     RENDER_TIMEOUT: float = Field(default=30, gt=0)

@@ -25,6 +25,7 @@ from app.core.logging import get_logger
 from app.jobs.dispatch import publish_job, retry_stage, stage_task
 from app.jobs.models import ACTIVE_STATUS_SQL, JobRun, JobStatus, JobType
 from app.projects.models import Project
+from app.users import limits as users_limits
 from app.users.models import User
 
 logger = get_logger(__name__)
@@ -107,6 +108,8 @@ def start_job(
     ended does not run it again. Starts with the same key are serialized by an advisory lock.
     """
     queue = stage_task(job_type, stage).queue
+    if user is not None:
+        users_limits.check_active_jobs(session=session, user=user, dedupe_key=dedupe_key)
     if once:
         if dedupe_key is None:
             raise ValueError("once=True needs a dedupe_key")
@@ -250,6 +253,11 @@ def retry_failed_jobs(
     for job in list(jobs)[:BULK_RETRY_LIMIT]:
         if job.status != JobStatus.failed:
             continue
-        new_job, _ = retry_job(session=session, job=job, user=user)
+        try:
+            new_job, _ = retry_job(session=session, job=job, user=user)
+        except users_limits.QuotaExceededError:
+            if not started:
+                raise
+            break  # the account's active-jobs quota is full: what started is the answer
         started.append(new_job)
     return started
