@@ -17,7 +17,9 @@ from app.api.router import api_router
 from app.core.config import settings
 from app.core.db import request_slots
 from app.core.logging import configure_logging, get_logger
+from app.core.rate_limit import RateLimiter
 from app.core.request_context import RequestContextMiddleware
+from app.core.security import PasswordWork, PasswordWorkBusyError
 from app.jobs.exporter import install_job_metrics
 from app.jobs.status import job_status_reader
 from app.users.limits import QuotaExceededError
@@ -33,12 +35,18 @@ def _operation_id(route: APIRoute) -> str:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.database_slots = asyncio.Semaphore(request_slots())
+    app.state.password_work = PasswordWork(
+        concurrency=settings.PASSWORD_HASH_CONCURRENCY,
+        queue_timeout=settings.PASSWORD_HASH_QUEUE_TIMEOUT,
+    )
+    app.state.rate_limiter = RateLimiter(settings.REDIS_URL)
     # The job-status poll reads through its own async pool (app/jobs/status.py).
     await job_status_reader.open()
     try:
         yield
     finally:
         await job_status_reader.close()
+        await app.state.rate_limiter.close()
 
 
 def create_app() -> FastAPI:
@@ -74,6 +82,14 @@ def create_app() -> FastAPI:
     @app.exception_handler(QuotaExceededError)
     async def _over_quota(_request: Request, exc: QuotaExceededError) -> JSONResponse:
         return JSONResponse(status_code=429, content={"detail": str(exc)})
+
+    @app.exception_handler(PasswordWorkBusyError)
+    async def _password_work_busy(_request: Request, _exc: PasswordWorkBusyError) -> JSONResponse:
+        return JSONResponse(
+            status_code=503,
+            content={"detail": "Too many sign-ins at once; retry in a few seconds"},
+            headers={"Retry-After": "5"},
+        )
 
     app.include_router(api_router, prefix=settings.API_V1_STR)
     _mount_metrics(app)

@@ -2,16 +2,18 @@
 checks access, so no route can forget to."""
 
 import uuid
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from app.core.config import settings
 from app.core.db import engine
-from app.core.security import decode_access_token
+from app.core.rate_limit import RateLimiter
+from app.core.security import PasswordWork, decode_access_token
 from app.jobs import queries as jobs_queries
 from app.jobs.models import JobRun
 from app.projects import service as projects_service
@@ -33,6 +35,43 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+T = TypeVar("T")
+
+
+async def in_short_session(request: Request, work: Callable[..., T], **kwargs: Any) -> T:
+    """Runs `work(session=..., **kwargs)` in the thread pool with a session of its own,
+    closed when it returns: for async routes that must not hold a connection across slow
+    work of their own (Argon2). Admitted like any request's session (get_session)."""
+
+    def run() -> T:
+        with Session(engine, expire_on_commit=False) as session:
+            return work(session=session, **kwargs)
+
+    async with request.app.state.database_slots:
+        return await run_in_threadpool(run)
+
+
+def get_password_work(request: Request) -> PasswordWork:
+    work: PasswordWork = request.app.state.password_work
+    return work
+
+
+def get_rate_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+PasswordWorkDep = Annotated[PasswordWork, Depends(get_password_work)]
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+
+
+def client_address(request: Request) -> str:
+    # Behind a proxy, run uvicorn with --proxy-headers and --forwarded-allow-ips so this is
+    # the client's address, not the proxy's.
+    return request.client.host if request.client else "unknown"
+
+
 TokenDep = Annotated[str, Depends(oauth2_scheme)]
 
 _CREDENTIALS_ERROR = HTTPException(

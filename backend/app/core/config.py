@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     ] = ["http://localhost:5173"]
     FRONTEND_DIST: str = "frontend/dist"
 
+    # Login protection: attempts per window, counted in Redis across every API process
+    LOGIN_RATE_LIMIT_PER_ACCOUNT: int = Field(default=10, ge=1)
+    LOGIN_RATE_LIMIT_PER_ADDRESS: int = Field(default=50, ge=1)
+    SIGNUP_RATE_LIMIT_PER_ADDRESS: int = Field(default=10, ge=1)
+    LOGIN_RATE_LIMIT_WINDOW_SECONDS: int = Field(default=900, ge=1)
+    # Argon2 hashes computed at once per API process, and how long a login waits for one
+    PASSWORD_HASH_CONCURRENCY: int = Field(default=2, ge=1, le=64)
+    PASSWORD_HASH_QUEUE_TIMEOUT: float = Field(default=10, gt=0)
+
     FIRST_SUPERUSER: str = "admin@example.com"
     FIRST_SUPERUSER_PASSWORD: str = DEFAULT_SECRET
 

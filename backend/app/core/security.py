@@ -1,11 +1,13 @@
 """Password hashing and access tokens."""
 
+import asyncio
 import time
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
 import jwt
+from fastapi.concurrency import run_in_threadpool
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
@@ -22,6 +24,54 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, hashed: str) -> bool:
     return password_hash.verify(password, hashed)
+
+
+@lru_cache(maxsize=1)
+def _decoy_hash() -> str:
+    return password_hash.hash("a password no account has")
+
+
+def verify_password_or_decoy(password: str, hashed: str | None) -> bool:
+    """Verifies against the account's hash, or against a decoy when there is no account:
+    an unknown email costs the same Argon2 work as a wrong password (no timing oracle)."""
+    if hashed is None:
+        password_hash.verify(password, _decoy_hash())
+        return False
+    return password_hash.verify(password, hashed)
+
+
+class PasswordWorkBusyError(Exception):
+    """No Argon2 slot freed within PASSWORD_HASH_QUEUE_TIMEOUT (answered 503)."""
+
+
+class PasswordWork:
+    """Argon2 hashing and verifying off the event loop, at most `concurrency` at once per
+    process. Each costs about 64 MiB and a tenth of a second of CPU: a flood of logins waits
+    here, holding neither a thread nor a database connection, instead of starving both."""
+
+    def __init__(self, *, concurrency: int, queue_timeout: float) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+        self._queue_timeout = queue_timeout
+
+    async def _acquire(self) -> None:
+        try:
+            await asyncio.wait_for(self._slots.acquire(), timeout=self._queue_timeout)
+        except TimeoutError:
+            raise PasswordWorkBusyError from None
+
+    async def verify(self, password: str, hashed: str | None) -> bool:
+        await self._acquire()
+        try:
+            return await run_in_threadpool(verify_password_or_decoy, password, hashed)
+        finally:
+            self._slots.release()
+
+    async def hash(self, password: str) -> str:
+        await self._acquire()
+        try:
+            return await run_in_threadpool(hash_password, password)
+        finally:
+            self._slots.release()
 
 
 def create_access_token(subject: str, expires_delta: timedelta | None = None) -> str:

@@ -4,7 +4,7 @@ import uuid
 
 from sqlmodel import Session, select
 
-from app.core.security import hash_password, verify_password
+from app.core.security import hash_password, verify_password_or_decoy
 from app.users.models import User, UserCreate, UserUpdateMe
 
 
@@ -20,14 +20,22 @@ def get_user(*, session: Session, user_id: uuid.UUID) -> User | None:
     return session.get(User, user_id)
 
 
-def create_user(*, session: Session, user_in: UserCreate, is_superuser: bool = False) -> User:
+def create_user(
+    *,
+    session: Session,
+    user_in: UserCreate,
+    is_superuser: bool = False,
+    hashed_password: str | None = None,
+) -> User:
+    """`hashed_password`: the password already hashed (the API does it under its bound on
+    Argon2 work, outside the session); else it is hashed here."""
     email = user_in.email.lower()
     if get_user_by_email(session=session, email=email) is not None:
         raise EmailTakenError(email)
     user = User(
         email=email,
         full_name=user_in.full_name,
-        hashed_password=hash_password(user_in.password),
+        hashed_password=hashed_password or hash_password(user_in.password),
         is_superuser=is_superuser,
     )
     session.add(user)
@@ -54,9 +62,9 @@ def set_password(*, session: Session, user: User, password: str) -> User:
 
 def authenticate(*, session: Session, email: str, password: str) -> User | None:
     user = get_user_by_email(session=session, email=email)
-    if user is None or not verify_password(password, user.hashed_password):
-        return None
-    return user
+    # An unknown email costs the same Argon2 work as a wrong password (no timing oracle).
+    matches = verify_password_or_decoy(password, None if user is None else user.hashed_password)
+    return user if user is not None and matches else None
 
 
 def ensure_first_superuser(*, session: Session, email: str, password: str) -> User:
