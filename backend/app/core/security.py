@@ -1,7 +1,11 @@
 """Password hashing and access tokens."""
 
 import asyncio
+import hashlib
+import secrets
 import time
+import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -74,27 +78,37 @@ class PasswordWork:
             self._slots.release()
 
 
-def create_access_token(subject: str, expires_delta: timedelta | None = None) -> str:
-    expire = utcnow() + (expires_delta or timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES))
-    payload: dict[str, Any] = {"sub": subject, "exp": expire}
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    subject: str
+    version: int  # the account's token_version when the token was issued
+
+
+def create_access_token(
+    subject: str, expires_delta: timedelta | None = None, *, version: int = 0
+) -> str:
+    now = utcnow()
+    expire = now + (expires_delta or timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES))
+    payload: dict[str, Any] = {"sub": subject, "exp": expire, "iat": now, "ver": version}
     return jwt.encode(payload, settings.SECRET_KEY, algorithm=ALGORITHM)
 
 
-def decode_access_token(token: str) -> str | None:
-    """The token's subject, or None when it is invalid or expired."""
+def decode_access_token(token: str) -> AccessClaims | None:
+    """The token's subject and version, or None when it is invalid or expired. The caller
+    checks the version against the account's (a password change raises it)."""
     verified = _verify_signature(token)
     if verified is None:
         return None
-    subject, expires_at = verified
+    claims, expires_at = verified
     # The signature check is cached, the expiry is checked on every use.
     if expires_at is not None and expires_at <= time.time():
         return None
-    return subject
+    return claims
 
 
 @lru_cache(maxsize=4096)
-def _verify_signature(token: str) -> tuple[str, float | None] | None:
-    """(subject, expiry) of a correctly signed token. Verifying an HS256 signature costs
+def _verify_signature(token: str) -> tuple[AccessClaims, float | None] | None:
+    """(claims, expiry) of a correctly signed token. Verifying an HS256 signature costs
     about as much as the rest of a status poll, and pollers send the same token every
     second: the outcome for one token string never changes, so it is cached."""
     try:
@@ -103,6 +117,33 @@ def _verify_signature(token: str) -> tuple[str, float | None] | None:
         return None
     subject = payload.get("sub")
     expires_at = payload.get("exp")
-    if not isinstance(subject, str):
+    # Tokens issued before versions existed carry none: they are version 0.
+    version = payload.get("ver", 0)
+    if not isinstance(subject, str) or not isinstance(version, int):
         return None
-    return subject, float(expires_at) if isinstance(expires_at, int | float) else None
+    expiry = float(expires_at) if isinstance(expires_at, int | float) else None
+    return AccessClaims(subject, version), expiry
+
+
+# --- Personal API tokens -----------------------------------------------------------------
+
+API_TOKEN_PREFIX = "seo_pat_"  # noqa: S105 - tells an API token from a JWT at a glance
+
+
+def new_api_token() -> str:
+    return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def api_token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who a bearer token says is calling, before the database confirms it: a login token's
+    user and version, or an API token's digest. For the job-status poll, whose one SQL
+    statement checks it (app/jobs/status.py)."""
+
+    user_id: uuid.UUID | None = None
+    token_version: int = 0
+    api_token_digest: str | None = None
