@@ -11,6 +11,18 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me"  # noqa: S105 - the placeholder production refuses
 
+# Where placeholder secrets are allowed (`seo-platform up` generates real ones for `local`).
+RELAXED_ENVIRONMENTS = ("local", "test")
+# Values anyone could guess, refused elsewhere, whatever their length.
+PLACEHOLDER_SECRETS = frozenset(
+    {DEFAULT_SECRET, "changeme", "changethis", "change-this", "secret", "password", "admin"}
+)
+SECRET_MIN_LENGTHS = {
+    "SECRET_KEY": 32,  # signs every token: HS256 wants at least 256 bits
+    "FIRST_SUPERUSER_PASSWORD": 12,
+    "FLOWER_BASIC_AUTH_PASSWORD": 12,
+}
+
 
 def _split_csv(value: object) -> object:
     if isinstance(value, str) and not value.startswith("["):
@@ -121,15 +133,24 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
-        if self.ENVIRONMENT != "production":
+        """Every environment but a developer's machine and the test run (staging too: it is
+        reachable, and its tokens are as good as production's) refuses placeholder or short
+        secrets."""
+        if self.ENVIRONMENT in RELAXED_ENVIRONMENTS:
             return self
-        for name in ("SECRET_KEY", "FIRST_SUPERUSER_PASSWORD", "FLOWER_BASIC_AUTH_PASSWORD"):
-            if getattr(self, name) == DEFAULT_SECRET:
+        for name, minimum in SECRET_MIN_LENGTHS.items():
+            value: str | None = getattr(self, name)
+            if value is None:
+                continue
+            if value.strip().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(
-                    f"{name} is still {DEFAULT_SECRET!r}: set it before running in production"
+                    f"{name} is a placeholder ({value!r}): set a real secret before running "
+                    f"in {self.ENVIRONMENT}"
                 )
-        if len(self.SECRET_KEY) < 32:
-            raise ValueError("SECRET_KEY must be at least 32 characters in production")
+            if len(value) < minimum:
+                raise ValueError(
+                    f"{name} must be at least {minimum} characters in {self.ENVIRONMENT}"
+                )
         return self
 
 
