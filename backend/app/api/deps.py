@@ -164,6 +164,38 @@ def get_current_superuser(current_user: CurrentUser) -> User:
 
 SuperUser = Annotated[User, Depends(get_current_superuser)]
 
+optional_oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl=f"{settings.API_V1_STR}/login/access-token", auto_error=False
+)
+
+
+def _is_superuser_token(*, session: Session, token: str) -> bool:
+    if token.startswith(API_TOKEN_PREFIX):
+        found = users_service.authenticate_api_token(session=session, token=token)
+        user = None if found is None else found[0]
+    else:
+        try:
+            caller = parse_caller(token)
+        except HTTPException:
+            return False
+        user = session.get(User, caller.user_id)
+        if user is not None and user.token_version != caller.token_version:
+            return False
+    return user is not None and user.is_active and user.is_superuser
+
+
+async def caller_is_superuser(
+    request: Request, token: Annotated[str | None, Depends(optional_oauth2_scheme)]
+) -> bool:
+    """Whether an optional bearer token is a superuser's, for public endpoints that show
+    operators more; no token costs nothing, a bad one is simply not a superuser's."""
+    if not token:
+        return False
+    return await in_short_session(request, _is_superuser_token, token=token)
+
+
+CallerIsSuperuser = Annotated[bool, Depends(caller_is_superuser)]
+
 
 def get_project(session: SessionDep, current_user: CurrentUser, project_id: uuid.UUID) -> Project:
     project = projects_service.get_project_for_user(

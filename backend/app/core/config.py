@@ -21,6 +21,7 @@ SECRET_MIN_LENGTHS = {
     "SECRET_KEY": 32,  # signs every token: HS256 wants at least 256 bits
     "FIRST_SUPERUSER_PASSWORD": 12,
     "FLOWER_BASIC_AUTH_PASSWORD": 12,
+    "METRICS_TOKEN": 32,  # when set
 }
 
 
@@ -109,6 +110,10 @@ class Settings(BaseSettings):
     JOB_RETENTION_DAYS: int = Field(default=30, ge=1)
     FAILED_JOB_RETENTION_DAYS: int = Field(default=90, ge=1)
     AUDIT_RETENTION_DAYS: int = Field(default=180, ge=1)
+
+    # Operations endpoints
+    HEALTH_CACHE_SECONDS: float = Field(default=3, ge=0)
+    METRICS_TOKEN: str | None = None
 
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool | None = None  # default: JSON in production, console elsewhere

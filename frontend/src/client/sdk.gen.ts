@@ -101,8 +101,15 @@ export const healthLiveness = <ThrowOnError extends boolean = false>(options?: O
 
 /**
  * Readiness
+ *
+ * Database, Redis and workers, from a check at most HEALTH_CACHE_SECONDS old. Worker
+ * host names only with a superuser's token.
  */
-export const healthReadiness = <ThrowOnError extends boolean = false>(options?: Options<HealthReadinessData, ThrowOnError>) => (options?.client ?? client).get<HealthReadinessResponses, HealthReadinessErrors, ThrowOnError>({ url: '/api/v1/health/ready', ...options });
+export const healthReadiness = <ThrowOnError extends boolean = false>(options?: Options<HealthReadinessData, ThrowOnError>) => (options?.client ?? client).get<HealthReadinessResponses, HealthReadinessErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/health/ready',
+    ...options
+});
 
 /**
  * List Jobs

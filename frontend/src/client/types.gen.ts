@@ -973,6 +973,10 @@ export type QueueStatsPublic = {
  * ReadinessPublic
  */
 export type ReadinessPublic = {
+    /**
+     * Checked At
+     */
+    checked_at: string;
     database: ComponentPublic;
     redis: ComponentPublic;
     /**
