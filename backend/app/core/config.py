@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     PROJECT_NAME: str = "SEO Platform"
     ENVIRONMENT: Literal["local", "test", "staging", "production"] = "local"
     API_V1_STR: str = "/api/v1"
-    SECRET_KEY: str = DEFAULT_SECRET
+    # Secrets stay out of the settings' repr (an error message or a log line may show it).
+    SECRET_KEY: str = Field(default=DEFAULT_SECRET, repr=False)
     ACCESS_TOKEN_EXPIRE_MINUTES: int = 60 * 24 * 8
     BACKEND_CORS_ORIGINS: Annotated[
         list[AnyUrl] | list[str], NoDecode, BeforeValidator(_split_csv)
@@ -54,9 +55,11 @@ class Settings(BaseSettings):
     PASSWORD_HASH_QUEUE_TIMEOUT: float = Field(default=10, gt=0)
 
     FIRST_SUPERUSER: str = "admin@example.com"
-    FIRST_SUPERUSER_PASSWORD: str = DEFAULT_SECRET
+    FIRST_SUPERUSER_PASSWORD: str = Field(default=DEFAULT_SECRET, repr=False)
 
-    DATABASE_URL: str = "postgresql+psycopg://postgres@127.0.0.1:5432/seo_platform"
+    DATABASE_URL: str = Field(
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/seo_platform", repr=False
+    )
     DATABASE_POOL_SIZE: int = Field(default=5, ge=1)
     DATABASE_MAX_OVERFLOW: int = Field(default=10, ge=0)
     DATABASE_POOL_TIMEOUT: float = Field(default=30, gt=0)
@@ -68,7 +71,7 @@ class Settings(BaseSettings):
     FLOWER_PORT: int = 5555
     FLOWER_URL: str = "http://localhost:5555"
     FLOWER_BASIC_AUTH_USER: str = "flower"
-    FLOWER_BASIC_AUTH_PASSWORD: str = DEFAULT_SECRET
+    FLOWER_BASIC_AUTH_PASSWORD: str = Field(default=DEFAULT_SECRET, repr=False)
 
     # Task limits (the seed's caps)
     MAX_CRAWL_PAGES: int = Field(default=1000, ge=1)
@@ -113,7 +116,7 @@ class Settings(BaseSettings):
 
     # Operations endpoints
     HEALTH_CACHE_SECONDS: float = Field(default=3, ge=0)
-    METRICS_TOKEN: str | None = None
+    METRICS_TOKEN: str | None = Field(default=None, repr=False)
 
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool | None = None  # default: JSON in production, console elsewhere

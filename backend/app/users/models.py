@@ -27,7 +27,7 @@ class User(UserBase, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     email: EmailStr = Field(max_length=255, sa_column_kwargs={"unique": True}, index=True)
-    hashed_password: str
+    hashed_password: str = Field(repr=False)  # never in a repr, so never in a log line
     is_active: bool = True
     is_superuser: bool = False
     # Carried in every access token ("ver"); raising it (a password change or reset) makes
@@ -76,7 +76,7 @@ class ApiToken(SQLModel, table=True):
     user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
     name: str = Field(max_length=100)
     scope: str = Field(max_length=16)
-    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True}, repr=False)
     prefix: str = Field(max_length=16)  # the token's first characters, to recognise it
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
     last_used_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
