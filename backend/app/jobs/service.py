@@ -108,8 +108,6 @@ def start_job(
     ended does not run it again. Starts with the same key are serialized by an advisory lock.
     """
     queue = stage_task(job_type, stage).queue
-    if user is not None:
-        users_limits.check_active_jobs(session=session, user=user, dedupe_key=dedupe_key)
     if once:
         if dedupe_key is None:
             raise ValueError("once=True needs a dedupe_key")
@@ -126,6 +124,9 @@ def start_job(
             session.expunge(earlier)  # stays loaded after the commit
             session.commit()  # releases the lock
             return earlier, False
+    if user is not None:
+        # After the `once` block: inside its transaction (and advisory lock) when there is one.
+        users_limits.check_active_jobs(session=session, user=user, dedupe_key=dedupe_key)
     for _ in range(5):
         now = utcnow()
         row = _insert_queued(

@@ -5,6 +5,7 @@ The checks count, then the caller inserts: two requests racing at the last free 
 both pass. The quotas keep one account from flooding the platform, to within a job or two.
 """
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from app.core.config import settings
@@ -25,7 +26,7 @@ _ACTIVE_JOBS = """
                 WHERE dedupe_key = %(dedupe_key)s AND status IN ('queued', 'running', 'retrying'))
 """
 
-_PROJECTS = "SELECT count(*) FROM projects WHERE owner_id = %(user_id)s"
+_PROJECTS = "SELECT count(*) FROM projects WHERE owner_id = :user_id"
 
 
 def check_active_jobs(*, session: Session, user: User, dedupe_key: str | None) -> None:
@@ -53,12 +54,7 @@ def check_projects(*, session: Session, user: User) -> None:
     if user.is_superuser:
         return
     limit = settings.MAX_PROJECTS_PER_USER
-    row = (
-        driver_connection(session, autocommit=True)
-        .execute(_PROJECTS, {"user_id": user.id})
-        .fetchone()
-    )
-    assert row is not None
+    row = session.execute(sa.text(_PROJECTS), {"user_id": user.id}).one()
     if row[0] >= limit:
         raise QuotaExceededError(
             f"You have {row[0]} projects, the most one account may have ({limit}); delete one first"
