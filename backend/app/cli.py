@@ -209,6 +209,7 @@ def _create_superuser(args: argparse.Namespace) -> int:
 def _ensure_first_superuser(*, email: str, reset_password: bool = False) -> int:
     from app.core.config import settings
     from app.core.db import session_scope
+    from app.core.security import verify_password
     from app.users import service as users_service
 
     password = settings.FIRST_SUPERUSER_PASSWORD
@@ -217,9 +218,13 @@ def _ensure_first_superuser(*, email: str, reset_password: bool = False) -> int:
         if existing is None:
             users_service.ensure_first_superuser(session=session, email=email, password=password)
             print(f"first superuser {email} created")
-        elif reset_password:
+        elif reset_password and not verify_password(password, existing.hashed_password):
+            # A new password signs out every older token; `up` calls this on every start,
+            # so an unchanged password changes nothing.
             users_service.set_password(session=session, user=existing, password=password)
             print(f"first superuser {email} exists; password set from the credentials")
+        elif reset_password:
+            print(f"first superuser {email} exists; password already set from the credentials")
         else:
             print(f"first superuser {email} exists; left unchanged")
     return 0

@@ -26,6 +26,11 @@ os.environ.update(
         "FIRST_SUPERUSER_PASSWORD": "admin-password-for-tests",
         "LOG_LEVEL": "WARNING",
         "FRONTEND_DIST": "/nonexistent",
+        # Tests sign up and log in far more often than people do; tests of the limits lower
+        # them (tests/users/test_login_protection.py).
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT": "100000",
+        "LOGIN_RATE_LIMIT_PER_ADDRESS": "100000",
+        "SIGNUP_RATE_LIMIT_PER_ADDRESS": "100000",
     }
 )
 

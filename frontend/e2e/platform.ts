@@ -125,6 +125,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     TASK_SOFT_TIME_LIMIT: "40",
     TASK_TIME_LIMIT: "80",
     MAX_RENDER_PAGES: "5",
+    // Every test signs up and logs in from the same address, far more often than people do.
+    LOGIN_RATE_LIMIT_PER_ADDRESS: "100000",
+    SIGNUP_RATE_LIMIT_PER_ADDRESS: "100000",
+    LOGIN_RATE_LIMIT_PER_ACCOUNT: "100000",
   };
 
   // A database and a Redis database of our own, empty at every run.

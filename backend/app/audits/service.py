@@ -53,11 +53,15 @@ def audit_config(*, project: Project, app_settings: Settings = settings) -> dict
     """The settings an audit runs with, frozen when it starts (the project may change)."""
     return {
         "start_url": project.site_url,
-        "max_pages": project.max_crawl_pages or app_settings.MAX_CRAWL_PAGES,
-        "max_depth": (
-            project.max_crawl_depth
-            if project.max_crawl_depth is not None
-            else app_settings.MAX_CRAWL_DEPTH
+        # The operator's limits are ceilings: a project may ask for less, never more.
+        "max_pages": min(
+            project.max_crawl_pages or app_settings.MAX_CRAWL_PAGES, app_settings.MAX_CRAWL_PAGES
+        ),
+        "max_depth": min(
+            app_settings.MAX_CRAWL_DEPTH
+            if project.max_crawl_depth is None
+            else project.max_crawl_depth,
+            app_settings.MAX_CRAWL_DEPTH,
         ),
         "include_subdomains": project.include_subdomains,
         "render_enabled": project.render_enabled,

@@ -11,6 +11,19 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me"  # noqa: S105 - the placeholder production refuses
 
+# Where placeholder secrets are allowed (`seo-platform up` generates real ones for `local`).
+RELAXED_ENVIRONMENTS = ("local", "test")
+# Values anyone could guess, refused elsewhere, whatever their length.
+PLACEHOLDER_SECRETS = frozenset(
+    {DEFAULT_SECRET, "changeme", "changethis", "change-this", "secret", "password", "admin"}
+)
+SECRET_MIN_LENGTHS = {
+    "SECRET_KEY": 32,  # signs every token: HS256 wants at least 256 bits
+    "FIRST_SUPERUSER_PASSWORD": 12,
+    "FLOWER_BASIC_AUTH_PASSWORD": 12,
+    "METRICS_TOKEN": 32,  # when set
+}
+
 
 def _split_csv(value: object) -> object:
     if isinstance(value, str) and not value.startswith("["):
@@ -24,17 +37,29 @@ class Settings(BaseSettings):
     PROJECT_NAME: str = "SEO Platform"
     ENVIRONMENT: Literal["local", "test", "staging", "production"] = "local"
     API_V1_STR: str = "/api/v1"
-    SECRET_KEY: str = DEFAULT_SECRET
+    # Secrets stay out of the settings' repr (an error message or a log line may show it).
+    SECRET_KEY: str = Field(default=DEFAULT_SECRET, repr=False)
     ACCESS_TOKEN_EXPIRE_MINUTES: int = 60 * 24 * 8
     BACKEND_CORS_ORIGINS: Annotated[
         list[AnyUrl] | list[str], NoDecode, BeforeValidator(_split_csv)
     ] = ["http://localhost:5173"]
     FRONTEND_DIST: str = "frontend/dist"
 
-    FIRST_SUPERUSER: str = "admin@example.com"
-    FIRST_SUPERUSER_PASSWORD: str = DEFAULT_SECRET
+    # Login protection: attempts per window, counted in Redis across every API process
+    LOGIN_RATE_LIMIT_PER_ACCOUNT: int = Field(default=10, ge=1)
+    LOGIN_RATE_LIMIT_PER_ADDRESS: int = Field(default=50, ge=1)
+    SIGNUP_RATE_LIMIT_PER_ADDRESS: int = Field(default=10, ge=1)
+    LOGIN_RATE_LIMIT_WINDOW_SECONDS: int = Field(default=900, ge=1)
+    # Argon2 hashes computed at once per API process, and how long a login waits for one
+    PASSWORD_HASH_CONCURRENCY: int = Field(default=2, ge=1, le=64)
+    PASSWORD_HASH_QUEUE_TIMEOUT: float = Field(default=10, gt=0)
 
-    DATABASE_URL: str = "postgresql+psycopg://postgres@127.0.0.1:5432/seo_platform"
+    FIRST_SUPERUSER: str = "admin@example.com"
+    FIRST_SUPERUSER_PASSWORD: str = Field(default=DEFAULT_SECRET, repr=False)
+
+    DATABASE_URL: str = Field(
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/seo_platform", repr=False
+    )
     DATABASE_POOL_SIZE: int = Field(default=5, ge=1)
     DATABASE_MAX_OVERFLOW: int = Field(default=10, ge=0)
     DATABASE_POOL_TIMEOUT: float = Field(default=30, gt=0)
@@ -46,13 +71,17 @@ class Settings(BaseSettings):
     FLOWER_PORT: int = 5555
     FLOWER_URL: str = "http://localhost:5555"
     FLOWER_BASIC_AUTH_USER: str = "flower"
-    FLOWER_BASIC_AUTH_PASSWORD: str = DEFAULT_SECRET
+    FLOWER_BASIC_AUTH_PASSWORD: str = Field(default=DEFAULT_SECRET, repr=False)
 
     # Task limits (the seed's caps)
     MAX_CRAWL_PAGES: int = Field(default=1000, ge=1)
     MAX_RENDER_PAGES: int = Field(default=100, ge=0)
     SERP_REFRESH_DAILY_CAP: int = Field(default=100, ge=0)
     MAX_KEYWORDS_PER_PROJECT: int = Field(default=500, ge=0)
+
+    # Per-user quotas (superusers are exempt); 429 beyond them
+    MAX_PROJECTS_PER_USER: int = Field(default=50, ge=1)
+    MAX_ACTIVE_JOBS_PER_USER: int = Field(default=20, ge=1)
 
     # Timeouts, seconds
     CRAWL_TIMEOUT: float = Field(default=30, gt=0)
@@ -85,6 +114,10 @@ class Settings(BaseSettings):
     FAILED_JOB_RETENTION_DAYS: int = Field(default=90, ge=1)
     AUDIT_RETENTION_DAYS: int = Field(default=180, ge=1)
 
+    # Operations endpoints
+    HEALTH_CACHE_SECONDS: float = Field(default=3, ge=0)
+    METRICS_TOKEN: str | None = Field(default=None, repr=False)
+
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool | None = None  # default: JSON in production, console elsewhere
 
@@ -108,15 +141,24 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
-        if self.ENVIRONMENT != "production":
+        """Every environment but a developer's machine and the test run (staging too: it is
+        reachable, and its tokens are as good as production's) refuses placeholder or short
+        secrets."""
+        if self.ENVIRONMENT in RELAXED_ENVIRONMENTS:
             return self
-        for name in ("SECRET_KEY", "FIRST_SUPERUSER_PASSWORD", "FLOWER_BASIC_AUTH_PASSWORD"):
-            if getattr(self, name) == DEFAULT_SECRET:
+        for name, minimum in SECRET_MIN_LENGTHS.items():
+            value: str | None = getattr(self, name)
+            if value is None:
+                continue
+            if value.strip().lower() in PLACEHOLDER_SECRETS:
                 raise ValueError(
-                    f"{name} is still {DEFAULT_SECRET!r}: set it before running in production"
+                    f"{name} is a placeholder ({value!r}): set a real secret before running "
+                    f"in {self.ENVIRONMENT}"
                 )
-        if len(self.SECRET_KEY) < 32:
-            raise ValueError("SECRET_KEY must be at least 32 characters in production")
+            if len(value) < minimum:
+                raise ValueError(
+                    f"{name} must be at least {minimum} characters in {self.ENVIRONMENT}"
+                )
         return self
 
 

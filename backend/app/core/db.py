@@ -40,6 +40,9 @@ def make_engine(url: str | None = None, *, pool_size: int | None = None) -> Engi
         pool_size=pool_size or settings.DATABASE_POOL_SIZE,
         max_overflow=settings.DATABASE_MAX_OVERFLOW,
         pool_timeout=settings.DATABASE_POOL_TIMEOUT,
+        # Errors and logs show the SQL, never the values sent with it (passwords, tokens,
+        # people's data): they reach job error messages, tracebacks and logs.
+        hide_parameters=True,
     )
     event.listen(engine, "checkin", _note_checkin)
 

@@ -5,6 +5,7 @@ task writes carries it without being passed around.
 """
 
 import logging
+import re
 import sys
 from collections.abc import Mapping
 
@@ -13,6 +14,45 @@ import structlog
 from app.core.config import settings
 
 _configured = False
+
+# An Argon2 hash anywhere in a line (a repr, an error message, a traceback) is cut out.
+_PASSWORD_HASH = re.compile(r"\$argon2(?:id|i|d)\$[^\s'\",)\]}]+")
+# Values logged under these keys are never written.
+SECRET_KEYS = frozenset(
+    {
+        "password",
+        "hashed_password",
+        "current_password",
+        "new_password",
+        "access_token",
+        "token",
+        "secret",
+        "authorization",
+    }
+)
+REDACTED = "[redacted]"
+
+
+def _redact(value: object) -> object:
+    if isinstance(value, str):
+        return _PASSWORD_HASH.sub("$argon2[redacted]", value) if "$argon2" in value else value
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if str(key).lower() in SECRET_KEYS else _redact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact(item) for item in value]
+    return value
+
+
+def redact_secrets(
+    _logger: object, _method: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """No password, token or password hash reaches a log line, whoever logs it."""
+    redacted = _redact(event_dict)
+    assert isinstance(redacted, dict)
+    return redacted
 
 
 def configure_logging(*, json_logs: bool | None = None, level: str | None = None) -> None:
@@ -54,7 +94,9 @@ def configure_logging(*, json_logs: bool | None = None, level: str | None = None
         pass_foreign_args=True,  # read (then dropped) by _task_id_from_celery_record
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            *([structlog.processors.format_exc_info] if as_json else []),
+            # Tracebacks become text here (plain, no locals) so the redaction sees them too.
+            structlog.processors.format_exc_info,
+            redact_secrets,
             renderer,
         ],
     )

@@ -1,7 +1,9 @@
-from fastapi import APIRouter, Response, status
-from fastapi.concurrency import run_in_threadpool
+from datetime import datetime
+
+from fastapi import APIRouter, Request, Response, status
 from sqlmodel import SQLModel
 
+from app.api.deps import CallerIsSuperuser
 from app.health import service
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -17,7 +19,8 @@ class ReadinessPublic(SQLModel):
     database: ComponentPublic
     redis: ComponentPublic
     workers: ComponentPublic
-    worker_names: list[str]
+    worker_names: list[str]  # only for a superuser's token; empty otherwise
+    checked_at: datetime  # when the (briefly cached) check ran
 
 
 class LivenessPublic(SQLModel):
@@ -34,20 +37,20 @@ async def liveness() -> LivenessPublic:
     response_model=ReadinessPublic,
     responses={503: {"model": ReadinessPublic, "description": "a component is down"}},
 )
-async def readiness(response: Response) -> ReadinessPublic:
-    database = await run_in_threadpool(service.check_database)
-    redis_status = await run_in_threadpool(service.check_redis)
-    if redis_status.ok:
-        workers, names = await run_in_threadpool(service.check_workers)
-    else:
-        workers, names = service.ComponentStatus(False, "redis is down"), []
-    ready = database.ok and redis_status.ok and workers.ok
-    if not ready:
+async def readiness(
+    request: Request, response: Response, superuser: CallerIsSuperuser
+) -> ReadinessPublic:
+    """Database, Redis and workers, from a check at most HEALTH_CACHE_SECONDS old. Worker
+    host names only with a superuser's token."""
+    cache: service.ReadinessCache = request.app.state.readiness
+    found = await cache.get()
+    if not found.ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return ReadinessPublic(
-        status="ok" if ready else "unavailable",
-        database=ComponentPublic(ok=database.ok, detail=database.detail),
-        redis=ComponentPublic(ok=redis_status.ok, detail=redis_status.detail),
-        workers=ComponentPublic(ok=workers.ok, detail=workers.detail),
-        worker_names=names,
+        status="ok" if found.ready else "unavailable",
+        database=ComponentPublic(ok=found.database.ok, detail=found.database.detail),
+        redis=ComponentPublic(ok=found.redis.ok, detail=found.redis.detail),
+        workers=ComponentPublic(ok=found.workers.ok, detail=found.workers.detail),
+        worker_names=found.worker_names if superuser else [],
+        checked_at=found.checked_at,
     )

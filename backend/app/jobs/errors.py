@@ -50,8 +50,21 @@ class FailureKind:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, sqlalchemy.exc.DBAPIError | psycopg.Error):
+        return _describe_database_error(exc)
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _describe_database_error(exc: BaseException) -> str:
+    """The database's own reason (its first line) and nothing more: no SQL statement, no
+    parameters, no DETAIL line (which quotes the row's values). The traceback keeps the
+    statement for operators, with its parameters hidden (app.core.db)."""
+    cause = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.orig else exc
+    lines = str(cause).strip().splitlines()
+    reason = lines[0] if lines else ""
+    name = type(cause).__name__
+    return f"database error ({name}): {reason}" if reason else f"database error ({name})"
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

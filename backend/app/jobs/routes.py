@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from sqlmodel import SQLModel
 
 from app.api.deps import (
+    CurrentCaller,
     CurrentUser,
-    CurrentUserId,
     ProjectDep,
     SessionDep,
     get_project,
@@ -128,12 +128,12 @@ def list_job_types(_: CurrentUser) -> JobTypesPublic:
 )
 async def read_job(
     job_id: uuid.UUID,
-    user_id: CurrentUserId,
+    caller: CurrentCaller,
     if_none_match: Annotated[str | None, Header(max_length=2048)] = None,
 ) -> Response:
     """The job's status and progress, with an ETag; pollers send it back in If-None-Match
     and get an empty 304 while nothing changed."""
-    found = await job_status_reader.read(job_id=job_id, user_id=user_id)
+    found = await job_status_reader.read(job_id=job_id, caller=caller)
     if found.outcome is StatusOutcome.unknown_user:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -25,6 +25,7 @@ from app.core.logging import get_logger
 from app.jobs.dispatch import publish_job, retry_stage, stage_task
 from app.jobs.models import ACTIVE_STATUS_SQL, JobRun, JobStatus, JobType
 from app.projects.models import Project
+from app.users import limits as users_limits
 from app.users.models import User
 
 logger = get_logger(__name__)
@@ -123,6 +124,9 @@ def start_job(
             session.expunge(earlier)  # stays loaded after the commit
             session.commit()  # releases the lock
             return earlier, False
+    if user is not None:
+        # After the `once` block: inside its transaction (and advisory lock) when there is one.
+        users_limits.check_active_jobs(session=session, user=user, dedupe_key=dedupe_key)
     for _ in range(5):
         now = utcnow()
         row = _insert_queued(
@@ -250,6 +254,11 @@ def retry_failed_jobs(
     for job in list(jobs)[:BULK_RETRY_LIMIT]:
         if job.status != JobStatus.failed:
             continue
-        new_job, _ = retry_job(session=session, job=job, user=user)
+        try:
+            new_job, _ = retry_job(session=session, job=job, user=user)
+        except users_limits.QuotaExceededError:
+            if not started:
+                raise
+            break  # the account's active-jobs quota is full: what started is the answer
         started.append(new_job)
     return started

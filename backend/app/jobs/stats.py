@@ -66,8 +66,8 @@ class JobStatsPublic(SQLModel):
     success_rate: float | None  # completed / (completed + failed); None with neither
     duration_seconds: DurationPercentiles | None  # run time of completed jobs
     pickup_latency_seconds: DurationPercentiles | None  # queued -> started
-    queues: list[QueueStatsPublic]
-    workers: WorkersPublic
+    queues: list[QueueStatsPublic]  # empty unless the caller is a superuser
+    workers: WorkersPublic  # not checked (checked_at null) unless the caller is a superuser
 
 
 _VISIBLE = "(:superuser OR project_id IN (SELECT id FROM projects WHERE owner_id = :user_id))"
@@ -133,8 +133,11 @@ def job_stats(
         success_rate=round(completed / finished, 4) if finished else None,
         duration_seconds=_percentiles(run_p50, run_p95),
         pickup_latency_seconds=_percentiles(pickup_p50, pickup_p95),
-        queues=queue_stats(),
-        workers=workers_online(),
+        # The platform's queues and worker host names are for operators only.
+        queues=queue_stats() if user.is_superuser else [],
+        workers=workers_online()
+        if user.is_superuser
+        else WorkersPublic(online=0, names=[], checked_at=None),
     )
 
 

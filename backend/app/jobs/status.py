@@ -16,6 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 from app.core.config import settings
 from app.core.db import libpq_dsn
 from app.core.logging import get_logger
+from app.core.security import Caller
 from app.jobs.models import JobPublic
 
 log = get_logger(__name__)
@@ -31,17 +32,38 @@ def _job_json_sql() -> str:
 # A job is visible to its project's owner and to superusers; a job without a project
 # (maintenance) only to superusers. The user row is the driving table, so a missing or
 # disabled account is told apart from an invisible job in the same round trip.
-STATUS_SQL = f"""
+_VISIBLE_JOB = f"""
 SELECT u.is_active, visible.body, md5(visible.body)
-FROM users AS u
+FROM {{callers}}
 LEFT JOIN LATERAL (
     SELECT {_job_json_sql()} AS body
     FROM job_runs AS j
     LEFT JOIN projects AS p ON p.id = j.project_id
     WHERE j.id = %(job_id)s AND (u.is_superuser OR p.owner_id = u.id)
 ) AS visible ON true
-WHERE u.id = %(user_id)s
 """  # noqa: S608 - composed of constants
+
+# A login token: its account, at the token version it was issued with (a password change
+# raises the account's version, so older tokens find no row: 401).
+STATUS_SQL = (
+    _VISIBLE_JOB.format(callers="users AS u")
+    + "WHERE u.id = %(user_id)s AND u.token_version = %(token_version)s\n"
+)
+
+# A personal API token (by its digest): its account; the use is noted at most once a minute
+# (a data-modifying CTE runs whether or not the query reads it).
+_NOTE_USE_SQL = """
+WITH touched AS (
+    UPDATE api_tokens SET last_used_at = now()
+    WHERE token_hash = %(digest)s
+      AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+)
+"""
+_CALLERS_BY_DIGEST = "api_tokens AS t JOIN users AS u ON u.id = t.user_id"
+STATUS_BY_API_TOKEN_SQL = f"""{_NOTE_USE_SQL}
+{_VISIBLE_JOB.format(callers=_CALLERS_BY_DIGEST)}
+WHERE t.token_hash = %(digest)s
+"""
 
 
 class StatusOutcome(Enum):
@@ -86,11 +108,21 @@ class JobStatusReader:
             pool, self._pool = self._pool, None
             await pool.close()
 
-    async def read(self, *, job_id: uuid.UUID, user_id: uuid.UUID) -> JobStatusBody:
+    async def read(self, *, job_id: uuid.UUID, caller: Caller) -> JobStatusBody:
         if self._pool is None:
             raise RuntimeError("the job status reader is not open (application lifespan)")
+        if caller.api_token_digest is not None:
+            sql = STATUS_BY_API_TOKEN_SQL
+            params: dict[str, object] = {"job_id": job_id, "digest": caller.api_token_digest}
+        else:
+            sql = STATUS_SQL
+            params = {
+                "job_id": job_id,
+                "user_id": caller.user_id,
+                "token_version": caller.token_version,
+            }
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(STATUS_SQL, {"job_id": job_id, "user_id": user_id})
+            cursor = await conn.execute(sql, params)
             row = await cursor.fetchone()
         if row is None:
             return JobStatusBody(StatusOutcome.unknown_user)

@@ -1,12 +1,22 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from app.api.deps import CurrentUser, ProjectDep, SessionDep
 from app.projects import service
 from app.projects.models import ProjectCreate, ProjectPublic, ProjectsPublic, ProjectUpdate
+from app.users import limits as users_limits
 
 router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+def _within_ceilings(project_in: ProjectCreate | ProjectUpdate) -> None:
+    try:
+        service.check_ceilings(
+            max_crawl_pages=project_in.max_crawl_pages, max_crawl_depth=project_in.max_crawl_depth
+        )
+    except service.AboveCeilingError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from None
 
 
 @router.get("", response_model=ProjectsPublic)
@@ -26,6 +36,8 @@ def list_projects(
 def create_project(
     session: SessionDep, current_user: CurrentUser, project_in: ProjectCreate
 ) -> object:
+    _within_ceilings(project_in)
+    users_limits.check_projects(session=session, user=current_user)
     return service.create_project(session=session, owner=current_user, project_in=project_in)
 
 
@@ -36,6 +48,7 @@ def read_project(project: ProjectDep) -> object:
 
 @router.patch("/{project_id}", response_model=ProjectPublic)
 def update_project(session: SessionDep, project: ProjectDep, project_in: ProjectUpdate) -> object:
+    _within_ceilings(project_in)
     return service.update_project(session=session, project=project, project_in=project_in)
 
 

@@ -4,6 +4,7 @@ import uuid
 
 from sqlmodel import Session, col, func, select
 
+from app.core.config import settings
 from app.core.db import utcnow
 from app.projects.models import Project, ProjectCreate, ProjectUpdate
 from app.users.models import User
@@ -34,6 +35,21 @@ def list_projects(
         .limit(limit)
     ).all()
     return list(rows), count
+
+
+class AboveCeilingError(ValueError):
+    """A project asked for more than the operator allows (MAX_CRAWL_PAGES, MAX_CRAWL_DEPTH)."""
+
+
+def check_ceilings(*, max_crawl_pages: int | None, max_crawl_depth: int | None) -> None:
+    if max_crawl_pages is not None and max_crawl_pages > settings.MAX_CRAWL_PAGES:
+        raise AboveCeilingError(
+            f"max_crawl_pages may be at most {settings.MAX_CRAWL_PAGES} on this platform"
+        )
+    if max_crawl_depth is not None and max_crawl_depth > settings.MAX_CRAWL_DEPTH:
+        raise AboveCeilingError(
+            f"max_crawl_depth may be at most {settings.MAX_CRAWL_DEPTH} on this platform"
+        )
 
 
 def create_project(*, session: Session, owner: User, project_in: ProjectCreate) -> Project:

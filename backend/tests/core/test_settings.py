@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import DEFAULT_SECRET, Settings
+from app.core.config import DEFAULT_SECRET, SECRET_MIN_LENGTHS, Settings
 
 
 def test_seed_defaults() -> None:
@@ -31,6 +31,24 @@ def test_production_refuses_default_secret() -> None:
         FLOWER_BASIC_AUTH_PASSWORD=strong,
     )
     assert ok.SECRET_KEY != DEFAULT_SECRET
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_every_shared_environment_refuses_placeholder_or_short_secrets(environment: str) -> None:
+    strong = {name: "x" * 40 for name in SECRET_MIN_LENGTHS}
+    Settings(_env_file=None, ENVIRONMENT=environment, **strong)  # type: ignore[call-arg]
+    for name in SECRET_MIN_LENGTHS:
+        for bad in (DEFAULT_SECRET, "changethis", "x" * (SECRET_MIN_LENGTHS[name] - 1)):
+            with pytest.raises(ValidationError, match=name):
+                Settings(  # type: ignore[call-arg]
+                    _env_file=None, ENVIRONMENT=environment, **{**strong, name: bad}
+                )
+
+
+@pytest.mark.parametrize("environment", ["local", "test"])
+def test_a_developer_machine_and_the_tests_may_use_placeholders(environment: str) -> None:
+    relaxed = Settings(_env_file=None, ENVIRONMENT=environment, SECRET_KEY="change-me")  # type: ignore[call-arg]
+    assert relaxed.SECRET_KEY == DEFAULT_SECRET
 
 
 def test_cors_origins_from_comma_list() -> None:

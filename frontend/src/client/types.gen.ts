@@ -5,6 +5,94 @@ export type ClientOptions = {
 };
 
 /**
+ * ApiTokenCreate
+ */
+export type ApiTokenCreate = {
+    /**
+     * Name
+     */
+    name: string;
+    scope?: ApiTokenScope;
+};
+
+/**
+ * ApiTokenCreated
+ */
+export type ApiTokenCreated = {
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Last Used At
+     */
+    last_used_at: string | null;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Prefix
+     */
+    prefix: string;
+    scope: ApiTokenScope;
+    /**
+     * Token
+     */
+    token: string;
+};
+
+/**
+ * ApiTokenPublic
+ */
+export type ApiTokenPublic = {
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Last Used At
+     */
+    last_used_at: string | null;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Prefix
+     */
+    prefix: string;
+    scope: ApiTokenScope;
+};
+
+/**
+ * ApiTokenScope
+ */
+export type ApiTokenScope = 'read' | 'write';
+
+/**
+ * ApiTokensPublic
+ */
+export type ApiTokensPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<ApiTokenPublic>;
+};
+
+/**
  * AuditDiffPublic
  */
 export type AuditDiffPublic = {
@@ -747,6 +835,20 @@ export type LivenessPublic = {
 };
 
 /**
+ * PasswordChange
+ */
+export type PasswordChange = {
+    /**
+     * Current Password
+     */
+    current_password: string;
+    /**
+     * New Password
+     */
+    new_password: string;
+};
+
+/**
  * ProjectCreate
  */
 export type ProjectCreate = {
@@ -900,6 +1002,10 @@ export type QueueStatsPublic = {
  * ReadinessPublic
  */
 export type ReadinessPublic = {
+    /**
+     * Checked At
+     */
+    checked_at: string;
     database: ComponentPublic;
     redis: ComponentPublic;
     /**
@@ -1718,6 +1824,14 @@ export type UsersLoginAccessTokenErrors = {
      * Validation Error
      */
     422: HttpValidationError;
+    /**
+     * Too many attempts; Retry-After says when to try again
+     */
+    429: unknown;
+    /**
+     * Too many sign-ins at once on this server; retry shortly
+     */
+    503: unknown;
 };
 
 export type UsersLoginAccessTokenError = UsersLoginAccessTokenErrors[keyof UsersLoginAccessTokenErrors];
@@ -1990,6 +2104,122 @@ export type UsersUpdateMeResponses = {
 
 export type UsersUpdateMeResponse = UsersUpdateMeResponses[keyof UsersUpdateMeResponses];
 
+export type UsersChangePasswordData = {
+    body: PasswordChange;
+    path?: never;
+    query?: never;
+    url: '/api/v1/users/me/password';
+};
+
+export type UsersChangePasswordErrors = {
+    /**
+     * The current password is wrong
+     */
+    400: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+    /**
+     * Too many attempts; Retry-After says when to try again
+     */
+    429: unknown;
+    /**
+     * Too many sign-ins at once on this server; retry shortly
+     */
+    503: unknown;
+};
+
+export type UsersChangePasswordError = UsersChangePasswordErrors[keyof UsersChangePasswordErrors];
+
+export type UsersChangePasswordResponses = {
+    /**
+     * Successful Response
+     */
+    200: Token;
+};
+
+export type UsersChangePasswordResponse = UsersChangePasswordResponses[keyof UsersChangePasswordResponses];
+
+export type UsersListApiTokensData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/users/me/tokens';
+};
+
+export type UsersListApiTokensResponses = {
+    /**
+     * Successful Response
+     */
+    200: ApiTokensPublic;
+};
+
+export type UsersListApiTokensResponse = UsersListApiTokensResponses[keyof UsersListApiTokensResponses];
+
+export type UsersCreateApiTokenData = {
+    body: ApiTokenCreate;
+    path?: never;
+    query?: never;
+    url: '/api/v1/users/me/tokens';
+};
+
+export type UsersCreateApiTokenErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+    /**
+     * The account has the most tokens it may have
+     */
+    429: unknown;
+};
+
+export type UsersCreateApiTokenError = UsersCreateApiTokenErrors[keyof UsersCreateApiTokenErrors];
+
+export type UsersCreateApiTokenResponses = {
+    /**
+     * Successful Response
+     */
+    201: ApiTokenCreated;
+};
+
+export type UsersCreateApiTokenResponse = UsersCreateApiTokenResponses[keyof UsersCreateApiTokenResponses];
+
+export type UsersRevokeApiTokenData = {
+    body?: never;
+    path: {
+        /**
+         * Token Id
+         */
+        token_id: string;
+    };
+    query?: never;
+    url: '/api/v1/users/me/tokens/{token_id}';
+};
+
+export type UsersRevokeApiTokenErrors = {
+    /**
+     * No such token, or not yours
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type UsersRevokeApiTokenError = UsersRevokeApiTokenErrors[keyof UsersRevokeApiTokenErrors];
+
+export type UsersRevokeApiTokenResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type UsersRevokeApiTokenResponse = UsersRevokeApiTokenResponses[keyof UsersRevokeApiTokenResponses];
+
 export type UsersSignupData = {
     body: UserCreate;
     path?: never;
@@ -2002,6 +2232,14 @@ export type UsersSignupErrors = {
      * Validation Error
      */
     422: HttpValidationError;
+    /**
+     * Too many attempts; Retry-After says when to try again
+     */
+    429: unknown;
+    /**
+     * Too many sign-ins at once on this server; retry shortly
+     */
+    503: unknown;
 };
 
 export type UsersSignupError = UsersSignupErrors[keyof UsersSignupErrors];

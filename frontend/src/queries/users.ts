@@ -1,10 +1,19 @@
 import { queryOptions } from "@tanstack/react-query";
-import { usersLoginAccessToken, usersReadMe, usersSignup } from "@/client";
-import type { UserCreate } from "@/client";
+import {
+  usersChangePassword,
+  usersCreateApiToken,
+  usersListApiTokens,
+  usersLoginAccessToken,
+  usersReadMe,
+  usersRevokeApiToken,
+  usersSignup,
+} from "@/client";
+import type { ApiTokenCreate, PasswordChange, UserCreate } from "@/client";
 import { getToken, setToken, unwrap } from "@/lib/api";
 
 export const userKeys = {
   me: ["users", "me"] as const,
+  tokens: ["users", "me", "tokens"] as const,
 };
 
 export const userQueries = {
@@ -16,6 +25,21 @@ export const userQueries = {
       staleTime: 5 * 60_000,
       retry: false,
     }),
+  tokens: () =>
+    queryOptions({
+      queryKey: userKeys.tokens,
+      queryFn: () => unwrap(usersListApiTokens()),
+    }),
+};
+
+export const userMutations = {
+  createToken: (body: ApiTokenCreate) => unwrap(usersCreateApiToken({ body })),
+  revokeToken: (id: string) => unwrap(usersRevokeApiToken({ path: { token_id: id } })),
+  /** Every older token stops working; this session continues with the new one. */
+  changePassword: async (body: PasswordChange): Promise<void> => {
+    const token = await unwrap(usersChangePassword({ body }));
+    setToken(token.access_token);
+  },
 };
 
 export async function logIn(email: string, password: string): Promise<void> {

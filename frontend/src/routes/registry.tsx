@@ -26,6 +26,7 @@ export const navItems: NavItem[] = [
     icon: icon("M3 7l9-4 9 4-9 4-9-4zm0 5l9 4 9-4M3 17l9 4 9-4"),
   },
   { to: "/operations", label: "Operations", superuserOnly: true, icon: icon("M4 19V9m6 10V5m6 14v-7m4 7H2") },
+  { to: "/account", label: "Account", icon: icon("M15 7a3 3 0 11-6 0 3 3 0 016 0zM5 21a7 7 0 0114 0") },
 ];
 
 /** Loads a page's code when it is first visited (charts are heavy). */
@@ -46,4 +47,5 @@ export const extraRoutes: RouteObject[] = [
     path: "operations",
     element: page(() => import("@/routes/operations").then((m) => ({ default: m.OperationsPage }))),
   },
+  { path: "account", element: page(() => import("@/routes/account").then((m) => ({ default: m.AccountPage }))) },
 ];
