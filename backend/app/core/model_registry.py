@@ -1,16 +1,13 @@
 """Imports every domain's table models, so SQLModel.metadata knows the whole schema
-(Alembic's autogenerate and the schema test need it)."""
+(Alembic's autogenerate and the schema test need it). The modules come from the domains'
+declarations (core/domains.py)."""
 
 import importlib
+from collections.abc import Sequence
 
-MODEL_MODULES = [
-    "app.users.models",
-    "app.projects.models",
-    "app.jobs.models",
-    "app.audits.models",
-]
+from app.core.domains import DOMAINS, declared_domains, model_modules
 
 
-def import_all_models() -> None:
-    for module in MODEL_MODULES:
+def import_all_models(domains: Sequence[str] = DOMAINS) -> None:
+    for module in model_modules(declared_domains(domains)):
         importlib.import_module(module)
