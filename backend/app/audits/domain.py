@@ -4,6 +4,8 @@ from celery.schedules import crontab
 
 from app.core.domains import BeatEntry, Domain, JobTypeSpec
 
+AUDIT_JOB = "audit"
+
 domain = Domain(
     name="audits",
     models="app.audits.models",
@@ -16,5 +18,5 @@ domain = Domain(
             schedule=crontab(day_of_week=0, hour=1, minute=0),
         ),
     },
-    job_types={"audit": JobTypeSpec(label="Audit", entry_tasks=("app.audits.tasks.crawl_site",))},
+    job_types={AUDIT_JOB: JobTypeSpec(label="Audit", entry_tasks=("app.audits.tasks.crawl_site",))},
 )

@@ -41,7 +41,7 @@ def day_dedupe_key(job_type: JobType, target: object, day: date | None = None) -
     """Dedupe key for scheduled fan-out: one job per (type, target) per UTC day, so two Beats
     firing the same schedule (or one firing twice) do the work once. Start such jobs with
     `start_job(..., dedupe_key=day_dedupe_key(...), once=True)`."""
-    return f"{job_type.value}:{target}:{(day or utcnow().date()).isoformat()}"
+    return f"{job_type}:{target}:{(day or utcnow().date()).isoformat()}"
 
 
 # The start is on every API request that queues work, so its insert goes to the driver as

@@ -21,7 +21,7 @@ from app.core.celery_app import QUEUES, celery_app
 from app.core.config import settings
 from app.core.db import utcnow
 from app.core.logging import get_logger
-from app.jobs.models import JobStatus, JobType
+from app.jobs.models import JobStatus
 from app.users.models import User
 
 log = get_logger(__name__)
@@ -128,7 +128,7 @@ def job_stats(
         since=since,
         total=sum(by_status.values()),
         by_status=by_status,
-        by_type={t.value: by_type[t.value] for t in JobType if t.value in by_type},
+        by_type=dict(sorted(by_type.items())),
         active=active,
         success_rate=round(completed / finished, 4) if finished else None,
         duration_seconds=_percentiles(run_p50, run_p95),

@@ -4,6 +4,8 @@ from celery.schedules import crontab
 
 from app.core.domains import BeatEntry, Domain, JobTypeSpec
 
+MAINTENANCE_JOB = "maintenance"
+
 domain = Domain(
     name="maintenance",
     tasks="app.maintenance.tasks",
@@ -17,7 +19,7 @@ domain = Domain(
         ),
     },
     job_types={
-        "maintenance": JobTypeSpec(
+        MAINTENANCE_JOB: JobTypeSpec(
             label="Maintenance",
             entry_tasks=(
                 "app.maintenance.tasks.run_cleanup",

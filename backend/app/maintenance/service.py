@@ -14,8 +14,9 @@ from sqlmodel import Session
 
 from app.core.config import settings
 from app.health import service as health_service
-from app.jobs.models import JobRun, JobType
+from app.jobs.models import JobRun
 from app.jobs.service import day_dedupe_key, start_job
+from app.maintenance.domain import MAINTENANCE_JOB
 from app.users.models import User
 
 DELETE_BATCH = 5000
@@ -106,10 +107,10 @@ def start_cleanup_job(
     *, session: Session, user: User | None, scheduled: bool = False
 ) -> tuple[JobRun, bool]:
     """Starts the clean-up (one active at a time; one a day when `scheduled` by Beat)."""
-    key = day_dedupe_key(JobType.maintenance, CLEANUP_STAGE) if scheduled else CLEANUP_STAGE
+    key = day_dedupe_key(MAINTENANCE_JOB, CLEANUP_STAGE) if scheduled else CLEANUP_STAGE
     return start_job(
         session=session,
-        job_type=JobType.maintenance,
+        job_type=MAINTENANCE_JOB,
         stage=CLEANUP_STAGE,
         project=None,
         user=user,
@@ -122,7 +123,7 @@ def start_cleanup_job(
 def start_health_check_job(*, session: Session, user: User | None) -> tuple[JobRun, bool]:
     return start_job(
         session=session,
-        job_type=JobType.maintenance,
+        job_type=MAINTENANCE_JOB,
         stage=HEALTH_CHECK_STAGE,
         project=None,
         user=user,

@@ -2,7 +2,7 @@
 export const JOB_STATUSES = ["queued", "running", "retrying", "completed", "failed", "cancelled"] as const;
 export type JobStatusName = (typeof JOB_STATUSES)[number];
 
-export const JOB_TYPES = ["audit", "gsc_sync", "gsc_backfill", "serp_refresh", "links_ingest", "ads_sync", "maintenance"] as const;
+export const JOB_TYPES = ["audit", "maintenance"] as const;
 
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(["completed", "failed", "cancelled"]);
 export const ACTIVE_STATUSES: ReadonlySet<string> = new Set(["queued", "running", "retrying"]);
