@@ -9,8 +9,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session
 
 from app.core.db import utcnow
+from app.health.service import forget_worker_ping
 from app.jobs.models import JobStatus
-from app.jobs.stats import forget_worker_ping
 from app.jobs.tasks import rescue_stalled_jobs
 from app.maintenance import service as maintenance_service
 from tests.builders import auth_headers, create_user
