@@ -1,7 +1,7 @@
 """The FastAPI application: /api/v1 routers, /metrics, and the dashboard at /."""
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -13,10 +13,9 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.api.router import build_api_router
+from app.api.router import api_router
 from app.core.config import settings
 from app.core.db import request_slots
-from app.core.domains import DOMAINS
 from app.core.logging import configure_logging, get_logger
 from app.core.request_context import RequestContextMiddleware
 from app.jobs.exporter import install_job_metrics
@@ -41,8 +40,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await job_status_reader.close()
 
 
-def create_app(domains: Sequence[str] = DOMAINS) -> FastAPI:
-    """The API of `domains` (all of them; tests may name more)."""
+def create_app() -> FastAPI:
     configure_logging()
     app = FastAPI(
         title=settings.PROJECT_NAME,
@@ -72,7 +70,7 @@ def create_app(domains: Sequence[str] = DOMAINS) -> FastAPI:
         log.info("input rejected by the database", path=request.url.path, reason=reason)
         return JSONResponse(status_code=422, content={"detail": f"Invalid input: {reason}"})
 
-    app.include_router(build_api_router(domains), prefix=settings.API_V1_STR)
+    app.include_router(api_router, prefix=settings.API_V1_STR)
     _mount_metrics(app)
     _mount_dashboard(app, Path(settings.FRONTEND_DIST))
     return app

@@ -15,7 +15,6 @@ from kombu import Queue
 
 from app.core.config import settings
 from app.core.domains import (
-    DOMAINS,
     Domain,
     DomainDeclarationError,
     beat_schedule,
@@ -42,7 +41,7 @@ def configure_domains(app: Celery, domains: Sequence[Domain]) -> None:
     app.amqp.flush_routes()
 
 
-def create_celery_app(domains: Sequence[str] = DOMAINS) -> Celery:
+def create_celery_app() -> Celery:
     app = Celery("seo_platform", broker=settings.broker_url, backend=settings.result_backend_url)
     app.conf.update(
         task_serializer="json",
@@ -69,7 +68,7 @@ def create_celery_app(domains: Sequence[str] = DOMAINS) -> Celery:
         worker_send_task_events=True,
         task_send_sent_event=True,
     )
-    configure_domains(app, declared_domains(domains))
+    configure_domains(app, declared_domains())
     return app
 
 

@@ -71,10 +71,11 @@ class DomainDeclarationError(Exception):
     """Two domains claim the same name, or a declaration points outside its domain."""
 
 
-def declared_domains(packages: Sequence[str] = DOMAINS) -> tuple[Domain, ...]:
-    """The declarations of `packages` (each `<package>.domain.domain`), checked together."""
+def declared_domains(packages: Sequence[str] | None = None) -> tuple[Domain, ...]:
+    """The declarations of `packages` (default: DOMAINS), each `<package>.domain.domain`,
+    checked together."""
     domains: list[Domain] = []
-    for package in packages:
+    for package in DOMAINS if packages is None else packages:
         domain = importlib.import_module(f"{package}.domain").domain
         if not isinstance(domain, Domain):
             raise DomainDeclarationError(f"{package}.domain.domain is not a Domain")

@@ -3,11 +3,10 @@
 declarations (core/domains.py)."""
 
 import importlib
-from collections.abc import Sequence
 
-from app.core.domains import DOMAINS, declared_domains, model_modules
+from app.core.domains import declared_domains, model_modules
 
 
-def import_all_models(domains: Sequence[str] = DOMAINS) -> None:
-    for module in model_modules(declared_domains(domains)):
+def import_all_models() -> None:
+    for module in model_modules(declared_domains()):
         importlib.import_module(module)
