@@ -1,5 +1,5 @@
-"""The job run: one row per job, the source of truth for its state (DESIGN.md, "The job
-state machine"). Celery messages only carry the job id; the row says what happens."""
+"""The job run: one row per job, the source of truth for its state (docs/architecture.md,
+"The job seam"). Celery messages only carry the job id; the row says what happens."""
 
 import uuid
 from datetime import datetime
