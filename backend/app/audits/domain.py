@@ -18,5 +18,6 @@ domain = Domain(
             schedule=crontab(day_of_week=0, hour=1, minute=0),
         ),
     },
+    retention={"audit_runs": "app.audits.service.purge_old_audits"},
     job_types={AUDIT_JOB: JobTypeSpec(label="Audit", entry_tasks=("app.audits.tasks.crawl_site",))},
 )

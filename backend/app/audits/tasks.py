@@ -8,9 +8,6 @@ from app.audits.domain import AUDIT_JOB
 from app.core.celery_app import celery_app
 from app.core.db import session_scope
 from app.jobs.runtime import HandOff, JobContext, tracked_task
-from app.maintenance.service import RetentionRule, register_retention_rule
-
-register_retention_rule(RetentionRule("audit_runs", service.purge_old_audits))
 
 
 @tracked_task(job_type=AUDIT_JOB, stage="crawl", name="app.audits.tasks.crawl_site")

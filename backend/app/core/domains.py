@@ -56,7 +56,9 @@ class JobTypeSpec:
 class Domain:
     """What a domain plugs in. Module fields name modules of the domain's own package;
     `queues` maps its task names (or glob patterns of them) to a queue other than
-    `default`; `schedule` maps Beat entry names (unique across the platform) to entries."""
+    `default`; `schedule` maps Beat entry names (unique across the platform) to entries;
+    `retention` maps clean-up rule names to `purge(session, batch) -> rows deleted`
+    functions (dotted paths), which the daily clean-up runs."""
 
     name: str
     models: str | None = None
@@ -65,6 +67,7 @@ class Domain:
     queues: Mapping[str, str] = field(default_factory=dict)
     schedule: Mapping[str, BeatEntry] = field(default_factory=dict)
     job_types: Mapping[str, JobTypeSpec] = field(default_factory=dict)
+    retention: Mapping[str, str] = field(default_factory=dict)
 
 
 class DomainDeclarationError(Exception):
@@ -93,7 +96,7 @@ def _check_own_names(package: str, domain: Domain) -> None:
         *(entry.task for entry in domain.schedule.values()),
         *(task for spec in domain.job_types.values() for task in spec.entry_tasks),
     ]
-    for name in (*modules, *tasks):
+    for name in (*modules, *tasks, *domain.retention.values()):
         if not name.startswith(own):
             raise DomainDeclarationError(f"{package} declares {name!r}, outside its package")
     for name in tasks:
@@ -106,6 +109,7 @@ def _check_unique(domains: Sequence[Domain]) -> None:
         ("domain", [d.name for d in domains]),
         ("Beat entry", [entry for d in domains for entry in d.schedule]),
         ("job type", [job_type for d in domains for job_type in d.job_types]),
+        ("retention rule", [rule for d in domains for rule in d.retention]),
     ):
         seen: set[str] = set()
         for name in names:
@@ -140,6 +144,11 @@ def task_routes(domains: Iterable[Domain]) -> dict[str, dict[str, str]]:
     return {
         pattern: {"queue": queue} for domain in domains for pattern, queue in domain.queues.items()
     }
+
+
+def retention_functions(domains: Iterable[Domain]) -> dict[str, str]:
+    """Every declared clean-up rule: its name and the dotted path of its purge function."""
+    return {name: path for d in domains for name, path in d.retention.items()}
 
 
 def job_types(domains: Iterable[Domain]) -> dict[str, JobTypeSpec]:

@@ -1,6 +1,8 @@
 """Job types are declared by their domains (domain.py), not kept in a central list."""
 
 import importlib
+import subprocess
+import sys
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -34,3 +36,16 @@ def test_the_api_documents_and_accepts_only_declared_job_types(
     headers = auth_headers(create_user(session))
     assert client.get("/api/v1/jobs?job_type=gsc_sync", headers=headers).status_code == 422
     assert client.get("/api/v1/jobs?job_type=maintenance", headers=headers).status_code == 200
+
+
+def test_the_clean_up_knows_every_declared_rule_without_loading_task_modules() -> None:
+    # A fresh process (the API, the CLI) that never imported a domain's tasks module.
+    probe = (
+        "import sys; from app.maintenance import service; "
+        "print([rule.name for rule in service.retention_rules()]); "
+        "print('app.audits.tasks' in sys.modules)"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split("\n")
+    assert output[:2] == ["['job_runs', 'audit_runs']", "False"]
