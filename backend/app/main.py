@@ -19,13 +19,13 @@ from app.api.router import api_router
 from app.core.config import RELAXED_ENVIRONMENTS, settings
 from app.core.db import request_slots
 from app.core.logging import configure_logging, get_logger
+from app.core.quota import QuotaExceededError
 from app.core.rate_limit import RateLimiter
 from app.core.request_context import RequestContextMiddleware
 from app.core.security import PasswordWork, PasswordWorkBusyError
 from app.health.service import ReadinessCache
 from app.jobs.exporter import install_job_metrics
 from app.jobs.status import job_status_reader
-from app.users.limits import QuotaExceededError
 
 log = get_logger(__name__)
 

@@ -26,7 +26,7 @@ from sqlmodel import Session
 from app.core.celery_app import celery_app
 from app.core.config import settings
 from app.core.db import engine, utcnow
-from app.jobs.models import JobRun, JobStatus, JobType
+from app.jobs.models import JobRun, JobStatus
 from app.jobs.runtime import JobContext, _Store, tracked_task
 
 SQL_COUNTS_KEY = "bench:sql"
@@ -90,7 +90,7 @@ def raw_noop(sent_at: float | None = None) -> None:
         _record_pickup(sent_at)
 
 
-@tracked_task(job_type=JobType.maintenance, stage="bench_trivial", name="bench.tracked_trivial")
+@tracked_task(job_type="maintenance", stage="bench_trivial", name="bench.tracked_trivial")
 def tracked_trivial(job: JobContext) -> dict[str, Any]:
     sent_at = job.config.get("sent_at")
     if sent_at is not None:
@@ -144,7 +144,7 @@ def seed_style(self: Any, job_id: str) -> None:
 
 
 def seed_start(session: Session) -> JobRun:
-    job = JobRun(job_type=JobType.maintenance, stage="bench_seed", queue="default")
+    job = JobRun(job_type="maintenance", stage="bench_seed", queue="default")
     session.add(job)
     session.commit()
     session.refresh(job)

@@ -55,7 +55,6 @@ def run_variant(
 
     from app.core.db import engine
     from app.jobs import service
-    from app.jobs.models import JobType
     from bench import job_tasks
 
     job_tasks.reset_jobs()
@@ -73,7 +72,7 @@ def run_variant(
                 if variant == "runtime":
                     service.start_job(
                         session=session,
-                        job_type=JobType.maintenance,
+                        job_type="maintenance",
                         stage="bench_trivial",
                         project=None,
                         user=None,

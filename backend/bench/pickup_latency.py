@@ -33,7 +33,6 @@ def measure(
 
     from app.core.db import engine
     from app.jobs import service
-    from app.jobs.models import JobType
     from bench import job_tasks
 
     redis_client = client  # redis.Redis
@@ -48,7 +47,7 @@ def measure(
             with Session(engine) as session:
                 job, _ = service.start_job(
                     session=session,
-                    job_type=JobType.maintenance,
+                    job_type="maintenance",
                     stage="bench_trivial",
                     project=None,
                     user=None,

@@ -116,7 +116,7 @@ def seed_database() -> Seeded:
     from app.core.db import make_engine
     from app.core.migrations import upgrade_to_head
     from app.core.security import create_access_token
-    from app.jobs.models import JobStatus, JobType
+    from app.jobs.models import JobStatus, declared_job_types
     from app.users.models import User
 
     recreate_bench_database(BENCH_DATABASE_URL)
@@ -135,7 +135,7 @@ def seed_database() -> Seeded:
         ]
         session.add_all(projects)
         session.flush()
-        types = list(JobType)
+        types = list(declared_job_types())
         statuses = list(JobStatus)
         now = time.time()
         rows = []

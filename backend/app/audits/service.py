@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, func, select
 
 from app.audits.checks.catalogue import CATALOGUE, SEVERITY_ORDER, Check
+from app.audits.domain import AUDIT_JOB
 from app.audits.models import (
     AuditDiffPublic,
     AuditIssue,
@@ -30,7 +31,7 @@ from app.core.config import Settings, settings
 from app.core.db import utcnow
 from app.core.logging import get_logger
 from app.jobs import service as jobs_service
-from app.jobs.models import JobRun, JobStatus, JobType
+from app.jobs.models import JobRun, JobStatus
 from app.projects.models import Project
 from app.users.models import User
 
@@ -38,7 +39,7 @@ logger = get_logger(__name__)
 
 
 def audit_dedupe_key(project_id: uuid.UUID) -> str:
-    return f"{JobType.audit.value}:{project_id}"
+    return f"{AUDIT_JOB}:{project_id}"
 
 
 def iso_week(moment: datetime) -> str:
@@ -78,7 +79,7 @@ def start_audit(
         config["scheduled_week"] = scheduled_week
     job, created = jobs_service.start_job(
         session=session,
-        job_type=JobType.audit,
+        job_type=AUDIT_JOB,
         stage="crawl",
         project=project,
         user=user,
@@ -109,7 +110,7 @@ def run_scheduled_audits(*, session: Session, now: datetime | None = None) -> li
     re-run) starts nothing; the active-audit key keeps concurrent starts to one."""
     week = iso_week(now or utcnow())
     already = select(JobRun.project_id).where(
-        col(JobRun.job_type) == JobType.audit,
+        col(JobRun.job_type) == AUDIT_JOB,
         JobRun.config_json["scheduled_week"].astext == week,
     )
     projects = session.exec(

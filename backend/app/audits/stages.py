@@ -1,10 +1,11 @@
 """Audits: starting them, the three stages of the audit job, and reading the results.
 
-One tracked job runs an audit across stages (DESIGN.md): `crawl` on the default queue stores
-pages as they come, hands off to `render` on the render queue (headless Chromium for the pages
-that need it, skipped with a reason when there is no browser), which hands off to `analyze`
-back on the default queue (site-wide SQL checks, score, stats). Every stage starts from what
-is stored, so a retried or rescued stage resumes instead of starting over.
+One tracked job runs an audit across stages (docs/architecture.md, "The job seam"): `crawl` on
+the default queue stores pages as they come, hands off to `render` on the render queue
+(headless Chromium for the pages that need it, skipped with a reason when there is no browser),
+which hands off to `analyze` back on the default queue (site-wide SQL checks, score, stats).
+Every stage starts from what is stored, so a retried or rescued stage resumes instead of
+starting over.
 """
 
 import asyncio

@@ -1,33 +1,26 @@
 """Celery shells of the audit job's stages, and the weekly fan-out. The work is in
-service.py; the render stage runs on the `render` queue (routed in core/celery_app.py)."""
+service.py; the render stage runs on the `render` queue (declared in domain.py)."""
 
 from typing import Any
 
 from app.audits import service, stages
+from app.audits.domain import AUDIT_JOB
 from app.core.celery_app import celery_app
 from app.core.db import session_scope
-from app.jobs.models import JobType
 from app.jobs.runtime import HandOff, JobContext, tracked_task
-from app.maintenance.service import RetentionRule, register_retention_rule
-
-register_retention_rule(RetentionRule("audit_runs", service.purge_old_audits))
 
 
-@tracked_task(job_type=JobType.audit, stage="crawl", name="app.audits.tasks.crawl_site")
+@tracked_task(job_type=AUDIT_JOB, stage="crawl", name="app.audits.tasks.crawl_site")
 def crawl_site(job: JobContext) -> HandOff:
     return stages.crawl_stage(job)
 
 
-@tracked_task(
-    job_type=JobType.audit, stage="render", name="app.audits.tasks.render_pages", entry=False
-)
+@tracked_task(job_type=AUDIT_JOB, stage="render", name="app.audits.tasks.render_pages")
 def render_pages(job: JobContext) -> HandOff:
     return stages.render_stage(job)
 
 
-@tracked_task(
-    job_type=JobType.audit, stage="analyze", name="app.audits.tasks.analyze_site", entry=False
-)
+@tracked_task(job_type=AUDIT_JOB, stage="analyze", name="app.audits.tasks.analyze_site")
 def analyze_site(job: JobContext) -> dict[str, Any]:
     return stages.analyze_stage(job)
 

@@ -1,60 +1,44 @@
-"""The Celery application: Redis broker, JSON only, explicit queues routed by domain.
+"""The Celery application: Redis broker, JSON only, explicit queues; the task modules, their
+routes and the Beat schedule are collected from the domains' declarations (core/domains.py).
 
 Workers start with `seo-platform worker` (or `celery -A app.core.celery_app worker`).
 """
 
 import gc
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
 from celery import Celery, signals
-from celery.schedules import crontab
 from kombu import Queue
 
 from app.core.config import settings
+from app.core.domains import (
+    Domain,
+    DomainDeclarationError,
+    beat_schedule,
+    declared_domains,
+    task_modules,
+    task_routes,
+)
 
 QUEUES = ("default", "render", "low")
 
-# Task modules by domain; a domain adds itself here when it gains tasks.
-TASK_MODULES = [
-    "app.jobs.tasks",
-    "app.maintenance.tasks",
-    "app.audits.tasks",
-]
 
-BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
-    "rescue-stalled-jobs": {
-        "task": "app.jobs.tasks.rescue_stalled_jobs",
-        "schedule": 60.0,
-        # A sweep that waited longer than a minute is superseded by the next one.
-        "options": {"expires": 55},
-    },
-    "maintenance-health-check": {
-        "task": "app.maintenance.tasks.health_check",
-        "schedule": crontab(minute="*/15"),
-    },
-    "gsc-daily-sync": {
-        "task": "app.gsc.tasks.sync_all_properties",
-        "schedule": crontab(hour=2, minute=0),
-    },
-    "serp-daily-refresh": {
-        "task": "app.serp.tasks.refresh_all_due_keywords",
-        "schedule": crontab(hour=3, minute=0),
-    },
-    "ads-daily-sync": {
-        "task": "app.ads.tasks.sync_all_accounts",
-        "schedule": crontab(hour=4, minute=0),
-    },
-    "audit-weekly": {
-        "task": "app.audits.tasks.run_scheduled_audits",
-        "schedule": crontab(day_of_week=0, hour=1, minute=0),
-    },
-    "cleanup-old-data": {
-        "task": "app.maintenance.tasks.cleanup_old_data",
-        "schedule": crontab(hour=5, minute=0),
-    },
-}
+def configure_domains(app: Celery, domains: Sequence[Domain]) -> None:
+    """What the domains declare (core/domains.py): the task modules a worker imports, the
+    queues their tasks are routed to (`default` unless declared) and the Beat schedule."""
+    routes = task_routes(domains)
+    unknown = {route["queue"] for route in routes.values()} - set(QUEUES)
+    if unknown:
+        raise DomainDeclarationError(f"tasks routed to undeclared queues {sorted(unknown)}")
+    app.conf.update(
+        include=task_modules(domains),
+        task_routes=routes,
+        beat_schedule=beat_schedule(domains),
+    )
+    app.amqp.flush_routes()
 
 
 def create_celery_app() -> Celery:
@@ -80,16 +64,11 @@ def create_celery_app() -> Celery:
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="default",
         task_create_missing_queues=False,
-        task_routes={
-            "app.audits.tasks.render_pages": {"queue": "render"},
-            "app.links.tasks.*": {"queue": "low"},
-        },
         worker_hijack_root_logger=False,
         worker_send_task_events=True,
         task_send_sent_event=True,
-        beat_schedule=BEAT_SCHEDULE,
-        include=TASK_MODULES,
     )
+    configure_domains(app, declared_domains())
     return app
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from app.core.config import settings
 
-# Readable, stable constraint names keep migrations reviewable (STYLE.md, rule 9).
+# Readable, stable constraint names keep migrations reviewable (docs/architecture.md).
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

@@ -1,16 +1,12 @@
 """Imports every domain's table models, so SQLModel.metadata knows the whole schema
-(Alembic's autogenerate and the schema test need it)."""
+(Alembic's autogenerate and the schema test need it). The modules come from the domains'
+declarations (core/domains.py)."""
 
 import importlib
 
-MODEL_MODULES = [
-    "app.users.models",
-    "app.projects.models",
-    "app.jobs.models",
-    "app.audits.models",
-]
+from app.core.domains import declared_domains, model_modules
 
 
 def import_all_models() -> None:
-    for module in MODEL_MODULES:
+    for module in model_modules(declared_domains()):
         importlib.import_module(module)

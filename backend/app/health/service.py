@@ -1,6 +1,11 @@
-"""Readiness of the platform's parts: database, Redis, workers."""
+"""Readiness of the platform's parts: database, Redis, workers.
+
+The worker ping is done here once for everyone who asks (readiness, job stats, /metrics):
+a broadcast ping always waits its full timeout, so its answer is shared and kept briefly.
+"""
 
 import asyncio
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +16,15 @@ from fastapi.concurrency import run_in_threadpool
 from app.core.celery_app import celery_app
 from app.core.config import settings
 from app.core.db import ping_database, utcnow
+from app.core.logging import get_logger
+
+log = get_logger(__name__)
+
+WORKER_PING_TIMEOUT_SECONDS = 1.0
+# How long an answer is reused. Nobody answering is asked again sooner, so readiness
+# turns ok soon after the first worker starts.
+WORKER_PING_CACHE_SECONDS = 10.0
+NO_WORKER_CACHE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -39,15 +53,52 @@ def check_redis() -> ComponentStatus:
     return ComponentStatus(True, "ok")
 
 
-def check_workers(timeout: float = 1.0) -> tuple[ComponentStatus, list[str]]:
-    try:
-        replies = celery_app.control.ping(timeout=timeout) or []
-    except Exception as exc:
-        return ComponentStatus(False, f"cannot reach workers: {type(exc).__name__}"), []
-    names = sorted(name for reply in replies for name in reply)
-    if not names:
+@dataclass(frozen=True, slots=True)
+class WorkerPing:
+    names: list[str]  # the workers that answered, sorted
+    checked_at: datetime | None
+    error: str | None = None  # why the ping could not be sent
+
+
+_NOT_PINGED = WorkerPing(names=[], checked_at=None)
+_ping = _NOT_PINGED
+_ping_expires = 0.0
+_ping_lock = threading.Lock()
+
+
+def ping_workers() -> WorkerPing:
+    """The workers answering a broadcast ping, as of at most WORKER_PING_CACHE_SECONDS ago."""
+    global _ping, _ping_expires
+    with _ping_lock:
+        if time.monotonic() < _ping_expires:
+            return _ping
+        try:
+            replies = celery_app.control.ping(timeout=WORKER_PING_TIMEOUT_SECONDS) or []
+            _ping = WorkerPing(
+                names=sorted(name for reply in replies for name in reply), checked_at=utcnow()
+            )
+        except Exception as exc:  # broker down: nobody online, the callers carry on
+            log.warning("worker_ping_failed", error=f"{type(exc).__name__}: {exc}")
+            _ping = WorkerPing(names=[], checked_at=utcnow(), error=type(exc).__name__)
+        keep = WORKER_PING_CACHE_SECONDS if _ping.names else NO_WORKER_CACHE_SECONDS
+        _ping_expires = time.monotonic() + keep
+        return _ping
+
+
+def forget_worker_ping() -> None:
+    """Drop the kept answer (tests that start or stop workers)."""
+    global _ping_expires
+    with _ping_lock:
+        _ping_expires = 0.0
+
+
+def check_workers() -> tuple[ComponentStatus, list[str]]:
+    ping = ping_workers()
+    if ping.error is not None:
+        return ComponentStatus(False, f"cannot reach workers: {ping.error}"), []
+    if not ping.names:
         return ComponentStatus(False, "no worker answered the ping"), []
-    return ComponentStatus(True, f"{len(names)} online"), names
+    return ComponentStatus(True, f"{len(ping.names)} online"), ping.names
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ replica exports the same platform-wide numbers: aggregate across instances with 
 """
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,32 +31,14 @@ from prometheus_client.registry import REGISTRY, Collector
 from app.core.config import settings
 from app.core.db import engine, utcnow
 from app.core.logging import get_logger
-from app.jobs.stats import broker_client, queue_stats, workers_online
+from app.jobs.rescue import rescue_totals
+from app.jobs.stats import queue_stats, workers_online
 
 log = get_logger(__name__)
 
 DURATION_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0)
 PICKUP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 120.0)
 TERMINAL_SQL = "('completed', 'failed', 'cancelled')"
-
-# What the rescue sweep did, summed over every sweep on every host. Rescues leave no lasting
-# trace on the rows (a rescued job that then completes looks like any other), so the sweep
-# counts them here; a Redis data loss resets them like a restart resets any counter.
-SWEEP_COUNTERS_KEY = "seo:job_sweep_counts"
-
-
-def record_sweep(report: Mapping[str, int]) -> None:
-    """Adds one sweep's report (rescued, republished, failed_worker_lost, ...) to the counters."""
-    counts = {outcome: count for outcome, count in report.items() if count}
-    if not counts:
-        return
-    try:
-        with broker_client().pipeline(transaction=False) as pipe:
-            for outcome, count in counts.items():
-                pipe.hincrby(SWEEP_COUNTERS_KEY, outcome, count)
-            pipe.execute()
-    except redis.RedisError as exc:
-        log.warning("sweep_counts_not_recorded", error=f"{type(exc).__name__}: {exc}")
 
 
 def _histogram_sql(seconds: str, where: str, buckets: Sequence[float]) -> sa.TextClause:
@@ -190,12 +172,14 @@ class JobMetricsCollector(Collector):
             "(message lost), failed_worker_lost, cancelled, publish_failures",
             labels=["outcome"],
         )
+        # Rescues leave no lasting trace on the rows (a rescued job that then completes looks
+        # like any other): the sweep counts them itself, in Redis (app/jobs/rescue.py).
         try:
-            recorded = broker_client().hgetall(SWEEP_COUNTERS_KEY)
+            recorded = rescue_totals()
         except redis.RedisError:
             recorded = {}
         for outcome, count in sorted(recorded.items()):
-            sweeps.add_metric([outcome.decode()], int(count))
+            sweeps.add_metric([outcome], count)
         workers = GaugeMetricFamily("seo_workers_online", "Workers answering a ping (cached)")
         workers.add_metric([], workers_online().online)
         yield from (depth, age, sweeps, workers)

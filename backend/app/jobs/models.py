@@ -1,26 +1,58 @@
-"""The job run: one row per job, the source of truth for its state (DESIGN.md, "The job
-state machine"). Celery messages only carry the job id; the row says what happens."""
+"""The job run: one row per job, the source of truth for its state (docs/architecture.md,
+"The job seam"). Celery messages only carry the job id; the row says what happens."""
 
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from functools import cache
+from typing import Annotated, Any
 
 import sqlalchemy as sa
+from pydantic import AfterValidator, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
+from app.core.domains import JobTypeSpec, declared_domains, job_types
 
 
-class JobType(StrEnum):
-    audit = "audit"
-    gsc_sync = "gsc_sync"
-    gsc_backfill = "gsc_backfill"
-    serp_refresh = "serp_refresh"
-    links_ingest = "links_ingest"
-    ads_sync = "ads_sync"
-    maintenance = "maintenance"
+@cache
+def declared_job_types() -> dict[str, JobTypeSpec]:
+    """The job types the domains declare (each in its domain.py), in declaration order."""
+    return job_types(declared_domains())
+
+
+class _JobTypeSchema:
+    """A job type is a name its domain declares, stored as text. In the OpenAPI document it
+    is the `JobType` schema, listing the declared names (read when the document is made)."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.str_schema(ref="JobType")
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        named = handler.resolve_ref_schema(json_schema)
+        named.update(title="JobType", enum=list(declared_job_types()))
+        return json_schema
+
+
+def _declared(job_type: str) -> str:
+    if job_type not in declared_job_types():
+        raise ValueError(f"unknown job type {job_type!r}")
+    return job_type
+
+
+JobType = Annotated[str, _JobTypeSchema]
+# For input (filters): one of the declared job types, else 422.
+DeclaredJobType = Annotated[JobType, AfterValidator(_declared)]
 
 
 class JobStatus(StrEnum):

@@ -77,7 +77,7 @@ def failed_jobs_to_retry(
     if project_id is not None:
         conditions.append(col(JobRun.project_id) == project_id)
     if job_type is not None:
-        conditions.append(col(JobRun.job_type) == job_type.value)
+        conditions.append(col(JobRun.job_type) == job_type)
     rows = session.exec(
         select(JobRun).where(*conditions).order_by(col(JobRun.queued_at)).limit(limit)
     ).all()

@@ -21,7 +21,7 @@ from app.api.deps import (
 )
 from app.jobs import queries, service
 from app.jobs.deps import JobDep
-from app.jobs.models import JobPublic, JobRun, JobsPublic, JobStatus, JobType
+from app.jobs.models import DeclaredJobType, JobPublic, JobRun, JobsPublic, JobStatus
 from app.jobs.stats import JobStatsPublic, job_stats
 from app.jobs.status import StatusOutcome, etag_matches, job_status_reader
 from app.jobs.types import JobTypesPublic, job_types
@@ -31,7 +31,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200)")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 StatusFilter = Annotated[list[JobStatus] | None, Query(alias="status", max_length=6)]
-TypeFilter = Annotated[list[JobType] | None, Query(max_length=7)]
+TypeFilter = Annotated[list[DeclaredJobType] | None, Query(max_length=32)]
 
 _JOB_NOT_FOUND = "Job not found"
 
@@ -167,7 +167,7 @@ def retry_failed_jobs(
     session: SessionDep,
     current_user: CurrentUser,
     project_id: uuid.UUID | None = None,
-    job_type: JobType | None = None,
+    job_type: DeclaredJobType | None = None,
     limit: Annotated[int, Query(ge=1, le=service.BULK_RETRY_LIMIT)] = 100,
 ) -> JobsPublic:
     """Retries failed jobs not retried yet: of one project, or of every project the caller

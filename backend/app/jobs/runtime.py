@@ -8,7 +8,7 @@ becomes exactly one transition (transitions.py).
 The hot path is lean on purpose: one claim and one completion statement on a connection the
 worker process keeps, no ORM objects, no Celery result (the row is the result).
 
-    @tracked_task(job_type=JobType.audit, stage="crawl")
+    @tracked_task(job_type="audit", stage="crawl")
     def crawl_site(job: JobContext) -> dict[str, Any] | HandOff:
         for done, url in enumerate(frontier, 1):
             job.progress(current=done, total=len(frontier), message=url)
@@ -390,7 +390,7 @@ def run_stage(
         return
     structlog.contextvars.bind_contextvars(
         job_id=job_id,
-        job_type=job_type.value,
+        job_type=job_type,
         project_id=None if claim.project_id is None else str(claim.project_id),
         attempt=claim.attempt,
         stage=stage,

@@ -22,10 +22,10 @@ from app.core.celery_app import celery_app
 from app.core.config import settings
 from app.core.db import driver_connection, utcnow
 from app.core.logging import get_logger
+from app.core.quota import QuotaExceededError
 from app.jobs.dispatch import publish_job, retry_stage, stage_task
 from app.jobs.models import ACTIVE_STATUS_SQL, JobRun, JobStatus, JobType
 from app.projects.models import Project
-from app.users import limits as users_limits
 from app.users.models import User
 
 logger = get_logger(__name__)
@@ -42,7 +42,7 @@ def day_dedupe_key(job_type: JobType, target: object, day: date | None = None) -
     """Dedupe key for scheduled fan-out: one job per (type, target) per UTC day, so two Beats
     firing the same schedule (or one firing twice) do the work once. Start such jobs with
     `start_job(..., dedupe_key=day_dedupe_key(...), once=True)`."""
-    return f"{job_type.value}:{target}:{(day or utcnow().date()).isoformat()}"
+    return f"{job_type}:{target}:{(day or utcnow().date()).isoformat()}"
 
 
 # The start is on every API request that queues work, so its insert goes to the driver as
@@ -126,7 +126,7 @@ def start_job(
             return earlier, False
     if user is not None:
         # After the `once` block: inside its transaction (and advisory lock) when there is one.
-        users_limits.check_active_jobs(session=session, user=user, dedupe_key=dedupe_key)
+        check_active_jobs(session=session, user=user, dedupe_key=dedupe_key)
     for _ in range(5):
         now = utcnow()
         row = _insert_queued(
@@ -256,9 +256,44 @@ def retry_failed_jobs(
             continue
         try:
             new_job, _ = retry_job(session=session, job=job, user=user)
-        except users_limits.QuotaExceededError:
+        except QuotaExceededError:
             if not started:
                 raise
             break  # the account's active-jobs quota is full: what started is the answer
         started.append(new_job)
     return started
+
+
+# --- Per-account quota: active jobs (superusers and the platform's own jobs are not limited;
+# the check counts, then the caller inserts, so two racing starts may both pass). ----------
+
+# A start whose dedupe key an active job already holds returns that job and adds none.
+_ACTIVE_JOBS = """
+    SELECT
+        (SELECT count(*) FROM job_runs
+         WHERE user_id = %(user_id)s AND status IN ('queued', 'running', 'retrying')),
+        EXISTS (SELECT 1 FROM job_runs
+                WHERE dedupe_key = %(dedupe_key)s AND status IN ('queued', 'running', 'retrying'))
+"""
+
+_PROJECTS = "SELECT count(*) FROM projects WHERE owner_id = :user_id"
+
+
+def check_active_jobs(*, session: Session, user: User, dedupe_key: str | None) -> None:
+    """Raises QuotaExceededError when starting one more job would pass MAX_ACTIVE_JOBS_PER_USER."""
+    if user.is_superuser:
+        return
+    limit = settings.MAX_ACTIVE_JOBS_PER_USER
+    # On the driver, in autocommit: one round trip, no transaction left open for the start.
+    row = (
+        driver_connection(session, autocommit=True)
+        .execute(_ACTIVE_JOBS, {"user_id": user.id, "dedupe_key": dedupe_key})
+        .fetchone()
+    )
+    assert row is not None
+    active, duplicate = row
+    if not duplicate and active >= limit:
+        raise QuotaExceededError(
+            f"You have {active} active jobs, the most one account may have at once ({limit}); "
+            "wait for some to finish or cancel them"
+        )

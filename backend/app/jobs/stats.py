@@ -1,15 +1,13 @@
 """Job statistics for the dashboard and operators: counts, success rate and durations from
-the database; queue depths and message ages from the broker; workers from a Celery ping.
+the database; queue depths and message ages from the broker; workers from the shared ping.
 
 Windows: counts cover jobs queued in the window; success rate, run time and pickup latency
 cover jobs that finished in it (cancelled jobs count in neither side of the success rate).
 """
 
 import json
-import threading
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,11 +15,12 @@ import redis
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel
 
-from app.core.celery_app import QUEUES, celery_app
+from app.core.celery_app import QUEUES
 from app.core.config import settings
 from app.core.db import utcnow
 from app.core.logging import get_logger
-from app.jobs.models import JobStatus, JobType
+from app.health import service as health_service
+from app.jobs.models import JobStatus
 from app.users.models import User
 
 log = get_logger(__name__)
@@ -34,9 +33,6 @@ KOMBU_PRIORITY_STEPS = (0, 3, 6, 9)
 
 # Header stamped on every task message at publish time (app.core.celery_app).
 PUBLISHED_AT_HEADER = "published_at"
-
-WORKER_PING_TIMEOUT_SECONDS = 0.5
-WORKER_PING_CACHE_SECONDS = 10.0
 
 
 class DurationPercentiles(SQLModel):
@@ -128,7 +124,7 @@ def job_stats(
         since=since,
         total=sum(by_status.values()),
         by_status=by_status,
-        by_type={t.value: by_type[t.value] for t in JobType if t.value in by_type},
+        by_type=dict(sorted(by_type.items())),
         active=active,
         success_rate=round(completed / finished, 4) if finished else None,
         duration_seconds=_percentiles(run_p50, run_p95),
@@ -206,40 +202,10 @@ def published_at(raw_message: bytes | None) -> float | None:
         return None
 
 
-# --- Workers -----------------------------------------------------------------------------
-
-
-@dataclass
-class _PingCache:
-    names: list[str]
-    checked_at: datetime | None
-    expires: float
-
-
-_ping_cache = _PingCache(names=[], checked_at=None, expires=0.0)
-_ping_lock = threading.Lock()
+# --- Workers ---------------------------------------------------------------------------
 
 
 def workers_online() -> WorkersPublic:
-    """Workers answering a broadcast ping; cached briefly, since a ping waits its full timeout."""
-    with _ping_lock:
-        if time.monotonic() >= _ping_cache.expires:
-            try:
-                replies = celery_app.control.ping(timeout=WORKER_PING_TIMEOUT_SECONDS) or []
-                _ping_cache.names = sorted(name for reply in replies for name in reply)
-            except Exception as exc:  # broker down: report nobody online, do not fail stats
-                log.warning("worker_ping_failed", error=f"{type(exc).__name__}: {exc}")
-                _ping_cache.names = []
-            _ping_cache.checked_at = utcnow()
-            _ping_cache.expires = time.monotonic() + WORKER_PING_CACHE_SECONDS
-        return WorkersPublic(
-            online=len(_ping_cache.names),
-            names=list(_ping_cache.names),
-            checked_at=_ping_cache.checked_at,
-        )
-
-
-def forget_worker_ping() -> None:
-    """Drop the cached ping (tests that start or stop workers)."""
-    with _ping_lock:
-        _ping_cache.expires = 0.0
+    """Workers answering the ping that readiness shares (app/health/service.py)."""
+    ping = health_service.ping_workers()
+    return WorkersPublic(online=len(ping.names), names=list(ping.names), checked_at=ping.checked_at)

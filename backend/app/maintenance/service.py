@@ -1,10 +1,11 @@
 """Retention clean-up and the platform health check, both run as tracked maintenance jobs.
 
-Domains add their tables to the clean-up with `register_retention_rule` (audits keep their
-pages for AUDIT_RETENTION_DAYS, ...); each rule deletes in bounded batches so one run never
-holds long locks, and the job reports real progress: rows deleted per rule.
+Domains add their tables to the clean-up in their declaration (`retention` in domain.py:
+audits keep their runs for AUDIT_RETENTION_DAYS, ...); each rule deletes in bounded batches
+so one run never holds long locks, and the job reports real progress: rows deleted per rule.
 """
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,9 +14,11 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from app.core.config import settings
+from app.core.domains import declared_domains, retention_functions
 from app.health import service as health_service
-from app.jobs.models import JobRun, JobType
+from app.jobs.models import JobRun
 from app.jobs.service import day_dedupe_key, start_job
+from app.maintenance.domain import MAINTENANCE_JOB
 from app.users.models import User
 
 DELETE_BATCH = 5000
@@ -53,12 +56,13 @@ def _purge_finished_jobs(session: Session, batch: int) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-RETENTION_RULES: list[RetentionRule] = [RetentionRule("job_runs", _purge_finished_jobs)]
-
-
-def register_retention_rule(rule: RetentionRule) -> None:
-    if all(existing.name != rule.name for existing in RETENTION_RULES):
-        RETENTION_RULES.append(rule)
+def retention_rules() -> list[RetentionRule]:
+    """Finished jobs first, then every rule the domains declare."""
+    rules = [RetentionRule("job_runs", _purge_finished_jobs)]
+    for name, path in retention_functions(declared_domains()).items():
+        module, _, function = path.rpartition(".")
+        rules.append(RetentionRule(name, getattr(importlib.import_module(module), function)))
+    return rules
 
 
 def cleanup_old_data(
@@ -72,16 +76,15 @@ def cleanup_old_data(
     `on_progress(rules_done, rules_total, message)` is called after every batch (the job's
     progress and cancellation checkpoint)."""
     deleted: dict[str, int] = {}
-    for done, rule in enumerate(RETENTION_RULES):
+    rules = retention_rules()
+    for done, rule in enumerate(rules):
         deleted[rule.name] = 0
         while True:
             count = rule.purge(session, batch)
             session.commit()
             deleted[rule.name] += count
             if on_progress is not None:
-                on_progress(
-                    done, len(RETENTION_RULES), f"{rule.name}: {deleted[rule.name]} deleted"
-                )
+                on_progress(done, len(rules), f"{rule.name}: {deleted[rule.name]} deleted")
             if count < batch:
                 break
     return deleted
@@ -106,10 +109,10 @@ def start_cleanup_job(
     *, session: Session, user: User | None, scheduled: bool = False
 ) -> tuple[JobRun, bool]:
     """Starts the clean-up (one active at a time; one a day when `scheduled` by Beat)."""
-    key = day_dedupe_key(JobType.maintenance, CLEANUP_STAGE) if scheduled else CLEANUP_STAGE
+    key = day_dedupe_key(MAINTENANCE_JOB, CLEANUP_STAGE) if scheduled else CLEANUP_STAGE
     return start_job(
         session=session,
-        job_type=JobType.maintenance,
+        job_type=MAINTENANCE_JOB,
         stage=CLEANUP_STAGE,
         project=None,
         user=user,
@@ -122,7 +125,7 @@ def start_cleanup_job(
 def start_health_check_job(*, session: Session, user: User | None) -> tuple[JobRun, bool]:
     return start_job(
         session=session,
-        job_type=JobType.maintenance,
+        job_type=MAINTENANCE_JOB,
         stage=HEALTH_CHECK_STAGE,
         project=None,
         user=user,

@@ -5,9 +5,9 @@ from typing import Any
 from app.core.celery_app import celery_app
 from app.core.db import session_scope
 from app.jobs.errors import PermanentJobError
-from app.jobs.models import JobType
 from app.jobs.runtime import JobContext, tracked_task
 from app.maintenance import service
+from app.maintenance.domain import MAINTENANCE_JOB
 
 
 @celery_app.task(name="app.maintenance.tasks.cleanup_old_data", ignore_result=True)
@@ -26,7 +26,7 @@ def health_check() -> str:
 
 
 @tracked_task(
-    job_type=JobType.maintenance,
+    job_type=MAINTENANCE_JOB,
     stage=service.CLEANUP_STAGE,
     name="app.maintenance.tasks.run_cleanup",
 )
@@ -40,7 +40,7 @@ def run_cleanup(job: JobContext) -> dict[str, Any]:
 
 
 @tracked_task(
-    job_type=JobType.maintenance,
+    job_type=MAINTENANCE_JOB,
     stage=service.HEALTH_CHECK_STAGE,
     name="app.maintenance.tasks.run_health_check",
 )

@@ -5,7 +5,6 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from app.api.deps import CurrentUser, ProjectDep, SessionDep
 from app.projects import service
 from app.projects.models import ProjectCreate, ProjectPublic, ProjectsPublic, ProjectUpdate
-from app.users import limits as users_limits
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -37,7 +36,7 @@ def create_project(
     session: SessionDep, current_user: CurrentUser, project_in: ProjectCreate
 ) -> object:
     _within_ceilings(project_in)
-    users_limits.check_projects(session=session, user=current_user)
+    service.check_projects(session=session, user=current_user)
     return service.create_project(session=session, owner=current_user, project_in=project_in)
 
 

@@ -2,10 +2,12 @@
 
 import uuid
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from app.core.config import settings
 from app.core.db import utcnow
+from app.core.quota import QuotaExceededError
 from app.projects.models import Project, ProjectCreate, ProjectUpdate
 from app.users.models import User
 
@@ -81,3 +83,18 @@ def update_project(*, session: Session, project: Project, project_in: ProjectUpd
 def delete_project(*, session: Session, project: Project) -> None:
     session.delete(project)
     session.commit()
+
+
+_PROJECTS = "SELECT count(*) FROM projects WHERE owner_id = :user_id"
+
+
+def check_projects(*, session: Session, user: User) -> None:
+    """Raises QuotaExceededError when one more project would pass MAX_PROJECTS_PER_USER."""
+    if user.is_superuser:
+        return
+    limit = settings.MAX_PROJECTS_PER_USER
+    row = session.execute(sa.text(_PROJECTS), {"user_id": user.id}).one()
+    if row[0] >= limit:
+        raise QuotaExceededError(
+            f"You have {row[0]} projects, the most one account may have ({limit}); delete one first"
+        )

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.core.db import utcnow
+from app.core.quota import QuotaExceededError
 from app.core.security import (
     API_TOKEN_PREFIX,
     api_token_digest,
@@ -14,7 +15,6 @@ from app.core.security import (
     new_api_token,
     verify_password_or_decoy,
 )
-from app.users.limits import QuotaExceededError
 from app.users.models import (
     ApiToken,
     ApiTokenCreate,

@@ -5,16 +5,16 @@ import importlib
 import pytest
 from celery.schedules import crontab
 
-from app.core.celery_app import BEAT_SCHEDULE, QUEUES, TASK_MODULES, celery_app
+from app.core.celery_app import QUEUES, celery_app
 from app.core.config import settings
-
-# Scheduled tasks whose domain is built by a later issue. Each entry turns into an
-# unexpected pass (a failure, strict=True) the day the task exists: then delete it here.
-NOT_YET_BUILT = {
-    "app.gsc.tasks.sync_all_properties": "built by the Search Console issue (later)",
-    "app.serp.tasks.refresh_all_due_keywords": "built by the SERP issue (later)",
-    "app.ads.tasks.sync_all_accounts": "built by the Ads issue (later)",
-}
+from app.core.domains import (
+    DOMAINS,
+    BeatEntry,
+    Domain,
+    DomainDeclarationError,
+    declared_domains,
+    task_routes,
+)
 
 
 def _import_worker_task_modules() -> None:
@@ -23,48 +23,73 @@ def _import_worker_task_modules() -> None:
         importlib.import_module(module)
 
 
-def _schedule_params() -> list[object]:
-    params: list[object] = []
-    for entry, spec in sorted(BEAT_SCHEDULE.items()):
-        name = spec["task"]
-        marks = []
-        if name in NOT_YET_BUILT:
-            marks.append(pytest.mark.xfail(strict=True, reason=NOT_YET_BUILT[name]))
-        params.append(pytest.param(entry, name, marks=marks, id=entry))
-    return params
-
-
-@pytest.mark.parametrize(("entry", "task_name"), _schedule_params())
-def test_scheduled_task_is_registered(entry: str, task_name: str) -> None:
+def test_every_scheduled_task_is_registered() -> None:
+    # Beat publishes by name: a name no worker registered is a message nobody consumes.
     _import_worker_task_modules()
-    module = task_name.rsplit(".", 1)[0]
-    assert module in TASK_MODULES, f"{module} is not in TASK_MODULES: no worker would load it"
-    assert task_name in celery_app.tasks, f"Beat entry {entry!r} names unknown task {task_name}"
+    schedule = celery_app.conf.beat_schedule
+    assert schedule
+    missing = {
+        entry: spec["task"]
+        for entry, spec in schedule.items()
+        if spec["task"] not in celery_app.tasks
+    }
+    assert not missing, f"Beat entries naming tasks no worker registers: {missing}"
 
 
 def test_every_task_module_imports() -> None:
     _import_worker_task_modules()
 
 
-def test_not_yet_built_names_are_still_scheduled() -> None:
-    # A renamed schedule entry would make its xfail above pass for the wrong reason.
-    scheduled = {spec["task"] for spec in BEAT_SCHEDULE.values()}
-    assert set(NOT_YET_BUILT) <= scheduled
+def test_the_schedule_has_only_built_domains() -> None:
+    # The Search Console, SERP and Ads syncs come back with their domains (each declares its
+    # own entry); until then Beat must not publish them.
+    scheduled = {spec["task"] for spec in celery_app.conf.beat_schedule.values()}
+    assert not {
+        name for name in scheduled if name.startswith(("app.gsc.", "app.serp.", "app.ads."))
+    }
 
 
-def test_seed_schedule_times_are_utc() -> None:
-    by_task = {spec["task"]: spec["schedule"] for spec in BEAT_SCHEDULE.values()}
+def test_schedule_times_are_utc() -> None:
+    by_task = {spec["task"]: spec["schedule"] for spec in celery_app.conf.beat_schedule.values()}
     expected = {
-        "app.gsc.tasks.sync_all_properties": crontab(hour=2, minute=0),
-        "app.serp.tasks.refresh_all_due_keywords": crontab(hour=3, minute=0),
-        "app.ads.tasks.sync_all_accounts": crontab(hour=4, minute=0),
         "app.audits.tasks.run_scheduled_audits": crontab(day_of_week=0, hour=1, minute=0),
         "app.maintenance.tasks.cleanup_old_data": crontab(hour=5, minute=0),
+        "app.maintenance.tasks.health_check": crontab(minute="*/15"),
+        "app.jobs.tasks.rescue_stalled_jobs": 60.0,
     }
-    for task, schedule in expected.items():
-        assert by_task[task] == schedule, task
+    assert by_task == expected
     assert celery_app.conf.timezone == "UTC"
     assert celery_app.conf.enable_utc is True
+
+
+def test_the_domains_declare_what_the_app_collects() -> None:
+    domains = declared_domains()
+    assert [d.tasks for d in domains if d.tasks] == celery_app.conf.include
+    assert task_routes(domains) == {"app.audits.tasks.render_pages": {"queue": "render"}}
+    assert task_routes(domains).items() <= celery_app.conf.task_routes.items()
+    assert {d.name for d in domains} == {package.rsplit(".", 1)[1] for package in DOMAINS}
+
+
+@pytest.mark.parametrize(
+    ("entry", "task", "refusal"),
+    [
+        ("stray", "app.audits.tasks.crawl_site", "outside its package"),
+        ("audit-weekly", "app.dashboard.tasks.x", "'audit-weekly' is declared twice"),
+    ],
+)
+def test_a_declaration_is_refused_when_it_reaches_outside_or_repeats_a_name(
+    monkeypatch: pytest.MonkeyPatch, entry: str, task: str, refusal: str
+) -> None:
+    from app.dashboard import domain as dashboard_domain
+
+    declaration = Domain(
+        name="dashboard",
+        tasks="app.dashboard.tasks",
+        schedule={entry: BeatEntry(task=task, schedule=1.0)},
+    )
+    monkeypatch.setattr(dashboard_domain, "domain", declaration)
+    with pytest.raises(DomainDeclarationError, match=refusal):
+        declared_domains()
 
 
 def test_queues_are_declared_and_routed_by_domain() -> None:
@@ -78,9 +103,8 @@ def test_queues_are_declared_and_routed_by_domain() -> None:
         return str(router.route({}, task_name)["queue"].name)
 
     assert queue_of("app.audits.tasks.render_pages") == "render"
-    assert queue_of("app.links.tasks.ingest_backlinks") == "low"
     assert queue_of("app.audits.tasks.crawl_site") == "default"
-    assert queue_of("app.gsc.tasks.sync_property") == "default"
+    assert queue_of("app.maintenance.tasks.run_cleanup") == "default"
 
 
 def test_reliability_settings() -> None:

@@ -35,10 +35,11 @@ def test_ready_with_a_real_worker(client: TestClient, session: Session, tmp_path
     node = f"health-{uuid.uuid4().hex[:8]}"
     command = cli("worker", "-Q", "default,low", "-c", "1", "-n", f"{node}@%h")
     with running(command, log_path=tmp_path / "worker.log") as worker:
+        # Readiness reuses a worker ping for a few seconds: wait until it names this worker.
         wait_for(
-            lambda: client.get(READY).status_code == 200,
+            lambda: any(n.startswith(f"{node}@") for n in client.get(READY).json()["worker_names"]),
             timeout=120,
-            what="readiness with a worker",
+            what="readiness with this worker",
             child=worker,
         )
         body = client.get(READY).json()

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from app.core.db import engine, session_scope
 from app.jobs import service
-from app.jobs.models import JobRun, JobStatus, JobType
+from app.jobs.models import JobRun, JobStatus
 from tests.jobs import sample_tasks
 from tests.workers import WorkerProcess, celery_worker
 
@@ -103,7 +103,7 @@ def start(
     with session_scope() as session:
         job, _ = service.start_job(
             session=session,
-            job_type=JobType.maintenance,
+            job_type="maintenance",
             stage=stage,
             project=None,
             user=None,

@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app.core.db import utcnow
-from app.jobs.models import JobRun, JobStatus, JobType
+from app.jobs.models import JobRun, JobStatus
 from app.projects.models import Project
 from app.users.models import User
 
@@ -17,7 +17,7 @@ def insert_job(
     *,
     project: Project | None,
     user: User | None = None,
-    job_type: JobType = JobType.audit,
+    job_type: str = "audit",
     status: JobStatus = JobStatus.queued,
     age: timedelta = timedelta(0),
     run_time: timedelta | None = None,
@@ -31,7 +31,7 @@ def insert_job(
         project_id=project.id if project else None,
         user_id=user.id if user else (project.owner_id if project else None),
         status=status,
-        stage=stage or ("crawl" if job_type is JobType.audit else "run"),
+        stage=stage or ("crawl" if job_type == "audit" else "run"),
         queued_at=queued_at,
         updated_at=queued_at,
         max_attempts=4,

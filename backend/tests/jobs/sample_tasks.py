@@ -11,7 +11,6 @@ import redis
 
 from app.core.celery_app import celery_app
 from app.core.config import settings
-from app.jobs.models import JobType
 from app.jobs.runtime import (
     HandOff,
     JobContext,
@@ -49,13 +48,13 @@ def _work(rounds: int) -> bytes:
     return digest
 
 
-@tracked_task(job_type=JobType.maintenance, stage="test_noop", name="tests.noop")
+@tracked_task(job_type="maintenance", stage="test_noop", name="tests.noop")
 def noop(job: JobContext) -> dict[str, Any]:
     record_execution(job)
     return {"ok": True}
 
 
-@tracked_task(job_type=JobType.maintenance, stage="test_steps", name="tests.steps")
+@tracked_task(job_type="maintenance", stage="test_steps", name="tests.steps")
 def steps(job: JobContext) -> dict[str, Any]:
     """`steps` steps of hashing, each reported; every step also tries to report a lower count,
     which must never show."""
@@ -74,7 +73,7 @@ def steps(job: JobContext) -> dict[str, Any]:
     return {"steps": total, "digest": digest.hex()}
 
 
-@tracked_task(job_type=JobType.maintenance, stage="test_flaky", name="tests.flaky")
+@tracked_task(job_type="maintenance", stage="test_flaky", name="tests.flaky")
 def flaky(job: JobContext) -> dict[str, Any]:
     """Fails transiently on its first `failures` attempts."""
     record_execution(job)
@@ -87,14 +86,14 @@ def flaky(job: JobContext) -> dict[str, Any]:
     return {"attempt": job.attempt}
 
 
-@tracked_task(job_type=JobType.maintenance, stage="test_broken", name="tests.broken")
+@tracked_task(job_type="maintenance", stage="test_broken", name="tests.broken")
 def broken(job: JobContext) -> dict[str, Any]:
     record_execution(job)
     raise PermanentJobError("the site URL answers 404", category="not_found")
 
 
 @tracked_task(
-    job_type=JobType.maintenance,
+    job_type="maintenance",
     stage="test_endless",
     name="tests.endless",
     soft_time_limit=1,
@@ -111,7 +110,7 @@ def endless(job: JobContext) -> dict[str, Any]:
         job.progress(current=done)
 
 
-@tracked_task(job_type=JobType.maintenance, stage="test_first", name="tests.first")
+@tracked_task(job_type="maintenance", stage="test_first", name="tests.first")
 def first_stage(job: JobContext) -> HandOff:
     record_execution(job)
     job.progress(pct=50, message="first stage done")
@@ -119,7 +118,7 @@ def first_stage(job: JobContext) -> HandOff:
 
 
 @tracked_task(
-    job_type=JobType.maintenance,
+    job_type="maintenance",
     stage="test_second",
     name="tests.second",
     retry_from="test_first",
@@ -129,7 +128,7 @@ def second_stage(job: JobContext) -> dict[str, Any]:
     return {"stages": ["test_first", "test_second"]}
 
 
-@tracked_task(job_type=JobType.maintenance, stage="test_silent", name="tests.silent")
+@tracked_task(job_type="maintenance", stage="test_silent", name="tests.silent")
 def silent(job: JobContext) -> dict[str, Any]:
     """One long blocking call with no progress report (longer than the lease)."""
     record_execution(job)

@@ -9,8 +9,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import Session
 
 from app.core.db import utcnow
-from app.jobs.models import JobStatus, JobType
-from app.jobs.stats import forget_worker_ping
+from app.health.service import forget_worker_ping
+from app.jobs.models import JobStatus
 from app.jobs.tasks import rescue_stalled_jobs
 from app.maintenance import service as maintenance_service
 from tests.builders import auth_headers, create_user
@@ -109,7 +109,7 @@ def test_metrics_count_what_the_rescue_sweep_did(
     abandoned = insert_job(
         session,
         project=None,
-        job_type=JobType.maintenance,
+        job_type="maintenance",
         status=JobStatus.running,
         stage=maintenance_service.HEALTH_CHECK_STAGE,
         lease_expires_at=utcnow() - timedelta(seconds=30),
@@ -117,7 +117,7 @@ def test_metrics_count_what_the_rescue_sweep_did(
     out_of_attempts = insert_job(
         session,
         project=None,
-        job_type=JobType.maintenance,
+        job_type="maintenance",
         status=JobStatus.running,
         stage=maintenance_service.HEALTH_CHECK_STAGE,
         lease_expires_at=utcnow() - timedelta(seconds=30),

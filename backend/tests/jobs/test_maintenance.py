@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 from app.core.config import settings
 from app.core.db import engine, session_scope, utcnow
-from app.jobs.models import JobRun, JobStatus, JobType
+from app.jobs.models import JobRun, JobStatus
 from app.maintenance import service
 from app.maintenance.tasks import cleanup_old_data
 from tests.jobs.conftest import wait_terminal
@@ -18,7 +18,7 @@ def _finished_job(status: JobStatus, days_ago: float) -> JobRun:
     finished_at = utcnow() - timedelta(days=days_ago)
     with session_scope() as session:
         job = JobRun(
-            job_type=JobType.maintenance,
+            job_type="maintenance",
             stage="test_noop",
             status=status,
             queued_at=finished_at,

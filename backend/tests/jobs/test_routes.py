@@ -10,7 +10,7 @@ import redis
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from app.jobs.models import JobPublic, JobRun, JobStatus, JobType
+from app.jobs.models import JobPublic, JobRun, JobStatus
 from app.maintenance import service as maintenance_service
 from tests.builders import auth_headers, create_project, create_user
 from tests.jobs.rows import insert_job
@@ -56,7 +56,7 @@ def test_jobs_are_visible_by_project_ownership(client: TestClient, session: Sess
     admin = create_user(session, superuser=True)
     job = insert_job(session, project=create_project(session, owner=owner))
     # A job without a project, started by the owner: still for superusers only.
-    system_job = insert_job(session, project=None, user=owner, job_type=JobType.maintenance)
+    system_job = insert_job(session, project=None, user=owner, job_type="maintenance")
 
     def status_of(job_id: uuid.UUID, user: object) -> int:
         return client.get(f"{API}/{job_id}", headers=auth_headers(user)).status_code  # type: ignore[arg-type]
@@ -142,14 +142,14 @@ def test_lists_filter_paginate_newest_first(client: TestClient, session: Session
             [JobStatus.completed, JobStatus.failed, JobStatus.queued, JobStatus.running]
         )
     ]
-    gsc = insert_job(session, project=blog, job_type=JobType.gsc_sync, status=JobStatus.completed)
+    check = insert_job(session, project=blog, job_type="maintenance", status=JobStatus.completed)
     insert_job(session, project=other)
     headers = auth_headers(owner)
 
     everything = client.get(API, headers=headers).json()
     assert everything["count"] == 5
     assert [j["id"] for j in everything["data"]] == [
-        str(gsc.id),
+        str(check.id),
         *[str(j.id) for j in reversed(jobs)],
     ]
     page = client.get(f"{API}?limit=2&offset=1", headers=headers).json()
@@ -163,9 +163,9 @@ def test_lists_filter_paginate_newest_first(client: TestClient, session: Session
         f"{API}/project/{shop.id}?status=completed&status=failed", headers=headers
     ).json()
     assert {j["status"] for j in finished["data"]} == {"completed", "failed"}
-    by_type = client.get(f"{API}?job_type=gsc_sync", headers=headers).json()
-    assert [j["id"] for j in by_type["data"]] == [str(gsc.id)]
-    assert client.get(f"{API}?job_type=gsc_sync&status=failed", headers=headers).json() == {
+    by_type = client.get(f"{API}?job_type=maintenance", headers=headers).json()
+    assert [j["id"] for j in by_type["data"]] == [str(check.id)]
+    assert client.get(f"{API}?job_type=maintenance&status=failed", headers=headers).json() == {
         "data": [],
         "count": 0,
     }
@@ -208,7 +208,7 @@ def _maintenance_job(session: Session, status: JobStatus, **fields: object) -> J
     return insert_job(
         session,
         project=None,
-        job_type=JobType.maintenance,
+        job_type="maintenance",
         status=status,
         stage=maintenance_service.HEALTH_CHECK_STAGE,
         **fields,
@@ -250,7 +250,7 @@ def test_bulk_retry_is_scoped_and_not_repeated(
     owner = create_user(session)
     admin = create_user(session, superuser=True)
     project = create_project(session, owner=owner)
-    stage = {"stage": maintenance_service.HEALTH_CHECK_STAGE, "job_type": JobType.maintenance}
+    stage = {"stage": maintenance_service.HEALTH_CHECK_STAGE, "job_type": "maintenance"}
     own_failed = [
         insert_job(session, project=project, status=JobStatus.failed, **stage) for _ in range(3)
     ]
@@ -330,7 +330,7 @@ def test_stats_numbers_and_scope(client: TestClient, session: Session) -> None:
         )
     insert_job(session, project=project, status=JobStatus.failed)
     insert_job(session, project=project, status=JobStatus.cancelled)
-    insert_job(session, project=project, job_type=JobType.gsc_sync)
+    insert_job(session, project=project, job_type="gsc_sync")
     # Outside the window, and another user's job: neither counted.
     insert_job(session, project=project, status=JobStatus.failed, age=timedelta(days=3))
     insert_job(session, project=create_project(session, owner=create_user(session)))

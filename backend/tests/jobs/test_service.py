@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from app.core.db import engine
 from app.jobs import service
-from app.jobs.models import JobRun, JobStatus, JobType
+from app.jobs.models import JobRun, JobStatus
 from tests.builders import create_project, create_user
 from tests.jobs.conftest import load, start
 
@@ -36,7 +36,7 @@ def test_fifty_parallel_starts_of_the_same_job_make_exactly_one() -> None:
             with Session(engine) as session:
                 job, created = service.start_job(
                     session=session,
-                    job_type=JobType.maintenance,
+                    job_type="maintenance",
                     stage="test_noop",
                     project=None,
                     user=None,
@@ -78,7 +78,7 @@ def test_start_job_records_who_what_and_where(session: Session) -> None:
 
     job, created = service.start_job(
         session=session,
-        job_type=JobType.maintenance,
+        job_type="maintenance",
         stage="test_steps",
         project=project,
         user=owner,
@@ -102,9 +102,7 @@ def test_start_job_records_who_what_and_where(session: Session) -> None:
 
 def test_unknown_stage_is_refused_before_anything_is_written(session: Session) -> None:
     with pytest.raises(LookupError):
-        service.start_job(
-            session=session, job_type=JobType.audit, stage="nope", project=None, user=None
-        )
+        service.start_job(session=session, job_type="audit", stage="nope", project=None, user=None)
     assert session.exec(select(JobRun)).all() == []
 
 
@@ -186,20 +184,20 @@ def test_bulk_retry_retries_failed_jobs_only(session: Session) -> None:
 
 
 def test_day_dedupe_keys_are_per_type_target_and_day() -> None:
-    key = service.day_dedupe_key(JobType.audit, "project-1", date(2026, 11, 22))
+    key = service.day_dedupe_key("audit", "project-1", date(2026, 11, 22))
     assert key == "audit:project-1:2026-11-22"
-    assert key != service.day_dedupe_key(JobType.audit, "project-1", date(2026, 11, 23))
-    assert key != service.day_dedupe_key(JobType.gsc_sync, "project-1", date(2026, 11, 22))
+    assert key != service.day_dedupe_key("audit", "project-1", date(2026, 11, 23))
+    assert key != service.day_dedupe_key("gsc_sync", "project-1", date(2026, 11, 22))
 
 
 def test_a_scheduled_job_runs_once_per_key_even_after_it_finished() -> None:
-    key = service.day_dedupe_key(JobType.maintenance, "target", date(2026, 11, 22))
+    key = service.day_dedupe_key("maintenance", "target", date(2026, 11, 22))
 
     def start_scheduled() -> tuple[JobRun, bool]:
         with Session(engine) as session:
             return service.start_job(
                 session=session,
-                job_type=JobType.maintenance,
+                job_type="maintenance",
                 stage="test_noop",
                 project=None,
                 user=None,

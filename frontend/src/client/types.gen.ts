@@ -779,7 +779,7 @@ export type JobStatus = 'queued' | 'running' | 'retrying' | 'completed' | 'faile
 /**
  * JobType
  */
-export type JobType = 'audit' | 'gsc_sync' | 'gsc_backfill' | 'serp_refresh' | 'links_ingest' | 'ads_sync' | 'maintenance';
+export type JobType = 'audit' | 'maintenance';
 
 /**
  * JobTypePublic

@@ -1,4 +1,4 @@
-/** The job state machine as the dashboard sees it (DESIGN.md): three states are terminal. */
+/** The job state machine as the dashboard sees it (docs/architecture.md): three states are terminal. */
 export const JOB_STATUSES = ["queued", "running", "retrying", "completed", "failed", "cancelled"] as const;
 export type JobStatusName = (typeof JOB_STATUSES)[number];
 

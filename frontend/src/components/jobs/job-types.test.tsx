@@ -34,10 +34,14 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
+// A declared type that cannot run (its domain's tasks are not registered on this deployment);
+// the generated enum only knows today's declared types, hence the casts.
+const notYet = (name: string) => name as JobTypePublic["job_type"];
+
 const TYPES: JobTypePublic[] = [
   { job_type: "audit", label: "Site audit", startable: true },
-  { job_type: "gsc_sync", label: "Search Console sync", startable: false },
-  { job_type: "serp_refresh", label: "SERP refresh", startable: false },
+  { job_type: notYet("gsc_sync"), label: "Search Console sync", startable: false },
+  { job_type: notYet("serp_refresh"), label: "SERP refresh", startable: false },
   { job_type: "maintenance", label: "Maintenance", startable: true },
 ];
 

@@ -1,0 +1,18 @@
+"""The job runtime as a domain: the job_runs table, the rescue sweep (every minute), /jobs."""
+
+from app.core.domains import BeatEntry, Domain
+
+domain = Domain(
+    name="jobs",
+    models="app.jobs.models",
+    tasks="app.jobs.tasks",
+    routes="app.jobs.routes",
+    schedule={
+        "rescue-stalled-jobs": BeatEntry(
+            task="app.jobs.tasks.rescue_stalled_jobs",
+            schedule=60.0,
+            # A sweep that waited longer than a minute is superseded by the next one.
+            options={"expires": 55},
+        ),
+    },
+)
