@@ -10,7 +10,9 @@ from app.jobs.models import JobType
 from app.jobs.runtime import HandOff, JobContext, tracked_task
 from app.maintenance.service import RetentionRule, register_retention_rule
 
-register_retention_rule(RetentionRule("audit_runs", service.purge_old_audits))
+register_retention_rule(
+    RetentionRule("audit_runs", service.purge_old_audits, batch=service.AUDIT_PURGE_BATCH)
+)
 
 
 @tracked_task(job_type=JobType.audit, stage="crawl", name="app.audits.tasks.crawl_site")

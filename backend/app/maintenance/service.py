@@ -23,10 +23,14 @@ DELETE_BATCH = 5000
 
 @dataclass(frozen=True, slots=True)
 class RetentionRule:
-    """`purge(session, batch)` deletes at most `batch` expired rows and returns how many."""
+    """`purge(session, batch)` deletes at most `batch` expired items and returns how many.
+
+    `batch` is in the rule's own unit: rows for most, whole audits (each thousands of rows)
+    for the audits' rule. None takes the clean-up's row batch."""
 
     name: str
     purge: Callable[[Session, int], int]
+    batch: int | None = None
 
 
 _FINISHED_JOBS = sa.text("""
@@ -74,15 +78,17 @@ def cleanup_old_data(
     deleted: dict[str, int] = {}
     for done, rule in enumerate(RETENTION_RULES):
         deleted[rule.name] = 0
+        rule_batch = rule.batch or batch
         while True:
-            count = rule.purge(session, batch)
+            count = rule.purge(session, rule_batch)
             session.commit()
             deleted[rule.name] += count
             if on_progress is not None:
                 on_progress(
                     done, len(RETENTION_RULES), f"{rule.name}: {deleted[rule.name]} deleted"
                 )
-            if count < batch:
+            # A short batch (in the rule's unit) means nothing expired is left.
+            if count < rule_batch:
                 break
     return deleted
 

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from app.audits import service
 from app.audits.models import AuditRun
+from app.core.config import settings
 from app.core.db import engine, session_scope
 from app.jobs.models import JobRun, JobStatus
 from app.jobs.rescue import sweep_stalled_jobs
@@ -215,6 +216,22 @@ def test_retention_removes_old_audits_with_their_rows(session: Session) -> None:
     remaining = session.exec(select(AuditRun.id)).all()
     assert remaining == [recent.id]
     assert session.execute(sa.text("SELECT count(*) FROM audit_pages")).scalar_one() == 0
+
+
+def test_retention_removes_every_expired_audit_in_one_run(session: Session) -> None:
+    project = create_project(session, owner=create_user(session))
+    expired_at = datetime.now(UTC) - timedelta(days=settings.AUDIT_RETENTION_DAYS + 1)
+    session.add_all([AuditRun(project_id=project.id, started_at=expired_at) for _ in range(12)])
+    fresh = [AuditRun(project_id=project.id) for _ in range(3)]
+    session.add_all(fresh)
+    session.commit()
+    import app.audits.tasks  # noqa: F401 - registers the audits' retention rule
+
+    deleted = cleanup_old_data(session=session)
+
+    assert deleted["audit_runs"] == 12
+    remaining = set(session.exec(select(AuditRun.id)).all())
+    assert remaining == {audit.id for audit in fresh}
 
 
 def _job_state() -> object:
