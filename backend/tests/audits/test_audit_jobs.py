@@ -297,3 +297,46 @@ def test_an_unreachable_site_fails_as_such_after_its_retries(session: Session) -
     assert "could not be reached (robots.txt: connection error)" in (failed.error_message or "")
     assert failed.attempts == failed.max_attempts > 1
     assert _stored_pages(job.id) == set()  # "blocked by robots.txt" would have been a lie
+
+
+def test_an_audit_nothing_will_render_never_waits_for_the_render_queue(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deployment with no render worker: audits whose config renders nothing, and audits
+    that would render but find no worker to do it, go from crawl straight to analyze."""
+    site = SiteServer(
+        {"/": html_page("<a href='/a'>a</a>"), "/a": html_page("<a href='/'>home</a>")}
+    ).start()
+    owner = create_user(session)
+    cases = {
+        "off": ({"render_enabled": False}, 3, "rendering is turned off in the project's settings"),
+        "zero": ({}, 0, "MAX_RENDER_PAGES is 0"),
+        "no worker": ({}, 3, "no worker consumes the render queue"),
+    }
+    try:
+        with celery_worker(
+            queues="default", concurrency=1, env=WORKER_ENV, include="app.audits.tasks"
+        ) as worker:
+            jobs = {}
+            for name, (fields, max_render, _) in cases.items():
+                project = create_project(session, owner=owner, site_url=site.url + "/", **fields)
+                monkeypatch.setattr(settings, "MAX_RENDER_PAGES", max_render)
+                jobs[name], _ = service.start_audit(session=session, project=project, user=None)
+            for name, job in jobs.items():
+                _wait(
+                    lambda job=job: _job(job.id).status in (JobStatus.completed, JobStatus.failed),
+                    60,
+                    f"the audit ({name})",
+                    worker,
+                )
+        for name, job in jobs.items():
+            done = _job(job.id)
+            assert done.status == JobStatus.completed, (name, done.error_message)
+            assert done.result_json is not None
+            assert done.result_json["render_status"] == "skipped"
+            with session_scope() as own:
+                audit = own.exec(select(AuditRun).where(AuditRun.job_id == job.id)).one()
+            assert audit.render_skipped_reason == cases[name][2]
+            assert audit.stats_json["render"] == {"pages_rendered": 0, "reason": cases[name][2]}
+    finally:
+        site.stop()
