@@ -340,3 +340,35 @@ def test_an_audit_nothing_will_render_never_waits_for_the_render_queue(
             assert audit.stats_json["render"] == {"pages_rendered": 0, "reason": cases[name][2]}
     finally:
         site.stop()
+
+
+def test_one_worker_for_every_queue_crawls_after_rendering(session: Session) -> None:
+    """A small deployment's single worker (concurrency 1: one process runs every stage): the
+    crawl of audit B runs in the process where audit A's render stage left a browser."""
+    site = SiteServer(
+        {"/": html_page("<a href='/a'>a</a>"), "/a": html_page("<a href='/'>home</a>")}
+    ).start()
+    env = {**WORKER_ENV, "MAX_RENDER_PAGES": "2", "BROWSER_EXECUTABLE_PATH": "/usr/bin/chromium"}
+    owner = create_user(session)
+    try:
+        with celery_worker(
+            queues="default,render", concurrency=1, env=env, include="app.audits.tasks"
+        ) as worker:
+            results = []
+            for _ in ("A", "B"):
+                project = create_project(session, owner=owner, site_url=site.url + "/")
+                job, _ = service.start_audit(session=session, project=project, user=None)
+                _wait(
+                    lambda job=job: _job(job.id).status in (JobStatus.completed, JobStatus.failed),
+                    90,
+                    "the audit",
+                    worker,
+                )
+                results.append(_job(job.id))
+        for done in results:
+            assert done.status == JobStatus.completed, (done.error_category, done.error_message)
+            assert done.result_json is not None
+            assert done.result_json["render_status"] == "rendered"
+            assert done.result_json["pages"] == 2
+    finally:
+        site.stop()
