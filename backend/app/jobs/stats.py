@@ -67,6 +67,8 @@ class JobStatsPublic(SQLModel):
     duration_seconds: DurationPercentiles | None  # run time of completed jobs
     pickup_latency_seconds: DurationPercentiles | None  # queued -> started
     queues: list[QueueStatsPublic]
+    # Queues holding queued or retrying jobs that no live worker consumes.
+    queues_without_consumer: list[str]
     workers: WorkersPublic
 
 
@@ -134,8 +136,15 @@ def job_stats(
         duration_seconds=_percentiles(run_p50, run_p95),
         pickup_latency_seconds=_percentiles(pickup_p50, pickup_p95),
         queues=queue_stats(),
+        queues_without_consumer=_queues_without_consumer(session),
         workers=workers_online(),
     )
+
+
+def _queues_without_consumer(session: Session) -> list[str]:
+    from app.jobs.queues import queues_without_consumer  # it reads the broker through here
+
+    return queues_without_consumer(session.connection())
 
 
 def _percentiles(p50: float | None, p95: float | None) -> DurationPercentiles | None:
