@@ -665,6 +665,10 @@ export type JobStatsPublic = {
      */
     queues: Array<QueueStatsPublic>;
     /**
+     * Queues Without Consumer
+     */
+    queues_without_consumer: Array<string>;
+    /**
      * Since
      */
     since: string;
