@@ -1,6 +1,7 @@
 """The audit job on the runtime: a crawl resumed after its worker is killed, cancellation
 between batches, the weekly fan-out and retention. Real workers, PostgreSQL and Redis."""
 
+import os
 import socket
 import time
 import uuid
@@ -345,6 +346,8 @@ def test_an_audit_nothing_will_render_never_waits_for_the_render_queue(
 def test_one_worker_for_every_queue_crawls_after_rendering(session: Session) -> None:
     """A small deployment's single worker (concurrency 1: one process runs every stage): the
     crawl of audit B runs in the process where audit A's render stage left a browser."""
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
     site = SiteServer(
         {"/": html_page("<a href='/a'>a</a>"), "/a": html_page("<a href='/'>home</a>")}
     ).start()
