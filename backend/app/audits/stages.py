@@ -190,19 +190,19 @@ def crawl_stage(job: JobContext, *, app_settings: Settings = settings) -> HandOf
                 f"{config.start_url} could not be reached ({unreachable})",
                 category="site_unreachable",
             )
+        # Decided here, from the audit's frozen config and the live workers: an audit that
+        # nothing will render must not wait on a render queue that may have no consumer.
+        skip = render_config_skip_reason(config=audit.config_json, app_settings=app_settings)
         audit.stats_json = {**audit.stats_json, "crawl": _summary_json(summary)}
+        session.add(audit)
+        session.commit()  # no transaction stays open while the workers are asked
         job.progress(
             pct=CRAWL_SHARE,
             current=recorder.stored,
             total=recorder.stored,
             message=f"Crawled {recorder.stored:,} pages",
         )
-        # Decided here, from the audit's frozen config and the live workers: an audit that
-        # nothing will render must not wait on a render queue that may have no consumer.
-        skip = (
-            render_config_skip_reason(config=audit.config_json, app_settings=app_settings)
-            or nothing_will_render_reason()
-        )
+        skip = skip or nothing_will_render_reason()
         if skip is not None:
             logger.info("audit_render_skipped", reason=skip)
             _mark_render(session, audit, RenderStatus.skipped, skip, 0)
