@@ -2,7 +2,7 @@
 
 from celery.schedules import crontab
 
-from app.core.domains import BeatEntry, Domain, JobTypeSpec
+from app.core.domains import BeatEntry, Domain, JobTypeSpec, RetentionSpec
 
 AUDIT_JOB = "audit"
 
@@ -18,6 +18,7 @@ domain = Domain(
             schedule=crontab(day_of_week=0, hour=1, minute=0),
         ),
     },
-    retention={"audit_runs": "app.audits.service.purge_old_audits"},
+    # An audit holds thousands of rows (pages, links and issues cascade): a few per batch.
+    retention={"audit_runs": RetentionSpec("app.audits.service.purge_old_audits", batch=5)},
     job_types={AUDIT_JOB: JobTypeSpec(label="Audit", entry_tasks=("app.audits.tasks.crawl_site",))},
 )

@@ -370,9 +370,6 @@ _OLD_AUDITS = sa.text("""
 
 
 def purge_old_audits(session: Session, batch: int) -> int:
-    """Deletes audits older than AUDIT_RETENTION_DAYS (pages, links and issues cascade).
-    An audit holds thousands of rows, so a batch of audits is a small number of them."""
-    result = session.execute(
-        _OLD_AUDITS, {"days": settings.AUDIT_RETENTION_DAYS, "batch": max(1, batch // 1000)}
-    )
+    """Deletes at most `batch` audits older than AUDIT_RETENTION_DAYS, with their rows."""
+    result = session.execute(_OLD_AUDITS, {"days": settings.AUDIT_RETENTION_DAYS, "batch": batch})
     return int(result.rowcount)  # type: ignore[attr-defined]

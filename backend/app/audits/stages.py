@@ -1,11 +1,12 @@
 """Audits: starting them, the three stages of the audit job, and reading the results.
 
-One tracked job runs an audit across stages (docs/architecture.md, "The job seam"): `crawl` on
-the default queue stores pages as they come, hands off to `render` on the render queue
-(headless Chromium for the pages that need it, skipped with a reason when there is no browser),
-which hands off to `analyze` back on the default queue (site-wide SQL checks, score, stats).
-Every stage starts from what is stored, so a retried or rescued stage resumes instead of
-starting over.
+One tracked job runs an audit across stages (docs/architecture.md, "The job seam"): `crawl`
+on the default queue stores pages as they come, hands off to `render` on the render queue
+(headless Chromium for the pages that need it), which hands off to `analyze` back on the
+default queue (site-wide SQL checks, score, stats). When nothing will render (turned off,
+MAX_RENDER_PAGES=0, no render worker or none with a browser), the crawl records render as
+skipped with the reason and hands off to `analyze` itself. Every stage starts from what is
+stored, so a retried or rescued stage resumes instead of starting over.
 """
 
 import asyncio
@@ -25,6 +26,7 @@ from app.audits.models import (
     RenderStatus,
 )
 from app.audits.page import CrawledPage, FetchError
+from app.audits.render.workers import nothing_will_render_reason
 from app.audits.scoring import (
     ISSUES_BY_CODE,
     ISSUES_BY_SEVERITY,
@@ -188,16 +190,26 @@ def crawl_stage(job: JobContext, *, app_settings: Settings = settings) -> HandOf
                 f"{config.start_url} could not be reached ({unreachable})",
                 category="site_unreachable",
             )
+        # Decided here, from the audit's frozen config and the live workers: an audit that
+        # nothing will render must not wait on a render queue that may have no consumer.
+        skip = render_config_skip_reason(config=audit.config_json, app_settings=app_settings)
         audit.stats_json = {**audit.stats_json, "crawl": _summary_json(summary)}
-        audit.status = AuditStatus.rendering
         session.add(audit)
-        session.commit()
+        session.commit()  # no transaction stays open while the workers are asked
         job.progress(
             pct=CRAWL_SHARE,
             current=recorder.stored,
             total=recorder.stored,
             message=f"Crawled {recorder.stored:,} pages",
         )
+        skip = skip or nothing_will_render_reason()
+        if skip is not None:
+            logger.info("audit_render_skipped", reason=skip)
+            _mark_render(session, audit, RenderStatus.skipped, skip, 0)
+            return job.hand_off("analyze", message="Checking")
+        audit.status = AuditStatus.rendering
+        session.add(audit)
+        session.commit()
     return job.hand_off("render", message="Rendering")
 
 
@@ -210,11 +222,25 @@ def render_skip_reason(
     """Why this audit renders nothing, or None when it renders."""
     from app.audits.render.renderer import browser_unavailable_reason
 
-    if not config.get("render_enabled", True) or (project and not project.render_enabled):
-        return "rendering is turned off in the project's settings"
+    if project and not project.render_enabled:
+        return RENDER_TURNED_OFF
+    return render_config_skip_reason(
+        config=config, app_settings=app_settings
+    ) or browser_unavailable_reason(app_settings)
+
+
+RENDER_TURNED_OFF = "rendering is turned off in the project's settings"
+
+
+def render_config_skip_reason(
+    *, config: dict[str, Any], app_settings: Settings = settings
+) -> str | None:
+    """Why the audit's config asks for no rendering at all, or None."""
+    if not config.get("render_enabled", True):
+        return RENDER_TURNED_OFF
     if int(config.get("max_render_pages", app_settings.MAX_RENDER_PAGES)) <= 0:
         return "MAX_RENDER_PAGES is 0"
-    return browser_unavailable_reason(app_settings)
+    return None
 
 
 def _render_candidates(session: Session, audit_id: uuid.UUID, limit: int) -> list[CrawledPage]:

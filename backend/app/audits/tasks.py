@@ -7,6 +7,7 @@ from app.audits import service, stages
 from app.audits.domain import AUDIT_JOB
 from app.core.celery_app import celery_app
 from app.core.db import session_scope
+from app.jobs.beat import SCHEDULED_START_RETRY
 from app.jobs.runtime import HandOff, JobContext, tracked_task
 
 
@@ -25,8 +26,11 @@ def analyze_site(job: JobContext) -> dict[str, Any]:
     return stages.analyze_stage(job)
 
 
-@celery_app.task(name="app.audits.tasks.run_scheduled_audits", ignore_result=True)
+@celery_app.task(
+    name="app.audits.tasks.run_scheduled_audits", ignore_result=True, **SCHEDULED_START_RETRY
+)
 def run_scheduled_audits() -> int:
-    """Beat, Sundays 01:00 UTC: one audit per project with weekly audits, once per week."""
+    """Beat, Sundays 01:00 UTC: one audit per project with weekly audits, once per week
+    (retried through a database outage: the week's key keeps a retry from doubling)."""
     with session_scope() as session:
         return len(service.run_scheduled_audits(session=session))

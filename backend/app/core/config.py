@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     JOB_RETRY_BACKOFF_CAP_SECONDS: int = Field(default=600, ge=1)
     JOB_RETRY_BACKOFF_BASE_SECONDS: float = Field(default=2.0, gt=0)
     JOB_REQUEUE_AFTER_SECONDS: int = Field(default=120, ge=5)
+    # A job waiting this long in a queue no live worker consumes fails as queue_stalled.
+    JOB_QUEUE_STALL_SECONDS: int = Field(default=1800, ge=0)
 
     # Retention, days
     JOB_RETENTION_DAYS: int = Field(default=30, ge=1)

@@ -53,12 +53,21 @@ class JobTypeSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionSpec:
+    """A clean-up rule: `purge(session, batch)` (a dotted path) deletes at most `batch` expired
+    items of its own unit and returns how many; `batch` None takes the clean-up's row batch
+    (a rule whose items are whole audits, thousands of rows each, asks for a few)."""
+
+    purge: str
+    batch: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Domain:
     """What a domain plugs in. Module fields name modules of the domain's own package;
     `queues` maps its task names (or glob patterns of them) to a queue other than
     `default`; `schedule` maps Beat entry names (unique across the platform) to entries;
-    `retention` maps clean-up rule names to `purge(session, batch) -> rows deleted`
-    functions (dotted paths), which the daily clean-up runs."""
+    `retention` maps clean-up rule names to their rules, which the daily clean-up runs."""
 
     name: str
     models: str | None = None
@@ -67,7 +76,7 @@ class Domain:
     queues: Mapping[str, str] = field(default_factory=dict)
     schedule: Mapping[str, BeatEntry] = field(default_factory=dict)
     job_types: Mapping[str, JobTypeSpec] = field(default_factory=dict)
-    retention: Mapping[str, str] = field(default_factory=dict)
+    retention: Mapping[str, RetentionSpec] = field(default_factory=dict)
 
 
 class DomainDeclarationError(Exception):
@@ -96,7 +105,7 @@ def _check_own_names(package: str, domain: Domain) -> None:
         *(entry.task for entry in domain.schedule.values()),
         *(task for spec in domain.job_types.values() for task in spec.entry_tasks),
     ]
-    for name in (*modules, *tasks, *domain.retention.values()):
+    for name in (*modules, *tasks, *(rule.purge for rule in domain.retention.values())):
         if not name.startswith(own):
             raise DomainDeclarationError(f"{package} declares {name!r}, outside its package")
     for name in tasks:
@@ -146,9 +155,9 @@ def task_routes(domains: Iterable[Domain]) -> dict[str, dict[str, str]]:
     }
 
 
-def retention_functions(domains: Iterable[Domain]) -> dict[str, str]:
-    """Every declared clean-up rule: its name and the dotted path of its purge function."""
-    return {name: path for d in domains for name, path in d.retention.items()}
+def retention_rules(domains: Iterable[Domain]) -> dict[str, RetentionSpec]:
+    """Every declared clean-up rule, by name."""
+    return {name: rule for d in domains for name, rule in d.retention.items()}
 
 
 def job_types(domains: Iterable[Domain]) -> dict[str, JobTypeSpec]:

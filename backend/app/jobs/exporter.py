@@ -169,7 +169,8 @@ class JobMetricsCollector(Collector):
         sweeps = CounterMetricFamily(
             "seo_job_sweep_actions",
             "Jobs the rescue sweep acted on: rescued (worker lost, run again), republished "
-            "(message lost), failed_worker_lost, cancelled, publish_failures",
+            "(message lost), failed_worker_lost, failed_queue_stalled (no consumer), cancelled, "
+            "publish_failures",
             labels=["outcome"],
         )
         # Rescues leave no lasting trace on the rows (a rescued job that then completes looks

@@ -1,17 +1,21 @@
 """The rescue sweep (Beat, every minute): nothing stays `queued` or `running` forever.
 
-- Queued with no claim for JOB_REQUEUE_AFTER_SECONDS (Redis lost the message, or the broker
-  was down at start): published again.
-- Retrying and overdue by the same margin (the delayed message was lost): published again.
+- Queued with no claim for JOB_REQUEUE_AFTER_SECONDS, or retrying and overdue by the same
+  margin: published again if its message is gone (Redis lost it, or the broker was down at
+  start); a message still in the broker is left alone, so Redis never holds two for one job.
+- Waiting for JOB_QUEUE_STALL_SECONDS in a queue that no live worker consumes: `failed` with
+  category queue_stalled, naming the queue.
 - Running with an expired lease (its worker died): made `retrying` and published again while
   attempts remain, else `failed` with category worker_lost, "worker lost". A pending cancel
   request ends it `cancelled` instead.
 
-Each step is one compare-and-set UPDATE ... RETURNING, so two sweeps running at once (two
+Each step is one compare-and-set UPDATE ... RETURNING (the waiting jobs are locked, SKIP
+LOCKED, while their messages are checked and published), so two sweeps running at once (two
 Beats) split the work rather than doubling it, and an extra message is harmless anyway: the
 claim refuses a job that is not claimable.
 """
 
+import uuid
 from dataclasses import dataclass, field
 
 import redis
@@ -21,26 +25,42 @@ from sqlalchemy.engine import Connection
 from app.core.config import settings
 from app.core.db import engine
 from app.core.logging import get_logger
+from app.jobs import queues
 from app.jobs.dispatch import publish_job
+from app.jobs.stats import broker_client
 
 logger = get_logger(__name__)
 
 RESCUE_BATCH = 1000
 
-_REQUEUE_WAITING = sa.text("""
-    UPDATE job_runs SET updated_at = now()
-    WHERE id IN (
-        SELECT id FROM job_runs
-        WHERE (status = 'queued'
-               AND updated_at < now() - make_interval(secs => :after))
-           OR (status = 'retrying'
-               AND next_retry_at < now() - make_interval(secs => :after)
-               AND updated_at < now() - make_interval(secs => :after))
-        ORDER BY queued_at
-        LIMIT :batch
-        FOR UPDATE SKIP LOCKED
-    )
-    RETURNING id, job_type, stage
+# Waiting: queued, or retrying and overdue, for longer than the requeue margin. `waited` is
+# how long it has been in its queue (since it was queued, handed off or due to retry).
+_WAITING_EXISTS = sa.text("""
+    SELECT EXISTS (SELECT 1 FROM job_runs WHERE (status = 'queued'
+        AND updated_at < now() - make_interval(secs => :after))
+       OR (status = 'retrying' AND next_retry_at < now() - make_interval(secs => :after)))
+""")
+
+_WAITING = sa.text("""
+    SELECT id, job_type, stage, queue,
+        extract(epoch FROM now() - GREATEST(updated_at, COALESCE(next_retry_at, updated_at)))
+    FROM job_runs
+    WHERE (status = 'queued'
+           AND updated_at < now() - make_interval(secs => :after))
+       OR (status = 'retrying'
+           AND next_retry_at < now() - make_interval(secs => :after)
+           AND updated_at < now() - make_interval(secs => :after))
+    ORDER BY queued_at
+    LIMIT :batch
+    FOR UPDATE SKIP LOCKED
+""")
+
+_FAIL_STALLED = sa.text("""
+    UPDATE job_runs SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
+        next_retry_at = NULL, error_category = 'queue_stalled', error_message = :message,
+        updated_at = now()
+    WHERE id = ANY(:ids) AND status IN ('queued', 'retrying')
+    RETURNING id
 """)
 
 _CANCEL_ABANDONED = sa.text("""
@@ -78,6 +98,7 @@ class SweepReport:
     rescued: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
+    stalled: list[str] = field(default_factory=list)
     unpublished: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -85,13 +106,17 @@ class SweepReport:
             "republished": len(self.republished),
             "rescued": len(self.rescued),
             "failed_worker_lost": len(self.failed),
+            "failed_queue_stalled": len(self.stalled),
             "cancelled": len(self.cancelled),
             "publish_failures": self.unpublished,
         }
 
 
 def sweep_stalled_jobs(
-    *, requeue_after_seconds: float | None = None, connection: Connection | None = None
+    *,
+    requeue_after_seconds: float | None = None,
+    stall_after_seconds: float | None = None,
+    connection: Connection | None = None,
 ) -> SweepReport:
     """One pass of the sweep; safe to run concurrently and as often as wanted."""
     after = float(
@@ -99,28 +124,72 @@ def sweep_stalled_jobs(
         if requeue_after_seconds is None
         else requeue_after_seconds
     )
+    stall_after = float(
+        settings.JOB_QUEUE_STALL_SECONDS if stall_after_seconds is None else stall_after_seconds
+    )
     if connection is None:
         with engine.connect() as own:
-            return sweep_stalled_jobs(requeue_after_seconds=after, connection=own)
+            return sweep_stalled_jobs(
+                requeue_after_seconds=after, stall_after_seconds=stall_after, connection=own
+            )
     report = SweepReport()
     with connection.begin():
         report.cancelled = [str(r[0]) for r in connection.execute(_CANCEL_ABANDONED)]
         report.failed = [str(r[0]) for r in connection.execute(_FAIL_ABANDONED)]
         rescued = connection.execute(_RETRY_ABANDONED, {"batch": RESCUE_BATCH}).all()
-        waiting = connection.execute(
-            _REQUEUE_WAITING, {"after": after, "batch": RESCUE_BATCH}
-        ).all()
     # Published after the commit, like every dispatch: a worker must find the row claimable.
     for job_id, job_type, stage in rescued:
         report.rescued.append(str(job_id))
         report.unpublished += not _publish(str(job_id), job_type, stage)
-    for job_id, job_type, stage in waiting:
-        report.republished.append(str(job_id))
-        report.unpublished += not _publish(str(job_id), job_type, stage)
+    _sweep_waiting(connection, report, after=after, stall_after=stall_after)
     if any(report.as_dict().values()):
         logger.warning("job_sweep", **report.as_dict())
         _count_rescues(report)
     return report
+
+
+def _sweep_waiting(
+    connection: Connection, report: SweepReport, *, after: float, stall_after: float
+) -> None:
+    with connection.begin():
+        if not connection.execute(_WAITING_EXISTS, {"after": after}).scalar_one():
+            return
+    # Asked before the rows are locked: the broadcast waits its whole timeout.
+    consumers = queues.live_consumers()
+    with connection.begin():
+        waiting = connection.execute(_WAITING, {"after": after, "batch": RESCUE_BATCH}).all()
+        if not waiting:
+            return
+        consumed = None if consumers is None else queues.consumed_queues(connection, consumers)
+        stalled: dict[str, list[uuid.UUID]] = {}
+        republish = []
+        present = queues.queued_messages(broker_client(), sorted({str(row[3]) for row in waiting}))
+        for job_id, job_type, stage, queue, waited in waiting:
+            unconsumed = consumed is not None and queue not in consumed
+            if unconsumed and stall_after and float(waited) >= stall_after:
+                stalled.setdefault(queue, []).append(job_id)
+                continue
+            if not present.holds(job_id=str(job_id), queue=queue):
+                republish.append((str(job_id), job_type, stage))
+        for queue, ids in stalled.items():
+            message = (
+                f"no worker consumes the {queue!r} queue: waited over "
+                f"{_duration(stall_after)} (JOB_QUEUE_STALL_SECONDS)"
+            )
+            failed = connection.execute(_FAIL_STALLED, {"ids": ids, "message": message})
+            report.stalled.extend(str(row[0]) for row in failed)
+            logger.error("job_queue_stalled", queue=queue, jobs=len(ids))
+        # Published while the rows are locked: a second sweep cannot publish them too, and a
+        # worker's claim waits the moment it takes for this transaction to end.
+        for job_id, job_type, stage in republish:
+            report.republished.append(job_id)
+            report.unpublished += not _publish(job_id, job_type, stage)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
 
 
 # Totals of the sweep's actions, for /metrics (app/jobs/exporter.py). Kept in Redis because

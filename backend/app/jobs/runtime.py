@@ -86,18 +86,20 @@ class _Store:
     autocommit kept open (one round trip per transition, no pool check-out, no ping).
 
     Two connections for the job's own writes, because not every write needs to wait for the
-    disk, and a third for the heartbeat thread. Claims, progress, heartbeats, hand-offs and
-    retry scheduling commit asynchronously (synchronous_commit off): if PostgreSQL itself
-    crashes, the last fraction of a second of them may be lost, which the lease and the
-    sweep already recover from (the job runs again). Terminal transitions (completed,
-    failed, cancelled) wait for the WAL flush, which also makes every earlier write of the
-    job durable, so a reported result is never lost.
+    disk, and a third for the heartbeat thread; under `--pool threads` each pool thread has
+    its own two, so no thread waits on another's statement. Claims, progress, heartbeats,
+    hand-offs and retry scheduling commit asynchronously (synchronous_commit off): if
+    PostgreSQL itself crashes, the last fraction of a second of them may be lost, which the
+    lease and the sweep already recover from (the job runs again). Terminal transitions
+    (completed, failed, cancelled) wait for the WAL flush, which also makes every earlier
+    write of the job durable, so a reported result is never lost.
     """
 
     def __init__(self) -> None:
         self.pid = os.getpid()
         self._dsn = libpq_dsn(settings.DATABASE_URL)
-        self._connections: dict[str, psycopg.Connection[Any]] = {}
+        # By (use, thread).
+        self._connections: dict[tuple[str, int], psycopg.Connection[Any]] = {}
 
     def call(self, transition: Callable[..., T], *, durable: bool = False, **params: Any) -> T:
         return self._call(_DURABLE if durable else _ASYNC_COMMIT, transition, params)
@@ -106,11 +108,12 @@ class _Store:
         """For the heartbeat thread, which must not share the main thread's connections."""
         return self._call(_HEARTBEAT, transition, params)
 
-    def _call(self, key: str, transition: Callable[..., T], params: dict[str, Any]) -> T:
+    def _call(self, use: str, transition: Callable[..., T], params: dict[str, Any]) -> T:
+        key = (use, threading.get_ident())
         for retry in (False, True):
             connection = self._connections.get(key)
             if connection is None or connection.closed:
-                connection = self._connections[key] = self._connect(durable=key == _DURABLE)
+                connection = self._connections[key] = self._connect(durable=use == _DURABLE)
             try:
                 return transition(connection, **params)
             except psycopg.OperationalError:
@@ -128,7 +131,7 @@ class _Store:
                 raise
         raise AssertionError("unreachable")
 
-    def _discard(self, key: str) -> None:
+    def _discard(self, key: tuple[str, int]) -> None:
         connection = self._connections.pop(key, None)
         if connection is not None:
             connection.close()
@@ -248,7 +251,7 @@ class JobContext:
             lease_seconds=settings.JOB_LEASE_SECONDS,
         )
         self._last_contact = time.monotonic()
-        _heartbeat.touched()
+        _heartbeat.touched(self)
         self._note(cancel)
 
     def _note(self, cancel_pending: bool | None) -> None:
@@ -275,52 +278,62 @@ class JobContext:
 
 
 class _Heartbeat:
-    """One thread per worker process extends the lease of the job it is running when the
-    body has not written progress for a while, so a long silent step is not taken for a
-    dead worker. Short jobs never trigger a write."""
+    """One thread per worker process extends the lease of every job the process is running
+    (one per pool thread under `--pool threads`) when its body has not written progress for
+    a while, so a long silent step is not taken for a dead worker. Short jobs never trigger
+    a write."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._job: JobContext | None = None
-        self._last = 0.0
+        # Running jobs by context, with when each last reached the database.
+        self._jobs: dict[JobContext, float] = {}
         self._pid = 0
 
     def watch(self, job: JobContext) -> None:
         if self._pid != os.getpid():
             self._pid = os.getpid()
             self._lock = threading.Lock()
+            self._jobs = {}
             threading.Thread(target=self._loop, name="job-heartbeat", daemon=True).start()
         with self._lock:
-            self._job = job
-            self._last = time.monotonic()
+            self._jobs[job] = time.monotonic()
 
-    def touched(self) -> None:
-        self._last = time.monotonic()
-
-    def clear(self) -> None:
+    def touched(self, job: JobContext) -> None:
         with self._lock:
-            self._job = None
+            if job in self._jobs:
+                self._jobs[job] = time.monotonic()
+
+    def release(self, job: JobContext) -> None:
+        with self._lock:
+            self._jobs.pop(job, None)
+
+    def running(self) -> int:
+        with self._lock:
+            return len(self._jobs)
 
     def _loop(self) -> None:
         lease = settings.JOB_LEASE_SECONDS
         while True:
             time.sleep(min(lease / 4, 10.0))
+            now = time.monotonic()
             with self._lock:
-                job, last = self._job, self._last
-            if job is None or time.monotonic() - last < lease / 3:
-                continue
-            try:
-                cancel = _store().call_separately(
-                    transitions.extend_lease,
-                    job_id=str(job.job_id),
-                    attempt=job.attempt,
-                    lease_seconds=lease,
-                )
-            except Exception as exc:
-                logger.warning("job_heartbeat_failed", job_id=str(job.job_id), error=repr(exc))
-                continue
-            self._last = time.monotonic()
-            job._seen_by_heartbeat(cancel)
+                due = [job for job, last in self._jobs.items() if now - last >= lease / 3]
+            for job in due:
+                self._extend(job, lease)
+
+    def _extend(self, job: JobContext, lease: int) -> None:
+        try:
+            cancel = _store().call_separately(
+                transitions.extend_lease,
+                job_id=str(job.job_id),
+                attempt=job.attempt,
+                lease_seconds=lease,
+            )
+        except Exception as exc:
+            logger.warning("job_heartbeat_failed", job_id=str(job.job_id), error=repr(exc))
+            return
+        self.touched(job)
+        job._seen_by_heartbeat(cancel)
 
 
 _heartbeat = _Heartbeat()
@@ -431,7 +444,7 @@ def run_stage(
         else:
             _finish_completed(job, outcome)
     finally:
-        _heartbeat.clear()
+        _heartbeat.release(job)
 
 
 def _finish_completed(job: JobContext, result: dict[str, Any]) -> None:

@@ -63,6 +63,8 @@ class JobStatsPublic(SQLModel):
     duration_seconds: DurationPercentiles | None  # run time of completed jobs
     pickup_latency_seconds: DurationPercentiles | None  # queued -> started
     queues: list[QueueStatsPublic]  # empty unless the caller is a superuser
+    # Queues holding queued or retrying jobs that no live worker consumes (superusers only).
+    queues_without_consumer: list[str]
     workers: WorkersPublic  # not checked (checked_at null) unless the caller is a superuser
 
 
@@ -131,10 +133,17 @@ def job_stats(
         pickup_latency_seconds=_percentiles(pickup_p50, pickup_p95),
         # The platform's queues and worker host names are for operators only.
         queues=queue_stats() if user.is_superuser else [],
+        queues_without_consumer=_queues_without_consumer(session) if user.is_superuser else [],
         workers=workers_online()
         if user.is_superuser
         else WorkersPublic(online=0, names=[], checked_at=None),
     )
+
+
+def _queues_without_consumer(session: Session) -> list[str]:
+    from app.jobs.queues import queues_without_consumer  # it reads the broker through here
+
+    return queues_without_consumer(session.connection())
 
 
 def _percentiles(p50: float | None, p95: float | None) -> DurationPercentiles | None:

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from app.core.config import settings
-from app.core.domains import declared_domains, retention_functions
+from app.core.domains import declared_domains
+from app.core.domains import retention_rules as declared_retention_rules
 from app.health import service as health_service
 from app.jobs.models import JobRun
 from app.jobs.service import day_dedupe_key, start_job
@@ -26,10 +27,14 @@ DELETE_BATCH = 5000
 
 @dataclass(frozen=True, slots=True)
 class RetentionRule:
-    """`purge(session, batch)` deletes at most `batch` expired rows and returns how many."""
+    """`purge(session, batch)` deletes at most `batch` expired items and returns how many.
+
+    `batch` is in the rule's own unit: rows for most, whole audits (each thousands of rows)
+    for the audits' rule. None takes the clean-up's row batch."""
 
     name: str
     purge: Callable[[Session, int], int]
+    batch: int | None = None
 
 
 _FINISHED_JOBS = sa.text("""
@@ -59,9 +64,10 @@ def _purge_finished_jobs(session: Session, batch: int) -> int:
 def retention_rules() -> list[RetentionRule]:
     """Finished jobs first, then every rule the domains declare."""
     rules = [RetentionRule("job_runs", _purge_finished_jobs)]
-    for name, path in retention_functions(declared_domains()).items():
-        module, _, function = path.rpartition(".")
-        rules.append(RetentionRule(name, getattr(importlib.import_module(module), function)))
+    for name, spec in declared_retention_rules(declared_domains()).items():
+        module, _, function = spec.purge.rpartition(".")
+        purge = getattr(importlib.import_module(module), function)
+        rules.append(RetentionRule(name, purge, batch=spec.batch))
     return rules
 
 
@@ -79,13 +85,15 @@ def cleanup_old_data(
     rules = retention_rules()
     for done, rule in enumerate(rules):
         deleted[rule.name] = 0
+        rule_batch = rule.batch or batch
         while True:
-            count = rule.purge(session, batch)
+            count = rule.purge(session, rule_batch)
             session.commit()
             deleted[rule.name] += count
             if on_progress is not None:
                 on_progress(done, len(rules), f"{rule.name}: {deleted[rule.name]} deleted")
-            if count < batch:
+            # A short batch (in the rule's unit) means nothing expired is left.
+            if count < rule_batch:
                 break
     return deleted
 

@@ -4,21 +4,27 @@ from typing import Any
 
 from app.core.celery_app import celery_app
 from app.core.db import session_scope
+from app.jobs.beat import SCHEDULED_START_RETRY
 from app.jobs.errors import PermanentJobError
 from app.jobs.runtime import JobContext, tracked_task
 from app.maintenance import service
 from app.maintenance.domain import MAINTENANCE_JOB
 
 
-@celery_app.task(name="app.maintenance.tasks.cleanup_old_data", ignore_result=True)
+@celery_app.task(
+    name="app.maintenance.tasks.cleanup_old_data", ignore_result=True, **SCHEDULED_START_RETRY
+)
 def cleanup_old_data() -> str:
-    """Beat: start today's clean-up job (a second Beat firing finds it and does nothing)."""
+    """Beat: start today's clean-up job (a second Beat firing, or a retry after a database
+    outage, finds it and does nothing)."""
     with session_scope() as session:
         job, _ = service.start_cleanup_job(session=session, user=None, scheduled=True)
     return str(job.id)
 
 
-@celery_app.task(name="app.maintenance.tasks.health_check", ignore_result=True)
+@celery_app.task(
+    name="app.maintenance.tasks.health_check", ignore_result=True, **SCHEDULED_START_RETRY
+)
 def health_check() -> str:
     with session_scope() as session:
         job, _ = service.start_health_check_job(session=session, user=None)

@@ -1,6 +1,7 @@
 """The audit job on the runtime: a crawl resumed after its worker is killed, cancellation
 between batches, the weekly fan-out and retention. Real workers, PostgreSQL and Redis."""
 
+import os
 import socket
 import time
 import uuid
@@ -13,6 +14,7 @@ from sqlmodel import Session, select
 
 from app.audits import service
 from app.audits.models import AuditRun
+from app.core.config import settings
 from app.core.db import engine, session_scope
 from app.jobs.models import JobRun, JobStatus
 from app.jobs.rescue import sweep_stalled_jobs
@@ -217,6 +219,22 @@ def test_retention_removes_old_audits_with_their_rows(session: Session) -> None:
     assert session.execute(sa.text("SELECT count(*) FROM audit_pages")).scalar_one() == 0
 
 
+def test_retention_removes_every_expired_audit_in_one_run(session: Session) -> None:
+    project = create_project(session, owner=create_user(session))
+    expired_at = datetime.now(UTC) - timedelta(days=settings.AUDIT_RETENTION_DAYS + 1)
+    session.add_all([AuditRun(project_id=project.id, started_at=expired_at) for _ in range(12)])
+    fresh = [AuditRun(project_id=project.id) for _ in range(3)]
+    session.add_all(fresh)
+    session.commit()
+    import app.audits.tasks  # noqa: F401 - registers the audits' retention rule
+
+    deleted = cleanup_old_data(session=session)
+
+    assert deleted["audit_runs"] == 12
+    remaining = set(session.exec(select(AuditRun.id)).all())
+    assert remaining == {audit.id for audit in fresh}
+
+
 def _job_state() -> object:
     with engine.connect() as connection:
         return connection.execute(
@@ -280,3 +298,80 @@ def test_an_unreachable_site_fails_as_such_after_its_retries(session: Session) -
     assert "could not be reached (robots.txt: connection error)" in (failed.error_message or "")
     assert failed.attempts == failed.max_attempts > 1
     assert _stored_pages(job.id) == set()  # "blocked by robots.txt" would have been a lie
+
+
+def test_an_audit_nothing_will_render_never_waits_for_the_render_queue(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deployment with no render worker: audits whose config renders nothing, and audits
+    that would render but find no worker to do it, go from crawl straight to analyze."""
+    site = SiteServer(
+        {"/": html_page("<a href='/a'>a</a>"), "/a": html_page("<a href='/'>home</a>")}
+    ).start()
+    owner = create_user(session)
+    cases = {
+        "off": ({"render_enabled": False}, 3, "rendering is turned off in the project's settings"),
+        "zero": ({}, 0, "MAX_RENDER_PAGES is 0"),
+        "no worker": ({}, 3, "no worker consumes the render queue"),
+    }
+    try:
+        with celery_worker(
+            queues="default", concurrency=1, env=WORKER_ENV, include="app.audits.tasks"
+        ) as worker:
+            jobs = {}
+            for name, (fields, max_render, _) in cases.items():
+                project = create_project(session, owner=owner, site_url=site.url + "/", **fields)
+                monkeypatch.setattr(settings, "MAX_RENDER_PAGES", max_render)
+                jobs[name], _ = service.start_audit(session=session, project=project, user=None)
+            for name, job in jobs.items():
+                _wait(
+                    lambda job=job: _job(job.id).status in (JobStatus.completed, JobStatus.failed),
+                    60,
+                    f"the audit ({name})",
+                    worker,
+                )
+        for name, job in jobs.items():
+            done = _job(job.id)
+            assert done.status == JobStatus.completed, (name, done.error_message)
+            assert done.result_json is not None
+            assert done.result_json["render_status"] == "skipped"
+            with session_scope() as own:
+                audit = own.exec(select(AuditRun).where(AuditRun.job_id == job.id)).one()
+            assert audit.render_skipped_reason == cases[name][2]
+            assert audit.stats_json["render"] == {"pages_rendered": 0, "reason": cases[name][2]}
+    finally:
+        site.stop()
+
+
+def test_one_worker_for_every_queue_crawls_after_rendering(session: Session) -> None:
+    """A small deployment's single worker (concurrency 1: one process runs every stage): the
+    crawl of audit B runs in the process where audit A's render stage left a browser."""
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    site = SiteServer(
+        {"/": html_page("<a href='/a'>a</a>"), "/a": html_page("<a href='/'>home</a>")}
+    ).start()
+    env = {**WORKER_ENV, "MAX_RENDER_PAGES": "2", "BROWSER_EXECUTABLE_PATH": "/usr/bin/chromium"}
+    owner = create_user(session)
+    try:
+        with celery_worker(
+            queues="default,render", concurrency=1, env=env, include="app.audits.tasks"
+        ) as worker:
+            results = []
+            for _ in ("A", "B"):
+                project = create_project(session, owner=owner, site_url=site.url + "/")
+                job, _ = service.start_audit(session=session, project=project, user=None)
+                _wait(
+                    lambda job=job: _job(job.id).status in (JobStatus.completed, JobStatus.failed),
+                    90,
+                    "the audit",
+                    worker,
+                )
+                results.append(_job(job.id))
+        for done in results:
+            assert done.status == JobStatus.completed, (done.error_category, done.error_message)
+            assert done.result_json is not None
+            assert done.result_json["render_status"] == "rendered"
+            assert done.result_json["pages"] == 2
+    finally:
+        site.stop()

@@ -106,7 +106,8 @@ def test_one_browser_serves_many_pages_and_survives_a_crash(renderer: PageRender
         assert renderer.launches == max(launches, 1)
 
         assert renderer._browser is not None
-        renderer._browser.close()  # the browser goes away under the renderer
+        # The browser goes away under the renderer (Playwright is called from its thread).
+        renderer.in_browser_thread(renderer._browser.close)
         assert renderer.render(f"{site.url}/", raw=raw).h1 == ["Static"]
         assert renderer.launches == max(launches, 1) + 1
 

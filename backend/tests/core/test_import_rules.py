@@ -4,7 +4,7 @@
 - api/router.py mounts the domains through their declarations and imports none of them;
   api/ imports a domain only through its public modules;
 - a domain imports another only through its public modules (models, service, domain; for
-  the job runtime also its seam: runtime, errors), and only `app.api.deps` of api/;
+  the job runtime also its seam: runtime, errors, beat), and only `app.api.deps` of api/;
 - the domains' imports of each other make no cycle;
 - every package under app/ is a layer or a domain listed in core/domains.py.
 main.py and cli.py put the application together and may import anything.
@@ -21,7 +21,7 @@ APP_DIR = Path(app.__file__).parent
 LAYERS = {"core", "local", "api", "alembic"}
 ROOTS = {"main", "cli"}
 PUBLIC_MODULES = {"models", "service", "domain"}
-SEAMS = {"jobs": {"runtime", "errors"}}  # what job domains build on, beyond the public modules
+SEAMS = {"jobs": {"runtime", "errors", "beat"}}  # what job domains build on, beyond the public modules
 
 
 def _imports(path: Path, app_dir: Path) -> Iterator[tuple[int, list[str]]]:

@@ -753,6 +753,10 @@ export type JobStatsPublic = {
      */
     queues: Array<QueueStatsPublic>;
     /**
+     * Queues Without Consumer
+     */
+    queues_without_consumer: Array<string>;
+    /**
      * Since
      */
     since: string;

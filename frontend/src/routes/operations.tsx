@@ -34,10 +34,20 @@ function seconds(value: number | null | undefined): string {
   return value == null ? "—" : formatDuration(value * 1000);
 }
 
-function QueuesCard({ stats }: { stats: JobStatsPublic }) {
+export function QueuesCard({ stats }: { stats: JobStatsPublic }) {
+  const unconsumed = new Set(stats.queues_without_consumer);
   return (
     <Card>
       <CardHeader title="Queues" description="Messages waiting in Redis and the age of the oldest." />
+      {unconsumed.size > 0 && (
+        <CardBody>
+          <p role="alert" data-testid="queues-without-consumer" className="text-sm text-red-700">
+            Jobs wait in {[...unconsumed].join(", ")} but no worker consumes{" "}
+            {unconsumed.size === 1 ? "it" : "them"}: start a worker with <code>-Q</code> naming{" "}
+            {unconsumed.size === 1 ? "that queue" : "those queues"}, or they fail as stalled.
+          </p>
+        </CardBody>
+      )}
       <Table aria-label="Queues">
         <thead>
           <tr>
@@ -49,7 +59,14 @@ function QueuesCard({ stats }: { stats: JobStatsPublic }) {
         <tbody className="divide-y divide-slate-100">
           {stats.queues.map((queue) => (
             <Tr key={queue.name} data-testid="queue-row">
-              <Td className="font-medium">{queue.name}</Td>
+              <Td className="font-medium">
+                {queue.name}
+                {unconsumed.has(queue.name) && (
+                  <Badge tone="red" className="ml-2">
+                    no consumer
+                  </Badge>
+                )}
+              </Td>
               <Td className="text-right tabular-nums">
                 {queue.depth == null ? <Badge tone="amber">unreadable</Badge> : formatNumber(queue.depth)}
               </Td>

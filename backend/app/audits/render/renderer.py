@@ -1,5 +1,10 @@
-"""The render stage: headless Chromium through Playwright's sync API (render tasks run in
-Celery's prefork processes, which have no event loop).
+"""The render stage: headless Chromium through Playwright's sync API.
+
+Playwright's sync API keeps its own asyncio loop marked as running in the thread that started
+it, for as long as the browser lives, and `asyncio.run()` refuses to start in such a thread.
+So the browser lives in a thread of its own: every Playwright call of a renderer runs there,
+and the thread that runs tasks (a crawl's `asyncio.run()` after a render stage in the same
+worker process) never sees Playwright's loop.
 
 One browser per worker process, launched on first use and reused: a launch costs far more
 than a page. Every page gets a fresh context (no cookies or storage leak between pages).
@@ -11,9 +16,10 @@ import atexit
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import structlog
@@ -29,6 +35,8 @@ if TYPE_CHECKING:
     from app.core.config import Settings
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
 BLOCKED_RESOURCE_TYPES = frozenset({"image", "font", "media"})
@@ -182,7 +190,14 @@ class PageRenderer:
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._proxy: RenderProxy | None = None
+        self._browser_thread: ThreadPoolExecutor | None = None
         self.launches = 0
+
+    def in_browser_thread(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Runs `call` in the thread that owns this renderer's Playwright (and its loop)."""
+        if self._browser_thread is None:
+            self._browser_thread = ThreadPoolExecutor(1, thread_name_prefix="browser")
+        return self._browser_thread.submit(call, *args, **kwargs).result()
 
     # -- browser lifecycle -----------------------------------------------------------------
 
@@ -217,6 +232,17 @@ class PageRenderer:
         return self._browser
 
     def close(self) -> None:
+        if self._browser_thread is None:
+            return
+        try:
+            self.in_browser_thread(self._close_in_thread)
+        except RuntimeError:
+            log.debug("renderer closed at interpreter exit")  # the thread is already gone
+        finally:
+            self._browser_thread.shutdown(wait=False)
+            self._browser_thread = None
+
+    def _close_in_thread(self) -> None:
         if self._browser is not None:
             try:
                 self._browser.close()
@@ -236,6 +262,9 @@ class PageRenderer:
     # -- rendering -------------------------------------------------------------------------
 
     def render(self, url: str, *, raw: CrawledPage) -> RenderedView:
+        return self.in_browser_thread(self._render, url, raw)
+
+    def _render(self, url: str, raw: CrawledPage) -> RenderedView:
         refusal = self._refusal(url, {})
         if refusal is not None:
             return _failed(refusal)
