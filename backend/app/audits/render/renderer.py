@@ -41,6 +41,10 @@ CHROMIUM_ARGS = (
     "--disable-gpu",
     "--disable-quic",
     "--disable-dev-shm-usage",
+    # WebRTC sends its UDP (STUN, TURN, peer traffic) straight from the browser, around the
+    # guarded proxy: to any address a page names, and telling it the worker's own addresses.
+    # Only proxied traffic is left, and our HTTP proxy carries no UDP.
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
 # After `load`, scripts get this long (at most) to finish fetching what they build with.
 NETWORK_IDLE_WAIT_SECONDS = 3.0
