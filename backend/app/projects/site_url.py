@@ -1,6 +1,9 @@
 """Validation and normalization of a project's site URL."""
 
+import ipaddress
 from urllib.parse import urlsplit, urlunsplit
+
+from app.audits.crawl.urls import normalize_host
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -26,12 +29,19 @@ def normalize_site_url(raw: str) -> str:
         port = parts.port
     except ValueError as exc:
         raise ValueError("site_url has an invalid port") from exc
-    try:
-        host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError as exc:
-        raise ValueError("site_url has an invalid host name") from exc
     if ":" in host:
-        host = f"[{host}]"
+        try:
+            address = ipaddress.IPv6Address(host)
+        except ValueError as exc:
+            raise ValueError("site_url has an invalid IPv6 address") from exc
+        if address.scope_id:  # a zone names an interface of the machine that asks
+            raise ValueError("site_url must not name an IPv6 zone")
+        host = f"[{address.compressed}]"
+    else:
+        normalized = normalize_host(host)
+        if normalized is None:
+            raise ValueError("site_url has an invalid host name")
+        host = normalized
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = parts.path or "/"
     return urlunsplit((scheme, netloc, path, "", ""))

@@ -70,7 +70,18 @@ def test_superuser_sees_all(client: TestClient, session: Session) -> None:
 
 @pytest.mark.parametrize(
     "site_url",
-    ["example.com", "ftp://example.com", "https://", "https://user:pw@example.com", "http://:80/"],
+    [
+        "example.com",
+        "ftp://example.com",
+        "https://",
+        "https://user:pw@example.com",
+        "http://:80/",
+        "http://exa mple.com/",
+        'http://exa"mple.com/',
+        "http://exa'mple.com/",
+        "http://a..b.com/",
+        "http://[::1%25eth0]/",
+    ],
 )
 def test_invalid_site_urls_are_422(client: TestClient, session: Session, site_url: str) -> None:
     user = create_user(session)
@@ -88,6 +99,11 @@ def test_invalid_site_urls_are_422(client: TestClient, session: Session, site_ur
         ("http://example.com:80/blog?utm=1#top", "http://example.com/blog"),
         ("http://example.com:8080", "http://example.com:8080/"),
         ("https://bücher.de", "https://xn--bcher-kva.de/"),
+        # IDNA 2008: ß is a letter of its own (IDNA 2003 made this fass.de, another site)
+        ("https://faß.de", "https://xn--fa-hia.de/"),
+        ("https://FAß.DE./shop", "https://xn--fa-hia.de/shop"),
+        ("http://[2001:DB8:0::1]:8080", "http://[2001:db8::1]:8080/"),
+        ("https://my_host.example.com", "https://my_host.example.com/"),
     ],
 )
 def test_site_url_normalization(raw: str, normalized: str) -> None:

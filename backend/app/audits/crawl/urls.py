@@ -5,8 +5,11 @@ checks report duplicates that are not there. `normalize_url` is on the hot path 
 of every page), so it does the common work with plain string operations.
 """
 
+import re
 from fnmatch import fnmatchcase
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+
+import idna
 
 DEFAULT_TRACKING_PARAMS: tuple[str, ...] = (
     "utm_*",
@@ -89,16 +92,28 @@ def _is_tracking(name: str, tracking_params: tuple[str, ...]) -> bool:
     return False
 
 
-def _normalize_host(host: str) -> str | None:
-    host = host.rstrip(".").lower()
-    if not host:
-        return None
+# What a host can be on the wire: dot-separated labels (the underscore is not valid in a
+# host name, but real sites use it), or a bracketed IPv6 literal.
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
+_IPV6_LITERAL = re.compile(r"\[[0-9a-f:.]+\]")
+
+
+def normalize_host(host: str) -> str | None:
+    """`Faß.DE.` -> `xn--fa-hia.de`: lower-case ASCII, an internationalized name as its IDNA
+    2008 A-labels (UTS #46 mapping, non-transitional: `ß` stays `ß`, where the standard
+    library's IDNA 2003 codec turns `faß.de` into another site, `fass.de`). None for a host
+    no URL can name (spaces, quotes, empty labels...)."""
+    host = host.rstrip(".")
     if host.isascii():
+        host = host.lower()
+    else:
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            return None
+    if _HOST_NAME.fullmatch(host) or _IPV6_LITERAL.fullmatch(host):
         return host
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return None
+    return None
 
 
 def normalize_url(
@@ -136,7 +151,7 @@ def normalize_url(
         port = rest[1:] if rest.startswith(":") else ""
     elif ":" in netloc:
         host, port = netloc.rsplit(":", 1)
-    normalized_host = _normalize_host(unquote(host) if "%" in host else host)
+    normalized_host = normalize_host(unquote(host) if "%" in host else host)
     if normalized_host is None:
         return None
     if port:
