@@ -280,3 +280,31 @@ def test_an_unreachable_site_fails_as_such_after_its_retries(session: Session) -
     assert "could not be reached (robots.txt: connection error)" in (failed.error_message or "")
     assert failed.attempts == failed.max_attempts > 1
     assert _stored_pages(job.id) == set()  # "blocked by robots.txt" would have been a lie
+
+
+def test_a_site_on_a_private_address_fails_as_such(session: Session) -> None:
+    """With private networks refused (production's default), an audit of a loopback site
+    fails at once and says which setting allows it; it does not "complete" with one page."""
+    env = {**WORKER_ENV, "CRAWL_ALLOW_PRIVATE_NETWORKS": "false"}
+    with (
+        SiteServer({"/": html_page("<a href='/a'>a</a>")}) as site,
+        celery_worker(queues="default", concurrency=1, env=env, include="app.audits.tasks") as w,
+    ):
+        project = create_project(session, owner=create_user(session), site_url=site.url + "/")
+        job, _ = service.start_audit(session=session, project=project, user=None)
+        _wait(
+            lambda: _job(job.id).status in (JobStatus.completed, JobStatus.failed),
+            60,
+            "the audit",
+            w,
+        )
+        assert site.requested_paths == []
+    failed = _job(job.id)
+    assert failed.status == JobStatus.failed, failed.result_json
+    assert failed.error_category == "blocked_address"
+    message = failed.error_message or ""
+    assert "127.0.0.1" in message
+    assert "private" in message
+    assert "CRAWL_ALLOW_PRIVATE_NETWORKS=true" in message
+    assert failed.attempts == 1  # no retry can change where the site is
+    assert _stored_pages(job.id) == set()
