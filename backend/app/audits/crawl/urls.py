@@ -7,6 +7,7 @@ of every page), so it does the common work with plain string operations.
 
 import re
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 import idna
@@ -98,6 +99,7 @@ _HOST_NAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
 _IPV6_LITERAL = re.compile(r"\[[0-9a-f:.]+\]")
 
 
+@lru_cache(maxsize=4096)  # every link of every page names a host, nearly always the same
 def normalize_host(host: str) -> str | None:
     """`Faß.DE.` -> `xn--fa-hia.de`: lower-case ASCII, an internationalized name as its IDNA
     2008 A-labels (UTS #46 mapping, non-transitional: `ß` stays `ß`, where the standard
