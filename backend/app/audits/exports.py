@@ -36,9 +36,23 @@ ISSUE_CSV_COLUMNS = ("url", "code", "severity", "title", "details")
 CSV_CHUNK = 1000
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV
+# injection); the text comes from the crawled site, so its owner could plant one. The
+# full-width forms are read as formulas by some spreadsheets too.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value  # shown as text, the quote visible, never evaluated
+    return value
+
+
 def _csv_line(values: list[Any]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(["" if value is None else value for value in values])
+    csv.writer(buffer).writerow([_cell(value) for value in values])
     return buffer.getvalue()
 
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, func, select
 from app.audits import storage
 from app.audits.checks.site_checks import run_site_checks
 from app.audits.crawl.crawler import CrawlConfig, CrawlResume, CrawlSummary, crawl
+from app.audits.crawl.urls import normalize_url
 from app.audits.models import (
     AuditPage,
     AuditRun,
@@ -164,6 +165,25 @@ def site_unreachable_reason(
     return ", ".join(sorted(code.replace("_", " ") for code in failures)) or None
 
 
+def blocked_address_reason(*, session: Session, audit_id: uuid.UUID, start_url: str) -> str | None:
+    """The SSRF guard's refusal of the start URL, when it is why nothing answered: the site
+    itself is on a private address, which no retry will change."""
+    start = normalize_url(start_url) or start_url
+    row = session.exec(
+        select(AuditPage.error, AuditPage.error_detail).where(
+            AuditPage.audit_id == audit_id, AuditPage.url == start
+        )
+    ).first()
+    if row is None or row[0] != FetchError.BLOCKED_PRIVATE_ADDRESS.value:
+        return None
+    answered = session.exec(
+        select(func.count())
+        .select_from(AuditPage)
+        .where(AuditPage.audit_id == audit_id, col(AuditPage.status_code).is_not(None))
+    ).one()
+    return None if answered else row[1] or "a private or reserved address"
+
+
 def crawl_stage(job: JobContext, *, app_settings: Settings = settings) -> HandOff:
     with session_scope() as session:
         audit, project = _load_audit(session, job)
@@ -181,6 +201,17 @@ def crawl_stage(job: JobContext, *, app_settings: Settings = settings) -> HandOf
         summary = asyncio.run(
             crawl(config, on_batch=recorder, resume=resume, batch_size=CRAWL_BATCH)
         )
+        refused = blocked_address_reason(
+            session=session, audit_id=audit.id, start_url=config.start_url
+        )
+        if refused is not None:
+            storage.delete_pages(session=session, audit_id=audit.id)
+            session.commit()
+            raise PermanentJobError(
+                f"{config.start_url} was not crawled: {refused}. Sites on private networks "
+                "are audited only when the operator sets CRAWL_ALLOW_PRIVATE_NETWORKS=true.",
+                category="blocked_address",
+            )
         unreachable = site_unreachable_reason(session=session, audit_id=audit.id, summary=summary)
         if unreachable is not None:
             # Retried later from scratch: what was stored says only that nothing answered.

@@ -33,6 +33,8 @@ from app.core.db import driver_connection
 
 MAX_ANCHOR_CHARS = 300
 MAX_TEXT_CHARS = 2000
+# The size columns are PostgreSQL integers; no server-declared size may overflow one.
+_MAX_INT4 = 2**31 - 1
 
 _PAGES = AuditPage.__table__  # type: ignore[attr-defined]
 
@@ -90,7 +92,7 @@ def page_row(audit_id: uuid.UUID, page: CrawledPage) -> dict[str, Any]:
         "error": page.error.value if page.error else None,
         "error_detail": _clean(page.error_detail),
         "response_time_ms": page.response_time_ms,
-        "size_bytes": page.size_bytes,
+        "size_bytes": min(max(page.size_bytes, 0), _MAX_INT4),
         "content_type": _clean(page.content_type, 255),
         "is_html": page.is_html,
         "indexable": facts.indexable,

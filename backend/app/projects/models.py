@@ -68,6 +68,9 @@ class ProjectPublic(ProjectBase):
     owner_id: uuid.UUID
     created_at: datetime
     updated_at: datetime
+    # Set by create and update only: why audits of the site would be refused (it resolves
+    # to a private address the operator's settings do not allow).
+    site_warning: str | None = None
 
 
 class ProjectsPublic(SQLModel):

@@ -37,7 +37,8 @@ def create_project(
 ) -> object:
     _within_ceilings(project_in)
     service.check_projects(session=session, user=current_user)
-    return service.create_project(session=session, owner=current_user, project_in=project_in)
+    project = service.create_project(session=session, owner=current_user, project_in=project_in)
+    return service.saved_project(project=project)
 
 
 @router.get("/{project_id}", response_model=ProjectPublic)
@@ -48,7 +49,8 @@ def read_project(project: ProjectDep) -> object:
 @router.patch("/{project_id}", response_model=ProjectPublic)
 def update_project(session: SessionDep, project: ProjectDep, project_in: ProjectUpdate) -> object:
     _within_ceilings(project_in)
-    return service.update_project(session=session, project=project, project_in=project_in)
+    updated = service.update_project(session=session, project=project, project_in=project_in)
+    return service.saved_project(project=updated)
 
 
 @router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)

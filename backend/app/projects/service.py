@@ -8,7 +8,8 @@ from sqlmodel import Session, col, func, select
 from app.core.config import settings
 from app.core.db import utcnow
 from app.core.quota import QuotaExceededError
-from app.projects.models import Project, ProjectCreate, ProjectUpdate
+from app.projects.models import Project, ProjectCreate, ProjectPublic, ProjectUpdate
+from app.projects.site_url import private_address_warning
 from app.users.models import User
 
 
@@ -78,6 +79,15 @@ def update_project(*, session: Session, project: Project, project_in: ProjectUpd
     session.commit()
     session.refresh(project)
     return project
+
+
+def saved_project(*, project: Project) -> ProjectPublic:
+    """A created or updated project as answered, with a warning when its site resolves to
+    an address the crawler will refuse."""
+    warning = private_address_warning(
+        project.site_url, allow_private=settings.CRAWL_ALLOW_PRIVATE_NETWORKS
+    )
+    return ProjectPublic.model_validate(project).model_copy(update={"site_warning": warning})
 
 
 def delete_project(*, session: Session, project: Project) -> None:

@@ -375,3 +375,31 @@ def test_one_worker_for_every_queue_crawls_after_rendering(session: Session) -> 
             assert done.result_json["pages"] == 2
     finally:
         site.stop()
+
+
+def test_a_site_on_a_private_address_fails_as_such(session: Session) -> None:
+    """With private networks refused (production's default), an audit of a loopback site
+    fails at once and says which setting allows it; it does not "complete" with one page."""
+    env = {**WORKER_ENV, "CRAWL_ALLOW_PRIVATE_NETWORKS": "false"}
+    with (
+        SiteServer({"/": html_page("<a href='/a'>a</a>")}) as site,
+        celery_worker(queues="default", concurrency=1, env=env, include="app.audits.tasks") as w,
+    ):
+        project = create_project(session, owner=create_user(session), site_url=site.url + "/")
+        job, _ = service.start_audit(session=session, project=project, user=None)
+        _wait(
+            lambda: _job(job.id).status in (JobStatus.completed, JobStatus.failed),
+            60,
+            "the audit",
+            w,
+        )
+        assert site.requested_paths == []
+    failed = _job(job.id)
+    assert failed.status == JobStatus.failed, failed.result_json
+    assert failed.error_category == "blocked_address"
+    message = failed.error_message or ""
+    assert "127.0.0.1" in message
+    assert "private" in message
+    assert "CRAWL_ALLOW_PRIVATE_NETWORKS=true" in message
+    assert failed.attempts == 1  # no retry can change where the site is
+    assert _stored_pages(job.id) == set()

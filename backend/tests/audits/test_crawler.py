@@ -420,3 +420,153 @@ def test_a_start_host_that_does_not_answer_is_reported(site: SiteServer) -> None
     # A site that answers has no such error.
     site.add("/", html_page("home"))
     assert run_crawl(config_for(site))[1].robots_txt_error is None
+
+
+# -- hostile bodies ----------------------------------------------------------------------
+
+_BOMB_CHILD = """
+import asyncio, json, resource, sys
+from app.audits.crawl.crawler import CrawlConfig, crawl
+
+async def main(start_url):
+    pages = []
+    async def on_batch(batch):
+        pages.extend(batch)
+    config = CrawlConfig(
+        start_url=start_url, max_pages=20, max_depth=3, include_subdomains=False,
+        concurrency=2, per_host_concurrency=2, timeout=60.0, max_body_bytes=2 * 1024 * 1024,
+        user_agent="SEOPlatformBot/0.1", allow_private_networks=True, parse_workers=0,
+    )
+    summary = await crawl(config, on_batch=on_batch)
+    return {
+        "pages": {p.url: [p.status_code, p.error and p.error.value, p.size_bytes] for p in pages},
+        "robots_txt_found": summary.robots_txt_found,
+        "sitemap_urls": sorted(summary.sitemap_urls),
+        "sitemaps_fetched": summary.sitemaps_fetched,
+    }
+
+results = [asyncio.run(main(url)) for url in sys.argv[1:]]
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print(json.dumps({"results": results, "peak_rss_mb": peak_mb}))
+"""
+
+
+def _crawl_in_a_child_with_1_gib(*start_urls: str) -> dict[str, Any]:
+    """Crawls in a child process whose address space is capped at 1 GiB: a bomb inflated
+    whole kills it (MemoryError), a bounded decoder does not notice the cap."""
+    import json
+    import resource
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def cap_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    child = subprocess.run(
+        [sys.executable, "-c", _BOMB_CHILD, *start_urls],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        preexec_fn=cap_memory,
+    )
+    assert child.returncode == 0, child.stderr[-3000:]
+    report: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])  # after logs
+    return report
+
+
+def test_decompression_bombs_are_cut_off_as_they_inflate() -> None:
+    from tests.fakes.bombs import double_deflate_bomb, double_gzip_bomb
+
+    gz_gz = {"Content-Encoding": "gzip, gzip"}
+    deflate_deflate = {"Content-Encoding": "deflate, deflate"}
+    gz, deflate = double_gzip_bomb(), double_deflate_bomb()
+    home = html_page(links("/bomb-gzip", "/bomb-deflate", "/fine"))
+    pages = {
+        "/": home,
+        "/bomb-gzip": Route(body=gz, headers=gz_gz),
+        "/bomb-deflate": Route(body=deflate, headers=deflate_deflate),
+        "/fine": html_page("fine"),
+    }
+    # One site has a gzip bomb for robots.txt and a deflate bomb for a sitemap, the other
+    # the reverse.
+    text, xml = "text/plain", "application/xml"
+    with (
+        SiteServer(dict(pages)) as gzip_robots,
+        SiteServer(dict(pages)) as deflate_robots,
+    ):
+        gzip_robots.add("/robots.txt", Route(body=gz, headers=gz_gz, content_type=text))
+        gzip_robots.add(
+            "/sitemap.xml", Route(body=deflate, headers=deflate_deflate, content_type=xml)
+        )
+        deflate_robots.add(
+            "/robots.txt", Route(body=deflate, headers=deflate_deflate, content_type=text)
+        )
+        deflate_robots.add("/sitemap.xml", Route(body=gz, headers=gz_gz, content_type=xml))
+        report = _crawl_in_a_child_with_1_gib(gzip_robots.url + "/", deflate_robots.url + "/")
+        for site, result in zip((gzip_robots, deflate_robots), report["results"], strict=True):
+            assert "/robots.txt" in site.requested_paths
+            assert "/sitemap.xml" in site.requested_paths
+            crawled = result["pages"]
+            assert crawled[f"{site.url}/fine"] == [200, None, len(pages["/fine"].payload())]
+            for path in ("/bomb-gzip", "/bomb-deflate"):
+                status, error, size = crawled[f"{site.url}{path}"]
+                assert (status, error) == (200, "too_large")
+                assert 2 * 1024 * 1024 < size <= 3 * 1024 * 1024  # stopped at the cap
+            assert result["sitemap_urls"] == []
+    assert report["peak_rss_mb"] < 400
+
+
+def test_bounded_decoding_of_every_coding() -> None:
+    import zlib
+
+    import httpx
+
+    from app.audits.crawl.content_coding import BodyTooLargeError, BoundedDecoder
+
+    text = b"<html>" + b"hello world " * 5000 + b"</html>"
+
+    def decode(body: bytes, codings: list[str], limit: int = 1 << 20, step: int = 7) -> bytes:
+        decoder = BoundedDecoder(codings, limit)
+        out = b"".join(decoder.feed(body[i : i + step]) for i in range(0, len(body), step))
+        assert decoder.size == len(out)
+        return out
+
+    gzipped_text = gzip.compress(text)
+    assert decode(text, []) == text
+    assert decode(text, ["identity"]) == text
+    assert decode(gzipped_text, ["gzip"]) == text
+    assert decode(gzipped_text, ["x-gzip"], step=1) == text
+    assert decode(gzipped_text + gzip.compress(b"more"), ["gzip"]) == text + b"more"
+    assert decode(gzipped_text + b"\x00\x00junk", ["gzip"]) == text  # trailing bytes ignored
+    assert decode(zlib.compress(text), ["deflate"], step=1) == text
+    raw_deflate = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    assert decode(raw_deflate.compress(text) + raw_deflate.flush(), ["Deflate"]) == text
+    assert decode(zlib.compress(gzipped_text), ["gzip", "deflate"]) == text
+    assert decode(gzip.compress(zlib.compress(text)), ["deflate", "gzip"]) == text
+    assert decode(text, ["unknown-coding"]) == text
+    assert decode(gzipped_text, ["gzip"], limit=len(text)) == text
+    with pytest.raises(BodyTooLargeError):
+        decode(gzipped_text, ["gzip"], limit=len(text) - 1)
+    with pytest.raises(BodyTooLargeError):
+        decode(text, [], limit=len(text) - 1)
+    with pytest.raises(httpx.DecodingError):
+        decode(b"not gzip at all", ["gzip"])
+    with pytest.raises(httpx.DecodingError):  # each layer holds buffers: a few at most
+        BoundedDecoder(["gzip"] * 10_000, 1 << 20)
+
+
+def test_declared_sizes_are_recorded_within_the_column(site: SiteServer) -> None:
+    site.add("/", html_page(links("/huge.bin")))
+    site.add(
+        "/huge.bin",
+        Route(
+            body=b"x" * 100,
+            send_length=False,
+            headers={"Content-Length": "99999999999999"},
+            content_type="application/octet-stream",
+        ),
+    )
+    pages, _ = run_crawl(config_for(site))
+    assert pages[f"{site.url}/huge.bin"].size_bytes == 2**31 - 1

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.audits.crawl.http_pool import CrawlTransport
-from app.audits.crawl.net_guard import AddressPolicy
+from app.core.net_guard import AddressPolicy
 from tests.fakes.site_server import SiteServer, html_page
 
 

@@ -3,7 +3,7 @@ import ipaddress
 
 import pytest
 
-from app.audits.crawl.net_guard import (
+from app.core.net_guard import (
     AddressPolicy,
     AddressRefusedError,
     resolve_checked,
@@ -25,6 +25,13 @@ REFUSED_BY_DEFAULT = [
     "fc00::1",
     "::ffff:10.0.0.1",
     "ff02::1",
+    # 6to4 wrapping a private IPv4 address: 127.0.0.1, 10.0.0.1, 192.168.1.1
+    "2002:7f00:1::1",
+    "2002:a00:1::",
+    "2002:c0a8:101:0:0:0:0:1",
+    # deprecated site-local
+    "fec0::1",
+    "feff:ffff::1",
 ]
 
 
@@ -33,7 +40,9 @@ def test_default_policy_refuses_internal_addresses(address: str) -> None:
     assert not AddressPolicy().allows(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", ["93.184.215.14", "8.8.8.8", "2606:4700::1111"])
+@pytest.mark.parametrize(
+    "address", ["93.184.215.14", "8.8.8.8", "2606:4700::1111", "2002:808:808::1"]
+)
 def test_default_policy_allows_public_addresses(address: str) -> None:
     assert AddressPolicy().allows(ipaddress.ip_address(address))
 
@@ -44,6 +53,14 @@ def test_allowing_private_still_refuses_metadata_services() -> None:
     assert policy.allows(ipaddress.ip_address("127.0.0.1"))
     assert not policy.allows(ipaddress.ip_address("169.254.169.254"))
     assert not policy.allows(ipaddress.ip_address("fd00:ec2::254"))
+    assert not policy.allows(ipaddress.ip_address("2002:a9fe:a9fe::1"))  # 6to4 of 169.254.169.254
+
+
+def test_a_6to4_literal_is_refused_before_any_connection() -> None:
+    with pytest.raises(AddressRefusedError):
+        resolve_checked("[2002:7f00:1::1]", 80, AddressPolicy())
+    with pytest.raises(AddressRefusedError):
+        asyncio.run(resolve_checked_async("fec0::1", 80, AddressPolicy()))
 
 
 def test_allowed_networks_open_exactly_those() -> None:

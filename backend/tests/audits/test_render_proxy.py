@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app.audits.crawl.net_guard import AddressPolicy
 from app.audits.render.proxy import RenderProxy
+from app.core.net_guard import AddressPolicy
 from tests.fakes.site_server import Route, SiteServer, html_page
 
 

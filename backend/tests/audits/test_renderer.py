@@ -129,6 +129,39 @@ def test_guard_refuses_a_private_page_and_slow_pages_time_out(
         renderer.timeout = 15
 
 
+STUN_PAGE = """<!doctype html><html><head><title>WebRTC</title></head><body><h1 id="out">-</h1>
+<script>
+  const pc = new RTCPeerConnection({iceServers: [{urls: "stun:127.0.0.1:__PORT__"}]});
+  const found = [];
+  pc.onicecandidate = (event) => {
+    if (event.candidate) found.push(event.candidate.type);
+    document.getElementById("out").textContent = found.join(" ") || "none";
+  };
+  pc.createDataChannel("leak");
+  pc.createOffer().then((offer) => pc.setLocalDescription(offer));
+</script></body></html>"""
+
+
+def test_webrtc_sends_no_udp_around_the_proxy(renderer: PageRenderer) -> None:
+    """A STUN request goes straight to its server over UDP, past the guarded proxy (and
+    would tell the server the worker's addresses): it must never leave the browser."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stun:
+        stun.bind(("127.0.0.1", 0))
+        stun.settimeout(3.0)
+        html = STUN_PAGE.replace("__PORT__", str(stun.getsockname()[1]))
+        with SiteServer({"/": Route(body=html)}) as site:
+            view = renderer.render(f"{site.url}/", raw=raw_page(f"{site.url}/", html))
+        assert view.error is None
+        assert view.title == "WebRTC"  # the page and its script did run
+        try:
+            datagram, sender = stun.recvfrom(2048)
+        except TimeoutError:
+            datagram = b""
+        assert datagram == b"", f"a STUN request reached the listener from {sender}"
+
+
 def test_missing_browser_is_explained() -> None:
     reason = browser_unavailable_reason(Settings(BROWSER_EXECUTABLE_PATH="/nonexistent/chrome"))
     assert reason is not None

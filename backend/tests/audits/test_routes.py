@@ -169,3 +169,42 @@ def test_the_check_catalogue(client: TestClient, session: Session) -> None:
     assert catalogue["count"] >= 55
     codes = {check["code"] for check in catalogue["data"]}
     assert {"title_missing", "orphan_page", "rendered_only_content"} <= codes
+
+
+def test_csv_cells_from_the_site_never_start_a_formula(
+    client: TestClient, session: Session
+) -> None:
+    import csv
+    import io
+
+    _, project, headers = _owner(session)
+    planted = {
+        "=title": dict(titles=['=HYPERLINK("http://evil.example","x")']),
+        "+description": dict(meta_descriptions=["+cmd|' /C calc'!A0"]),
+        "-h1": dict(h1=["-2+3"]),
+        "@h1": dict(h1=["@SUM(1+1)*cmd|' /C calc'!A0"]),
+        "tab-h1": dict(h1=["\t=1+1"]),
+        "cr-h1": dict(h1=["\r=1+1"]),
+        "fullwidth": dict(h1=["\uff1d1+1"]),
+        "plain": dict(titles=["A title with = - + @ inside", "x"], h1=["Plain"]),
+    }
+    pages = [good_page(f"{SITE}/{name}", **changes) for name, changes in planted.items()]
+    audit = _audit(session, project, pages)
+    response = client.get(f"/api/v1/audits/{audit.id}/pages.csv", headers=headers)
+    rows = {row["url"]: row for row in csv.DictReader(io.StringIO(response.text, newline=""))}
+    assert rows[f"{SITE}/=title"]["title"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert rows[f"{SITE}/+description"]["meta_description"] == "'+cmd|' /C calc'!A0"
+    assert rows[f"{SITE}/-h1"]["h1"] == "'-2+3"
+    assert rows[f"{SITE}/@h1"]["h1"].startswith("'@SUM")
+    assert rows[f"{SITE}/tab-h1"]["h1"] == "'\t=1+1"
+    assert rows[f"{SITE}/cr-h1"]["h1"] == "'\r=1+1"
+    assert rows[f"{SITE}/fullwidth"]["h1"] == "'\uff1d1+1"
+    assert rows[f"{SITE}/plain"]["title"] == "A title with = - + @ inside"
+    assert rows[f"{SITE}/plain"]["h1"] == "Plain"
+    for row in rows.values():
+        for value in row.values():
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), row
+    issues = client.get(f"/api/v1/audits/{audit.id}/issues.csv", headers=headers)
+    for row in csv.reader(io.StringIO(issues.text, newline="")):
+        for value in row:
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), row

@@ -97,3 +97,13 @@ def test_rendered_view_adds_revealed_links_and_rendering_issues_once(session: Se
         .all()
     )
     assert codes == ["rendered_only_content"]
+
+
+def test_a_size_past_the_integer_column_is_stored_capped(session: Session) -> None:
+    audit_id = _audit(session)
+    page = good_page(f"{SITE}/huge", size_bytes=5 * 2**31)
+    storage.store_pages(session=session, audit_id=audit_id, pages=[page])
+    session.commit()
+    loaded = storage.load_page(session=session, audit_id=audit_id, url=page.url)
+    assert loaded is not None
+    assert loaded.size_bytes == 2**31 - 1

@@ -15,6 +15,7 @@ from app.audits.crawl.urls import SiteScope, in_scope, normalize_url
         ("http://example.com/a b", "http://example.com/a%20b"),
         ("http://example.com/caf\u00e9", "http://example.com/caf%C3%A9"),
         ("http://b\u00fccher.example/", "http://xn--bcher-kva.example/"),
+        ("http://fa\u00df.de/", "http://xn--fa-hia.de/"),
         ("http://example.com/?utm_source=x&id=3&gclid=y&fbclid=z", "http://example.com/?id=3"),
         ("http://example.com/?utm_medium=a", "http://example.com/"),
         ("http://user:pw@example.com/", "http://example.com/"),
@@ -23,6 +24,8 @@ from app.audits.crawl.urls import SiteScope, in_scope, normalize_url
         ("mailto:someone@example.com", None),
         ("ftp://example.com/file", None),
         ("http://example.com:99999/", None),
+        ("http://exa mple.com/", None),
+        ("http://exa%22mple.com/", None),
     ],
 )
 def test_normalize_url(raw: str, expected: str | None) -> None:

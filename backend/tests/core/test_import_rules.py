@@ -21,7 +21,8 @@ APP_DIR = Path(app.__file__).parent
 LAYERS = {"core", "local", "api", "alembic"}
 ROOTS = {"main", "cli"}
 PUBLIC_MODULES = {"models", "service", "domain"}
-SEAMS = {"jobs": {"runtime", "errors", "beat"}}  # what job domains build on, beyond the public modules
+# What job domains build on, beyond the public modules.
+SEAMS = {"jobs": {"runtime", "errors", "beat"}}
 
 
 def _imports(path: Path, app_dir: Path) -> Iterator[tuple[int, list[str]]]:

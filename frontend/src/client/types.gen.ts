@@ -927,6 +927,10 @@ export type ProjectPublic = {
      */
     site_url: string;
     /**
+     * Site Warning
+     */
+    site_warning?: string | null;
+    /**
      * Updated At
      */
     updated_at: string;

@@ -9,3 +9,8 @@ export function toastError(error: unknown, title = "Something went wrong"): void
 export function toastSuccess(title: string, description?: string): void {
   toast.success(title, { description });
 }
+
+/** Saved, but something the person should act on (e.g. a site audits will refuse). */
+export function toastWarning(title: string, description?: string): void {
+  toast.warning(title, { description, duration: 15_000 });
+}

@@ -7,12 +7,13 @@ import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
 import { PageHeader } from "@/components/ui/page-header";
 import { LoadingState, QueryBoundary } from "@/components/ui/states";
-import { toastSuccess } from "@/lib/toast";
+import { toastSuccess, toastWarning } from "@/lib/toast";
 import { projectKeys, projectMutations, projectQueries } from "@/queries/projects";
 import { projectSections } from "@/routes/project-sections";
 
 function ProjectActions({ project }: { project: ProjectPublic }) {
   const [editing, setEditing] = useState(false);
+  const [siteWarning, setSiteWarning] = useState<string | null>(null);
   const [deleting, setDeleting] = useState(false);
   const queryClient = useQueryClient();
   const navigate = useNavigate();
@@ -20,9 +21,16 @@ function ProjectActions({ project }: { project: ProjectPublic }) {
     mutationFn: (values: Parameters<typeof projectMutations.update>[1]) =>
       projectMutations.update(project.id, values),
     meta: { errorTitle: "Could not save the project" },
-    onSuccess: () => {
-      setEditing(false);
+    onSuccess: (saved) => {
       toastSuccess("Project saved");
+      if (saved.site_warning) {
+        // Saved, but audits would be refused: the form stays open and says why.
+        setSiteWarning(saved.site_warning);
+        toastWarning("Audits of this site will be refused", saved.site_warning);
+      } else {
+        setSiteWarning(null);
+        setEditing(false);
+      }
     },
     onSettled: () => queryClient.invalidateQueries({ queryKey: projectKeys.all }),
   });
@@ -43,13 +51,24 @@ function ProjectActions({ project }: { project: ProjectPublic }) {
       <Button variant="danger" onClick={() => setDeleting(true)}>
         Delete
       </Button>
-      <Dialog open={editing} onClose={() => setEditing(false)} title="Edit project">
+      <Dialog
+        open={editing}
+        onClose={() => {
+          setEditing(false);
+          setSiteWarning(null);
+        }}
+        title="Edit project"
+      >
         <ProjectForm
           project={project}
           submitLabel="Save"
           busy={update.isPending}
+          siteWarning={siteWarning}
           onSubmit={(values) => update.mutate(values)}
-          onCancel={() => setEditing(false)}
+          onCancel={() => {
+            setEditing(false);
+            setSiteWarning(null);
+          }}
         />
       </Dialog>
       <Dialog open={deleting} onClose={() => setDeleting(false)} title="Delete this project?">

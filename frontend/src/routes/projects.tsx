@@ -9,7 +9,7 @@ import { PageHeader } from "@/components/ui/page-header";
 import { Pagination } from "@/components/ui/pagination";
 import { EmptyState, QueryBoundary } from "@/components/ui/states";
 import { formatRelative } from "@/lib/format";
-import { toastSuccess } from "@/lib/toast";
+import { toastSuccess, toastWarning } from "@/lib/toast";
 import { projectKeys, projectMutations, projectQueries } from "@/queries/projects";
 
 const PAGE_SIZE = 24;
@@ -26,6 +26,9 @@ export function ProjectsPage() {
     onSuccess: (project) => {
       setCreating(false);
       toastSuccess("Project created", project.site_url);
+      if (project.site_warning) {
+        toastWarning("Audits of this site will be refused", project.site_warning);
+      }
       void navigate(`/projects/${project.id}`);
     },
     onSettled: () => queryClient.invalidateQueries({ queryKey: projectKeys.all }),

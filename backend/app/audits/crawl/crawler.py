@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING
 import httpx
 import structlog
 
+from app.audits.crawl.content_coding import BodyTooLargeError, BoundedDecoder
 from app.audits.crawl.http_pool import CrawlTransport
-from app.audits.crawl.net_guard import AddressPolicy, AddressRefusedError
 from app.audits.crawl.parse_pool import ParsePool, ParseSettings
 from app.audits.crawl.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_for_status
 from app.audits.crawl.sitemaps import MAX_SITEMAP_BYTES, discover_sitemaps
 from app.audits.crawl.urls import DEFAULT_TRACKING_PARAMS, SiteScope, host_of, normalize_url
 from app.audits.page import CrawledPage, FetchError, RedirectHop
+from app.core.net_guard import AddressPolicy, AddressRefusedError
 
 if TYPE_CHECKING:
     from app.core.config import Settings
@@ -38,6 +39,8 @@ MAX_REDIRECTS = 10
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
+# A size stored for a page fits its integer column whatever a server declares.
+MAX_RECORDED_SIZE = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,10 +481,10 @@ class _Crawl:
                             and result.content_type.startswith(_HTML_TYPES)
                             and response.status_code not in _REDIRECT_STATUSES
                         )
-                        declared = response.headers.get("content-length")
-                        if declared and declared.isdigit():
-                            result.size_bytes = int(declared)
-                            if wants_body and int(declared) > limit:
+                        declared = _declared_length(response)
+                        if declared is not None:
+                            result.size_bytes = min(declared, MAX_RECORDED_SIZE)
+                            if wants_body and declared > limit:
                                 result.error = FetchError.TOO_LARGE
                                 result.error_detail = f"Content-Length {declared} > {limit} bytes"
                                 wants_body = False
@@ -531,17 +534,19 @@ class _Crawl:
 
     @staticmethod
     async def _read_body(result: _Response, response: httpx.Response, limit: int) -> None:
+        """The decoded body, refused once more than `limit` bytes of it would be decoded:
+        raw bytes are inflated here by a bounded decoder, never by httpx's unbounded ones."""
+        decoder = BoundedDecoder(response.headers.get_list("content-encoding", True), limit)
         chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                result.error = FetchError.TOO_LARGE
-                result.error_detail = f"body larger than {limit} bytes"
-                result.size_bytes = size
-                return
-            chunks.append(chunk)
-        result.size_bytes = size
+        try:
+            async for raw in response.aiter_raw():
+                chunks.append(decoder.feed(raw))
+        except BodyTooLargeError:
+            result.error = FetchError.TOO_LARGE
+            result.error_detail = f"body larger than {limit} bytes (decoded)"
+            result.size_bytes = min(decoder.size, MAX_RECORDED_SIZE)
+            return
+        result.size_bytes = decoder.size
         result.body = b"".join(chunks)
 
     async def _get_document(self, url: str, max_bytes: int) -> tuple[int, bytes] | FetchError:
@@ -608,6 +613,14 @@ class _Crawl:
         )
         self.sitemap_urls = found.urls
         self.sitemaps_fetched = found.fetched
+
+
+def _declared_length(response: httpx.Response) -> int | None:
+    value = response.headers.get("content-length", "").strip()
+    # ASCII digits only ("²".isdigit() is true) and no more than a size can have.
+    if value.isascii() and value.isdigit() and len(value) <= 19:
+        return int(value)
+    return None
 
 
 _PARSED_FIELDS = (

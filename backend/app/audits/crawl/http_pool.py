@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 import httpcore
 import httpx
 
-from app.audits.crawl.net_guard import AddressPolicy, GuardedNetworkBackend
+from app.core.net_guard import AddressPolicy, GuardedNetworkBackend
 
 KEEPALIVE_SECONDS = 5.0
 _Origin = tuple[bytes, bytes, int]

@@ -8,6 +8,8 @@ of every page), so it does the common work with plain string operations.
 from fnmatch import fnmatchcase
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
+from app.core.hosts import normalize_host
+
 DEFAULT_TRACKING_PARAMS: tuple[str, ...] = (
     "utm_*",
     "gclid",
@@ -89,18 +91,6 @@ def _is_tracking(name: str, tracking_params: tuple[str, ...]) -> bool:
     return False
 
 
-def _normalize_host(host: str) -> str | None:
-    host = host.rstrip(".").lower()
-    if not host:
-        return None
-    if host.isascii():
-        return host
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return None
-
-
 def normalize_url(
     url: str,
     *,
@@ -136,7 +126,7 @@ def normalize_url(
         port = rest[1:] if rest.startswith(":") else ""
     elif ":" in netloc:
         host, port = netloc.rsplit(":", 1)
-    normalized_host = _normalize_host(unquote(host) if "%" in host else host)
+    normalized_host = normalize_host(unquote(host) if "%" in host else host)
     if normalized_host is None:
         return None
     if port:

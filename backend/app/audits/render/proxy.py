@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
-from app.audits.crawl.net_guard import AddressPolicy, AddressRefusedError, resolve_checked_async
+from app.core.net_guard import AddressPolicy, AddressRefusedError, resolve_checked_async
 
 log = structlog.get_logger(__name__)
 

@@ -24,10 +24,10 @@ from urllib.parse import urlsplit
 
 import structlog
 
-from app.audits.crawl.net_guard import AddressPolicy, AddressRefusedError, resolve_checked
 from app.audits.crawl.urls import SiteScope, normalize_url
 from app.audits.page import CrawledPage, Link, RenderedView
 from app.audits.render.proxy import RenderProxy
+from app.core.net_guard import AddressPolicy, AddressRefusedError, resolve_checked
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright, Route, WebSocketRoute
@@ -49,6 +49,10 @@ CHROMIUM_ARGS = (
     "--disable-gpu",
     "--disable-quic",
     "--disable-dev-shm-usage",
+    # WebRTC sends its UDP (STUN, TURN, peer traffic) straight from the browser, around the
+    # guarded proxy: to any address a page names, and telling it the worker's own addresses.
+    # Only proxied traffic is left, and our HTTP proxy carries no UDP.
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
 # After `load`, scripts get this long (at most) to finish fetching what they build with.
 NETWORK_IDLE_WAIT_SECONDS = 3.0

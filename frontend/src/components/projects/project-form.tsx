@@ -12,12 +12,15 @@ export function ProjectForm({
   project,
   submitLabel,
   busy,
+  siteWarning,
   onSubmit,
   onCancel,
 }: {
   project?: ProjectPublic;
   submitLabel: string;
   busy: boolean;
+  /** The API's `site_warning` for the site as saved: audits of it would be refused. */
+  siteWarning?: string | null;
   onSubmit: (values: ProjectCreate) => void;
   onCancel: () => void;
 }) {
@@ -44,6 +47,11 @@ export function ProjectForm({
         placeholder="https://www.example.com"
         defaultValue={project?.site_url}
       />
+      {siteWarning ? (
+        <p role="alert" className="rounded-md bg-amber-50 p-3 text-sm text-amber-900 ring-1 ring-amber-200">
+          {siteWarning}
+        </p>
+      ) : null}
       <div className="grid grid-cols-2 gap-3">
         <TextField
           label="Max pages"

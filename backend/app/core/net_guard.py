@@ -57,15 +57,28 @@ class AddressPolicy:
         )
 
     def allows(self, address: IPAddress) -> bool:
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+        site_local = False
+        if isinstance(address, ipaddress.IPv6Address):
+            # An IPv6 address that carries an IPv4 one reaches that one: IPv4-mapped, and
+            # 6to4 (2002::/16, which Python counts as global whatever it wraps).
+            embedded = address.ipv4_mapped or address.sixtofour
+            if embedded is not None:
+                address = embedded
+            else:
+                # fec0::/10: deprecated site-local, still routed inside some networks.
+                site_local = address.is_site_local
         if address in METADATA_ADDRESSES:
             return False
         if self.allow_private:
             return True
         if any(address in network for network in self.allowed_networks):
             return True
-        return address.is_global and not address.is_multicast and not address.is_reserved
+        return (
+            address.is_global
+            and not address.is_multicast
+            and not address.is_reserved
+            and not site_local
+        )
 
 
 def _literal_address(host: str) -> IPAddress | None:
