@@ -80,7 +80,11 @@ def create_celery_app() -> Celery:
             # instead of hanging in it, so the retry loop below keeps turning.
             "socket_connect_timeout": 5,
             "socket_keepalive": True,
+            # Redis behind Sentinel (REDIS_SENTINEL_MASTER): the master's name.
+            **settings.sentinel_transport_options,
+            **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
         },
+        result_backend_transport_options=settings.sentinel_transport_options,
         # Broker lost: workers and Beat keep trying to reconnect, however long it takes
         # (Celery's default gives up after 100 tries), and running tasks go on meanwhile:
         # their results are written to PostgreSQL, which does not need the broker.

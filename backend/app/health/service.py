@@ -2,11 +2,9 @@
 
 from dataclasses import dataclass
 
-import redis
-
 from app.core.celery_app import celery_app
-from app.core.config import settings
 from app.core.db import ping_database
+from app.core.redis_client import redis_client
 
 
 @dataclass(frozen=True)
@@ -25,9 +23,7 @@ def check_database() -> ComponentStatus:
 
 def check_redis() -> ComponentStatus:
     try:
-        client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
-        )
+        client = redis_client(timeout=2)
         client.ping()
         client.close()
     except Exception as exc:
