@@ -16,7 +16,7 @@ from app.core.redis_client import parse_sentinel_url
 from app.jobs.dispatch import publish_job
 from app.jobs.models import JobStatus
 from tests.core.processes import cli, free_port, http_get, running, wait_for
-from tests.core.servers import PrivateRedis, private_redis
+from tests.core.servers import private_redis
 from tests.jobs.conftest import load
 from tests.jobs.conftest import start as start_job
 from tests.workers import WORKER_ENV
@@ -64,7 +64,6 @@ def sentinel_url(tmp_path: Path) -> Iterator[str]:
             f"port {port}\nbind 127.0.0.1\ndir {tmp_path}\n"
             f"sentinel monitor {MASTER} 127.0.0.1 {master.port} 1\n"
         )
-        sentinel = PrivateRedis(port=port)
         command = ["redis-server", str(config), "--sentinel"]
         with running(command, log_path=tmp_path / "sentinel.log", cwd=tmp_path):
             wait_for(
@@ -72,7 +71,7 @@ def sentinel_url(tmp_path: Path) -> Iterator[str]:
                 timeout=30,
                 what="the sentinel to monitor the master",
             )
-            yield f"sentinel://127.0.0.1:{sentinel.port}/0"
+            yield f"sentinel://127.0.0.1:{port}/0"
 
 
 def _sentinel_knows_master(port: int, master_port: int) -> bool:
