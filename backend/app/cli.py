@@ -139,16 +139,25 @@ def _worker(args: argparse.Namespace) -> int:
     extra_modules = [module.strip() for module in args.include.split(",") if module.strip()]
     if extra_modules:
         celery_app.conf.include = [*celery_app.conf.include, *extra_modules]
-    argv = [*_quiet_when_json(), "worker", "--queues", args.queues, "--pool", args.pool]
-    argv += ["--loglevel", settings.LOG_LEVEL]
+    celery_app.worker_main([*_quiet_when_json(), *worker_argv(args, log_level=settings.LOG_LEVEL)])
+    return 0
+
+
+def worker_argv(args: argparse.Namespace, *, log_level: str) -> list[str]:
+    """Celery's worker arguments. Without gossip and mingle: the platform uses neither (the
+    job row, not worker-to-worker sync, decides what runs; a revoked message finds nothing
+    to claim), and both restart with the consumer when the broker connection is lost, where
+    they can kill the worker outright (kombu#582). Heartbeats stay: Flower shows workers
+    online from them."""
+    argv = ["worker", "--queues", args.queues, "--pool", args.pool, "--loglevel", log_level]
+    argv += ["--without-gossip", "--without-mingle"]
     if args.concurrency is not None:
         argv += ["--concurrency", str(args.concurrency)]
     if args.hostname:
         argv += ["--hostname", args.hostname]
     if args.max_tasks_per_child is not None:
         argv += ["--max-tasks-per-child", str(args.max_tasks_per_child)]
-    celery_app.worker_main(argv)
-    return 0
+    return argv
 
 
 def _quiet_when_json() -> list[str]:

@@ -58,8 +58,24 @@ def create_celery_app() -> Celery:
         task_soft_time_limit=settings.TASK_SOFT_TIME_LIMIT,
         # Redis redelivers an unacknowledged message after the visibility timeout; it must be
         # longer than the longest task, or a running task is delivered twice (celery#5935).
-        broker_transport_options={"visibility_timeout": settings.TASK_TIME_LIMIT + 600},
+        broker_transport_options={
+            "visibility_timeout": settings.TASK_TIME_LIMIT + 600,
+            # A broker that went away (host down, network cut) fails a connect in seconds
+            # instead of hanging in it, so the retry loop below keeps turning.
+            "socket_connect_timeout": 5,
+            "socket_keepalive": True,
+            # Redis behind Sentinel (REDIS_SENTINEL_MASTER): the master's name.
+            **settings.sentinel_transport_options,
+            **settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        },
+        result_backend_transport_options=settings.sentinel_transport_options,
+        # Broker lost: workers and Beat keep trying to reconnect, however long it takes
+        # (Celery's default gives up after 100 tries), and running tasks go on meanwhile:
+        # their results are written to PostgreSQL, which does not need the broker.
         broker_connection_retry_on_startup=True,
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         result_expires=24 * 3600,
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="default",

@@ -4,7 +4,7 @@ Values come from the environment and from `.env`; `.env.example` documents every
 """
 
 from functools import lru_cache
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AnyUrl, BeforeValidator, Field, computed_field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -65,8 +65,13 @@ class Settings(BaseSettings):
     DATABASE_POOL_TIMEOUT: float = Field(default=30, gt=0)
     JOB_STATUS_POOL_SIZE: int = Field(default=4, ge=1, le=100)
     REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    # Redis behind Sentinel: the master's name; REDIS_URL (and the broker and result backend
+    # URLs) then list the sentinels, `sentinel://host1:26379;sentinel://host2:26379/0`.
+    REDIS_SENTINEL_MASTER: str | None = None
     CELERY_BROKER_URL: str | None = None
     CELERY_RESULT_BACKEND: str | None = None
+    # Extra kombu transport options for the broker (JSON), over the platform's own.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = Field(default_factory=dict)
 
     FLOWER_PORT: int = 5555
     FLOWER_URL: str = "http://localhost:5555"
@@ -134,12 +139,26 @@ class Settings(BaseSettings):
         return self.CELERY_RESULT_BACKEND or self.REDIS_URL
 
     @property
+    def sentinel_transport_options(self) -> dict[str, Any]:
+        """What kombu and Celery's result backend need to find the master through sentinels."""
+        if self.REDIS_SENTINEL_MASTER is None:
+            return {}
+        return {"master_name": self.REDIS_SENTINEL_MASTER}
+
+    @property
     def log_json(self) -> bool:
         return self.LOG_JSON if self.LOG_JSON is not None else self.ENVIRONMENT == "production"
 
     @property
     def cors_origins(self) -> list[str]:
         return [str(origin).rstrip("/") for origin in self.BACKEND_CORS_ORIGINS]
+
+    @model_validator(mode="after")
+    def _sentinel_urls_name_a_master(self) -> Self:
+        urls = (self.REDIS_URL, self.broker_url, self.result_backend_url)
+        if self.REDIS_SENTINEL_MASTER is None and any(u.startswith("sentinel://") for u in urls):
+            raise ValueError("sentinel:// URLs need REDIS_SENTINEL_MASTER (the master's name)")
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:

@@ -63,21 +63,30 @@ def _check_alive(dialect: sa.Dialect, dbapi_connection: Any, record: ConnectionP
     FATAL of a restart or of an idle-session timeout, then the close), so it gets a real
     ping; so does a connection idle for long, which a silent network drop may have cut.
     A failed ping makes the pool replace the connection (DisconnectionError)."""
-    idle_since = record.info.get("checked_in_at")
-    if idle_since is None:
-        return  # fresh from connect
     try:
-        poller = select.poll()  # not select(): it fails on descriptors past 1023
-        poller.register(dbapi_connection.fileno(), select.POLLIN)
-        readable = bool(poller.poll(0))
+        suspect = needs_ping(dbapi_connection.fileno(), record.info.get("checked_in_at"))
     except (OSError, ValueError, AttributeError) as exc:
         raise sa.exc.DisconnectionError("the connection's socket is gone") from exc
-    if not readable and time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+    if not suspect:
         return
     try:
         dialect.do_ping(dbapi_connection)
     except Exception as exc:
         raise sa.exc.DisconnectionError(f"the connection failed its ping: {exc}") from exc
+
+
+def needs_ping(fileno: int, idle_since: float | None) -> bool:
+    """Whether a pooled connection, back in the pool since `idle_since` (monotonic; None
+    when fresh from connect), needs a real ping before use: its socket is readable, or it
+    sat idle for long. Raises OSError or ValueError when the socket itself is gone. Shared
+    by the engine's pool and the job-status pool (app/jobs/status.py)."""
+    if idle_since is None:
+        return False
+    poller = select.poll()  # not select(): it fails on descriptors past 1023
+    poller.register(fileno, select.POLLIN)
+    if poller.poll(0):
+        return True
+    return time.monotonic() - idle_since >= PING_AFTER_IDLE_SECONDS
 
 
 engine = make_engine()

@@ -4,10 +4,10 @@ numbers (logins and signups, per account and per client address)."""
 import hashlib
 import math
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from app.core.logging import get_logger
+from app.core.redis_client import async_redis_client
 
 log = get_logger(__name__)
 
@@ -24,9 +24,8 @@ class RateLimiter:
     """Opened and closed with the application (its lifespan), on the event loop it serves."""
 
     def __init__(self, redis_url: str) -> None:
-        self._client = aioredis.Redis.from_url(
-            redis_url, socket_timeout=2, socket_connect_timeout=2
-        )
+        # Through the one Redis client factory, so a Redis behind Sentinel works here too.
+        self._client = async_redis_client(redis_url, timeout=2)
 
     async def close(self) -> None:
         await self._client.aclose()  # type: ignore[attr-defined]  # stubs predate aclose

@@ -10,13 +10,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-import redis
 from fastapi.concurrency import run_in_threadpool
 
 from app.core.celery_app import celery_app
-from app.core.config import settings
 from app.core.db import ping_database, utcnow
 from app.core.logging import get_logger
+from app.core.redis_client import redis_client
 
 log = get_logger(__name__)
 
@@ -43,9 +42,7 @@ def check_database() -> ComponentStatus:
 
 def check_redis() -> ComponentStatus:
     try:
-        client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
-        )
+        client = redis_client(timeout=2)
         client.ping()
         client.close()
     except Exception as exc:

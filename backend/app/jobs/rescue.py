@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from app.core.config import settings
 from app.core.db import engine
 from app.core.logging import get_logger
+from app.core.redis_client import redis_client
 from app.jobs import queues
 from app.jobs.dispatch import publish_job
 from app.jobs.stats import broker_client
@@ -199,7 +200,7 @@ RESCUE_TOTALS_KEY = "jobs:rescue_totals"
 
 def _count_rescues(report: SweepReport) -> None:
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+        client = redis_client(timeout=2)
         with client.pipeline(transaction=False) as pipe:
             for name, count in report.as_dict().items():
                 if count:
@@ -213,7 +214,7 @@ def _count_rescues(report: SweepReport) -> None:
 def rescue_totals() -> dict[str, int]:
     """Jobs the sweep republished, rescued (re-dispatched after a lost worker), failed as
     worker lost or cancelled, since Redis was last emptied: counters for /metrics."""
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+    client = redis_client(timeout=2)
     try:
         raw = client.hgetall(RESCUE_TOTALS_KEY)
     finally:

@@ -75,6 +75,10 @@ class HandOff:
     message: str | None = None
 
 
+# How long a job waits for the database to take connections again (a restart, a fail-over)
+# before its stage fails with the error.
+RECONNECT_WITHIN_SECONDS = 30.0
+
 # The store's connections, by use.
 _ASYNC_COMMIT = "async-commit"
 _DURABLE = "durable"
@@ -109,19 +113,37 @@ class _Store:
         return self._call(_HEARTBEAT, transition, params)
 
     def _call(self, use: str, transition: Callable[..., T], params: dict[str, Any]) -> T:
+        """Runs `transition` on this thread's connection for `use`. A connection the server
+        dropped (a restart, an idle timeout) is replaced at once; while the server does not
+        take connections (restarting), the job waits for it, up to RECONNECT_WITHIN_SECONDS,
+        rather than failing mid-way and waiting for its lease to expire. Every transition is
+        a compare-and-set, so running one again after a connection died under it is safe:
+        a write that did land makes the second attempt find nothing to change."""
         key = (use, threading.get_ident())
-        for retry in (False, True):
+        deadline: float | None = None
+        pause = 0.1
+        while True:
             connection = self._connections.get(key)
-            if connection is None or connection.closed:
-                connection = self._connections[key] = self._connect(durable=use == _DURABLE)
             try:
+                if connection is None or connection.closed:
+                    connection = None
+                    connection = self._connections[key] = self._connect(durable=use == _DURABLE)
                 return transition(connection, **params)
-            except psycopg.OperationalError:
-                # A connection dropped since the last job (server restart, idle timeout): one
-                # fresh connection, then the error is the job's to handle.
-                self._discard(key)
-                if retry or not connection.broken:
+            except psycopg.OperationalError as exc:
+                if connection is not None:
+                    self._discard(key)
+                    if not connection.broken:
+                        raise  # the server refused the statement, not the connection
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + RECONNECT_WITHIN_SECONDS
+                    if connection is not None:
+                        continue  # a stale connection: try a fresh one straight away
+                if now >= deadline:
                     raise
+                logger.warning("job_database_unavailable", error=str(exc).strip()[:200])
+                time.sleep(min(pause, deadline - now))
+                pause = min(pause * 2, 2.0)
             except psycopg.Error:
                 raise  # the statement failed; the autocommit connection is fine
             except BaseException:
@@ -129,7 +151,6 @@ class _Store:
                 # connection is doing is unknown, so it is not used again.
                 self._discard(key)
                 raise
-        raise AssertionError("unreachable")
 
     def _discard(self, key: tuple[str, int]) -> None:
         connection = self._connections.pop(key, None)

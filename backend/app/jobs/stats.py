@@ -19,6 +19,7 @@ from app.core.celery_app import QUEUES
 from app.core.config import settings
 from app.core.db import utcnow
 from app.core.logging import get_logger
+from app.core.redis_client import redis_client
 from app.health import service as health_service
 from app.jobs.models import JobStatus
 from app.users.models import User
@@ -160,9 +161,7 @@ _broker: "redis.Redis[bytes] | None" = None
 def broker_client() -> "redis.Redis[bytes]":
     global _broker
     if _broker is None:
-        _broker = redis.Redis.from_url(
-            settings.broker_url, socket_timeout=1.0, socket_connect_timeout=1.0
-        )
+        _broker = redis_client(settings.broker_url, timeout=1.0)
     return _broker
 
 

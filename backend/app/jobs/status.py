@@ -6,7 +6,9 @@ owner) and builds the JSON body and its digest inside PostgreSQL, so a poll cost
 round trip and no ORM or pydantic pass. The body is exactly `JobPublic`'s fields.
 """
 
+import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from enum import Enum
 
@@ -14,7 +16,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from app.core.config import settings
-from app.core.db import libpq_dsn
+from app.core.db import libpq_dsn, needs_ping
 from app.core.logging import get_logger
 from app.core.security import Caller
 from app.jobs.models import JobPublic
@@ -80,6 +82,24 @@ class JobStatusBody:
     etag: str = ""
 
 
+# When each pooled connection went back to the pool, for the check before its next use.
+_returned_at: "weakref.WeakKeyDictionary[AsyncConnection, float]" = weakref.WeakKeyDictionary()
+
+
+async def _note_return(conn: AsyncConnection) -> None:
+    _returned_at[conn] = time.monotonic()
+
+
+async def _check_before_use(conn: AsyncConnection) -> None:
+    """The engine's check (app/core/db.py), for this pool: a real ping only when the socket
+    says the server spoke on its own (a restart's FATAL, then the close) or after a long
+    idle. Without it, every connection a PostgreSQL restart broke would fail one request
+    (a 500) before the pool learnt it was dead. Raising makes the pool discard the
+    connection and hand out another."""
+    if needs_ping(conn.fileno(), _returned_at.get(conn)):
+        await AsyncConnectionPool.check_connection(conn)
+
+
 class JobStatusReader:
     """Owns the async pool; opened and closed with the application (its lifespan)."""
 
@@ -99,6 +119,8 @@ class JobStatusReader:
             kwargs={"autocommit": True, "options": "-c TimeZone=UTC"},
             open=False,
             name="job-status",
+            check=_check_before_use,
+            reset=_note_return,
         )
         # Do not block start-up on the database: readiness reports it, requests wait for it.
         await self._pool.open(wait=False)

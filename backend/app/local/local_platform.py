@@ -286,7 +286,7 @@ def _platform_children(
     cli = [sys.executable, "-m", "app.cli"]
     schedule = root / ".data" / "celerybeat-schedule"
     here = str(root)
-    return [
+    specs = [
         ChildSpec("api", [*cli, "api", "--host", host, "--port", str(port)], env=env, cwd=here),
         ChildSpec(
             "worker",
@@ -317,6 +317,9 @@ def _platform_children(
             cwd=here,
         ),
     ]
+    for spec in specs:
+        spec.restart = True  # stateless: started again with back-off when one dies
+    return specs
 
 
 def _run_step(group: ProcessGroup, spec: ChildSpec) -> None:

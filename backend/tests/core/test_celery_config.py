@@ -126,3 +126,11 @@ def test_json_only_and_broker_from_settings() -> None:
     assert list(conf.accept_content) == ["json"]
     assert conf.broker_url == settings.broker_url
     assert conf.result_backend == settings.result_backend_url
+
+
+def test_workers_and_beat_reconnect_to_the_broker_forever() -> None:
+    conf = celery_app.conf
+    assert conf.broker_connection_retry is True
+    assert conf.broker_connection_max_retries is None  # Celery's default gives up after 100
+    assert conf.worker_cancel_long_running_tasks_on_connection_loss is False
+    assert conf.broker_transport_options["socket_connect_timeout"] > 0

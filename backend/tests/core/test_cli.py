@@ -3,6 +3,7 @@ Ctrl-C stops entirely."""
 
 import base64
 import io
+import itertools
 import json
 import os
 import signal
@@ -18,8 +19,9 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from app.cli import build_parser, worker_argv
 from app.local.embedded import plain_dsn
-from app.local.supervisor import ChildDiedError, ChildSpec, ProcessGroup
+from app.local.supervisor import ChildDiedError, ChildSpec, ProcessGroup, RestartBackoff
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.core.processes import (
     BACKEND,
@@ -29,6 +31,7 @@ from tests.core.processes import (
     process_tree_alive,
     start,
     wait_for,
+    wait_for_http,
 )
 
 
@@ -55,11 +58,14 @@ def test_openapi_prints_the_document() -> None:
 
 
 # -- the supervisor's policy, on small real processes ------------------------------------
-def test_a_child_that_dies_is_reported_with_its_last_lines() -> None:
+def test_an_infrastructure_child_that_dies_stops_the_group_with_its_last_lines() -> None:
     out = io.StringIO()
     group = ProcessGroup(grace_seconds=5, out=out)
-    sleeper = group.start(ChildSpec("sleeper", ["sleep", "60"]))
-    group.start(ChildSpec("crasher", ["sh", "-c", "echo starting; echo boom >&2; exit 3"]))
+    sleeper = group.start(ChildSpec("sleeper", ["sleep", "60"], restart=True))
+    crasher = ChildSpec(
+        "crasher", ["sh", "-c", "echo starting; echo boom >&2; exit 3"], infrastructure=True
+    )
+    group.start(crasher)
     try:
         with pytest.raises(ChildDiedError) as died:
             group.wait_while_running(10)
@@ -74,6 +80,60 @@ def test_a_child_that_dies_is_reported_with_its_last_lines() -> None:
     finally:
         group.stop_all()
     assert sleeper.process.returncode == -signal.SIGTERM
+
+
+def test_an_app_child_that_dies_is_restarted_with_a_growing_backoff() -> None:
+    out = io.StringIO()
+    backoff = RestartBackoff(initial=0.2, maximum=0.8, stable_after=60)
+    group = ProcessGroup(grace_seconds=5, out=out, backoff=backoff)
+    crasher = group.start(ChildSpec("worker", ["sh", "-c", "echo run $$; exit 3"], restart=True))
+    restarted_at: list[float] = []
+    pids = {crasher.process.pid}
+    try:
+        deadline = time.monotonic() + 30
+        while crasher.restarts < 5 and time.monotonic() < deadline:
+            group.check()  # never raises: the child is the platform's, not the database
+            if crasher.process.pid not in pids:
+                pids.add(crasher.process.pid)
+                restarted_at.append(time.monotonic())
+            time.sleep(0.01)
+    finally:
+        group.stop_all()
+    assert crasher.restarts == 5, out.getvalue()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(restarted_at)]
+    # 0.2, 0.4, 0.8, 0.8 s (and the few ms the child itself lives)
+    for gap, expected in zip(gaps, [0.4, 0.8, 0.8, 0.8], strict=True):
+        assert expected <= gap < expected + 0.5, gaps
+    report = out.getvalue()
+    assert "!!! worker (pid" in report
+    assert "exited with code 3; restarting it in 0.2s" in report
+    assert "restarting it in 0.8s" in report
+    assert "--- worker started again" in report
+
+
+def test_the_backoff_starts_over_after_a_stable_run() -> None:
+    out = io.StringIO()
+    backoff = RestartBackoff(initial=0.1, maximum=10, stable_after=0.5)
+    group = ProcessGroup(grace_seconds=5, out=out, backoff=backoff)
+    child = group.start(ChildSpec("flower", ["sh", "-c", "sleep 0.7; exit 1"], restart=True))
+    try:
+        deadline = time.monotonic() + 20
+        while child.restarts < 3 and time.monotonic() < deadline:
+            group.check()
+            time.sleep(0.01)
+    finally:
+        group.stop_all()
+    assert child.restarts == 3
+    # Every run lasted longer than stable_after: never more than the initial delay.
+    assert out.getvalue().count("restarting it in 0.1s") == 3, out.getvalue()
+
+
+def test_workers_run_without_gossip_and_mingle() -> None:
+    args = build_parser().parse_args(["worker", "-Q", "default,low", "-c", "2"])
+    argv = worker_argv(args, log_level="INFO")
+    assert "--without-gossip" in argv
+    assert "--without-mingle" in argv
+    assert "--without-heartbeat" not in argv  # Flower tells workers online by heartbeats
 
 
 def test_stop_kills_what_ignores_term_and_its_grandchildren() -> None:
@@ -188,6 +248,19 @@ def test_up_runs_the_platform_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
         for role in roles:
             assert sum(role in line for line in commands) >= 1, (role, commands)
         assert sum("app.cli beat" in line for line in commands) == 1  # exactly one Beat
+
+        # A worker killed outright is started again; the rest of the group goes on.
+        worker_pid = next(pid for pid in tree if "-Q default,low" in _command_line(pid))
+        os.killpg(os.getpgid(worker_pid), signal.SIGKILL)
+        wait_for(
+            lambda: "--- worker started again" in up.output(),
+            timeout=60,
+            what="the worker restarted",
+            child=up,
+        )
+        assert "was killed by SIGKILL; restarting it in 1s" in up.output()
+        wait_for_http(f"{base}/health/ready", status=200, timeout=120, child=up)
+        tree = descendants(up.process.pid)
     finally:
         if up.process.poll() is None:
             os.kill(up.process.pid, signal.SIGINT)  # what Ctrl-C delivers to `up`

@@ -149,3 +149,12 @@ def test_the_dashboard_proxies_the_api_to_the_backend(services: dict[str, dict[s
     assert re.search(r"location /api/ \{[^}]*proxy_pass http://backend:8000;", nginx)
     assert "try_files $uri $uri/ /index.html;" in nginx
     assert _cli_args(services["backend"]["command"]).port == 8000
+
+
+def test_long_running_services_are_restarted_when_they_die(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    # A worker that dies (say, while Redis is away) comes back; Docker backs off itself.
+    for name, service in services.items():
+        if name != "prestart":
+            assert service["restart"] == "unless-stopped", name

@@ -10,7 +10,7 @@ from typing import Any
 import redis
 
 from app.core.celery_app import celery_app
-from app.core.config import settings
+from app.core.redis_client import redis_client as platform_redis_client
 from app.jobs.runtime import (
     HandOff,
     JobContext,
@@ -29,7 +29,7 @@ _redis: "redis.Redis[bytes] | None" = None
 def redis_client() -> "redis.Redis[bytes]":
     global _redis
     if _redis is None:
-        _redis = redis.Redis.from_url(settings.REDIS_URL)
+        _redis = platform_redis_client(timeout=10)  # REDIS_URL, behind Sentinel or not
     return _redis
 
 
