@@ -1,11 +1,13 @@
 """Starting, cancelling and retrying jobs against the real database (no worker needed: the
 published messages just wait in the test Redis)."""
 
+import json
 import threading
 import uuid
 from datetime import date
 
 import pytest
+import redis
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
@@ -22,6 +24,80 @@ def _set_status(job_id: uuid.UUID, status: JobStatus) -> None:
             sa.text("UPDATE job_runs SET status = :status WHERE id = :id"),
             {"status": status, "id": job_id},
         )
+
+
+def published_job_ids(client: "redis.Redis[bytes]") -> list[str]:
+    """Ids of the messages waiting in the test Redis's queues (no worker consumes them)."""
+    ids = []
+    for key in client.scan_iter():
+        if client.type(key) == b"list" and not key.startswith(b"test:"):
+            ids += [json.loads(raw)["headers"]["id"] for raw in client.lrange(key, 0, -1)]
+    return ids
+
+
+def _job_exists(job_id: uuid.UUID) -> bool:
+    with engine.connect() as connection:
+        found = connection.execute(sa.text("SELECT 1 FROM job_runs WHERE id = :id"), {"id": job_id})
+        return found.first() is not None
+
+
+def _record(session: Session, dedupe_key: str | None = None) -> tuple[JobRun, bool]:
+    return service.record_job(
+        session=session,
+        job_type=JobType.maintenance,
+        stage="test_noop",
+        project=None,
+        user=None,
+        dedupe_key=dedupe_key,
+    )
+
+
+def test_a_recorded_job_is_published_when_its_transaction_commits(
+    session: Session, redis_client: "redis.Redis[bytes]"
+) -> None:
+    job, created = _record(session)
+
+    assert created
+    assert session.in_transaction()  # the caller's transaction, still open
+    assert not _job_exists(job.id)
+    assert published_job_ids(redis_client) == []
+
+    session.commit()
+
+    assert _job_exists(job.id)
+    assert published_job_ids(redis_client) == [str(job.id)]
+    session.commit()  # a later commit publishes nothing more
+    assert published_job_ids(redis_client) == [str(job.id)]
+
+
+def test_a_job_whose_transaction_rolls_back_is_never_published(
+    session: Session, redis_client: "redis.Redis[bytes]"
+) -> None:
+    rolled_back, _ = _record(session)
+    session.rollback()
+    with Session(engine) as other:
+        closed, _ = _record(other)
+    # The same sessions commit other work later: nothing of the above goes out.
+    session.execute(sa.text("SELECT 1"))
+    session.commit()
+
+    assert not _job_exists(rolled_back.id)
+    assert not _job_exists(closed.id)
+    assert published_job_ids(redis_client) == []
+
+
+def test_record_job_returns_the_active_job_and_publishes_nothing_for_it(
+    session: Session, redis_client: "redis.Redis[bytes]"
+) -> None:
+    first = start("test_noop", dedupe_key="one-at-a-time")
+
+    again, created = _record(session, dedupe_key="one-at-a-time")
+    session.commit()
+
+    assert not created
+    assert again.id == first.id
+    assert again.status == JobStatus.queued  # loaded, usable after the commit
+    assert published_job_ids(redis_client) == [str(first.id)]
 
 
 def test_fifty_parallel_starts_of_the_same_job_make_exactly_one() -> None:
