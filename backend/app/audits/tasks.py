@@ -6,11 +6,13 @@ from typing import Any
 from app.audits import service, stages
 from app.core.celery_app import celery_app
 from app.core.db import session_scope
+from app.jobs import service as jobs_service
 from app.jobs.models import JobType
 from app.jobs.runtime import HandOff, JobContext, tracked_task
 from app.maintenance.service import RetentionRule, register_retention_rule
 
 register_retention_rule(RetentionRule("audit_runs", service.purge_old_audits))
+jobs_service.register_job_rows(JobType.audit, service.record_audit_row)
 
 
 @tracked_task(job_type=JobType.audit, stage="crawl", name="app.audits.tasks.crawl_site")

@@ -1,7 +1,6 @@
 """Starting, cancelling and retrying jobs against the real database (no worker needed: the
 published messages just wait in the test Redis)."""
 
-import json
 import threading
 import uuid
 from datetime import date
@@ -16,6 +15,7 @@ from app.jobs import service
 from app.jobs.models import JobRun, JobStatus, JobType
 from tests.builders import create_project, create_user
 from tests.jobs.conftest import load, start
+from tests.jobs.messages import published_job_ids
 
 
 def _set_status(job_id: uuid.UUID, status: JobStatus) -> None:
@@ -24,15 +24,6 @@ def _set_status(job_id: uuid.UUID, status: JobStatus) -> None:
             sa.text("UPDATE job_runs SET status = :status WHERE id = :id"),
             {"status": status, "id": job_id},
         )
-
-
-def published_job_ids(client: "redis.Redis[bytes]") -> list[str]:
-    """Ids of the messages waiting in the test Redis's queues (no worker consumes them)."""
-    ids = []
-    for key in client.scan_iter():
-        if client.type(key) == b"list" and not key.startswith(b"test:"):
-            ids += [json.loads(raw)["headers"]["id"] for raw in client.lrange(key, 0, -1)]
-    return ids
 
 
 def _job_exists(job_id: uuid.UUID) -> bool:
