@@ -11,6 +11,7 @@ back. The caller (an API route) still answers 202 with the job: the row is the p
 message is only a wake-up call, and the claim makes an extra message harmless.
 """
 
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,7 @@ class StageTask:
 _stage_tasks: dict[tuple[str, str], StageTask] = {}
 _retry_stages: dict[tuple[str, str], str] = {}
 _task_modules_imported = False
+_task_modules_lock = threading.Lock()
 
 
 def register_stage(
@@ -65,8 +67,12 @@ def stage_task(job_type: str, stage: str) -> StageTask:
     global _task_modules_imported
     found = _stage_tasks.get((job_type, stage))
     if found is None and not _task_modules_imported:
-        _task_modules_imported = True
-        celery_app.loader.import_default_modules()
+        # Concurrent first starts (an API process's first requests) wait for one import:
+        # the others must not look before the modules have registered their stages.
+        with _task_modules_lock:
+            if not _task_modules_imported:
+                celery_app.loader.import_default_modules()
+                _task_modules_imported = True
         found = _stage_tasks.get((job_type, stage))
     if found is None:
         raise LookupError(f"no task registered for stage {stage!r} of {job_type} jobs")

@@ -1,6 +1,8 @@
 """Audit service pieces that need no worker: starting (the audit row recorded with its job),
 why rendering is skipped, the crawl of a frozen config, the score, weeks."""
 
+import threading
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -12,9 +14,11 @@ from app.audits import scoring, service, stages, storage
 from app.audits.crawl.crawler import CrawlConfig
 from app.audits.models import AuditRun
 from app.core.config import settings
+from app.core.db import engine
 from app.jobs import service as jobs_service
 from app.jobs.models import JobRun, JobStatus, JobType
 from app.jobs.runtime import PermanentJobError
+from app.projects.models import Project
 from tests.audits.pages import SITE, good_page
 from tests.builders import create_project, create_user
 from tests.jobs.messages import published_job_ids
@@ -40,6 +44,35 @@ def test_the_audit_row_is_committed_with_its_job_before_it_is_published(
     assert audit.config_json == job.config_json
     assert audit.config_json["max_pages"] == 7
     assert published_job_ids(redis_client) == [str(job.id)]
+
+
+def test_concurrent_starts_make_one_audit_job_and_one_audit_row(session: Session) -> None:
+    project = create_project(session, owner=create_user(session))
+    barrier = threading.Barrier(20)
+    results: list[tuple[uuid.UUID, bool]] = []
+    errors: list[BaseException] = []
+
+    def start_once() -> None:
+        try:
+            barrier.wait(timeout=10)
+            with Session(engine) as own:
+                mine = own.get(Project, project.id)
+                assert mine is not None
+                job, created = service.start_audit(session=own, project=mine, user=None)
+            results.append((job.id, created))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start_once) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert len({job_id for job_id, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    assert [audit.job_id for audit in _audits(session)] == [results[0][0]]
 
 
 def test_an_audit_job_and_its_row_roll_back_together(

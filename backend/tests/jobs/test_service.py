@@ -1,9 +1,13 @@
 """Starting, cancelling and retrying jobs against the real database (no worker needed: the
 published messages just wait in the test Redis)."""
 
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from datetime import date
+from pathlib import Path
 
 import pytest
 import redis
@@ -281,3 +285,40 @@ def test_a_scheduled_job_runs_once_per_key_even_after_it_finished() -> None:
     assert created
     assert not created_again
     assert again.id == first.id
+
+
+_FIRST_LOOKUPS = """
+import threading
+from app.jobs.dispatch import stage_task
+
+barrier, missed = threading.Barrier(16), []
+
+def look() -> None:
+    barrier.wait()
+    try:
+        stage_task("audit", "crawl")
+    except LookupError as exc:
+        missed.append(exc)
+
+threads = [threading.Thread(target=look) for _ in range(16)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("missed", len(missed))
+"""
+
+
+def test_concurrent_first_starts_in_a_fresh_process_all_find_their_stage() -> None:
+    # The task modules are imported on first use; the threads that come meanwhile wait.
+    backend = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, "-c", _FIRST_LOOKUPS],
+        env={**os.environ, "PYTHONPATH": str(backend)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split()[-2:] == ["missed", "0"]
