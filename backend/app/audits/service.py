@@ -95,6 +95,7 @@ def record_audit_row(session: Session, job: JobRun) -> None:
     session.add(
         AuditRun(project_id=job.project_id, job_id=job.id, config_json=dict(job.config_json))
     )
+    session.flush()  # written now: a failure is the start's, not the caller's later commit's
 
 
 def audit_of_job(*, session: Session, job_id: uuid.UUID) -> AuditRun | None:
