@@ -3,6 +3,18 @@
 Functions are keyword-only and free of HTTP; routes, Beat tasks and the CLI call the same ones.
 Every state change is a compare-and-set statement, so concurrent callers cannot double a job
 or overwrite a terminal state.
+
+A domain with rows of its own records them in the job's transaction; the job is published
+when that commits (never if it rolls back), so no worker sees the job before its rows:
+
+    job, created = jobs_service.record_job(session=session, job_type=..., stage=..., ...)
+    if created:
+        session.add(SyncRun(job_id=job.id, ...))
+    session.commit()  # committed together, then published
+
+Rows every job of a type needs however it starts (a retry too) are written by the function
+the domain registers with `register_job_rows` (the audit row). `start_job` is record and
+commit for callers with nothing of their own.
 """
 
 import uuid
