@@ -138,7 +138,8 @@ _PENDING_KEY = "jobs.publish_after_commit"
 
 def publish_after_commit(*, session: Session, job_id: uuid.UUID, job_type: str, stage: str) -> None:
     """Publishes the job once the session's current transaction commits; if it rolls back (or
-    the session closes without committing) nothing is published."""
+    the session closes without committing) nothing is published. (A savepoint rolled back
+    inside a committed transaction still lets the message go: it finds no job to claim.)"""
     session.info.setdefault(_PENDING_KEY, []).append(
         _PendingPublish(job_id=str(job_id), job_type=job_type, stage=stage)
     )
