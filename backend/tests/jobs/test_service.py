@@ -4,14 +4,18 @@ published messages just wait in the test Redis)."""
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from app.core.db import engine
@@ -322,3 +326,42 @@ def test_concurrent_first_starts_in_a_fresh_process_all_find_their_stage() -> No
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split()[-2:] == ["missed", "0"]
+
+
+def _frontend_messages(start: Callable[[Session], object]) -> list[str]:
+    """The protocol messages the client sent to PostgreSQL while `start` ran (libpq's trace)."""
+    traced: list[Any] = []
+
+    def trace(dbapi_connection: Any, *_: object) -> None:
+        dbapi_connection.pgconn.trace(trace_file.fileno())
+        traced.append(dbapi_connection)
+
+    with tempfile.TemporaryFile("w+") as trace_file:
+        event.listen(engine, "checkout", trace)
+        try:
+            with Session(engine) as session:
+                start(session)
+        finally:
+            event.remove(engine, "checkout", trace)
+            for connection in traced:
+                connection.pgconn.untrace()
+        trace_file.seek(0)
+        lines = trace_file.read().splitlines()
+    # "<time>\tF\t<length>\t<message> ..." for what the client sent.
+    return [line.split("\t")[3] for line in lines if line.split("\t")[1:2] == ["F"]]
+
+
+def test_start_job_on_a_fresh_session_is_one_statement_without_begin_or_commit() -> None:
+    def start_one(session: Session) -> object:
+        return service.start_job(
+            session=session,
+            job_type=JobType.maintenance,
+            stage="test_noop",
+            project=None,
+            user=None,
+        )
+
+    sent = _frontend_messages(start_one)
+
+    queries = [message for message in sent if message in ("Query", "Parse")]
+    assert len(queries) == 1, sent  # the INSERT, committed by itself
