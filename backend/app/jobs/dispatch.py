@@ -62,21 +62,33 @@ def retry_stage(job_type: str, stage: str) -> str:
     return _retry_stages.get((job_type, stage), stage)
 
 
-def stage_task(job_type: str, stage: str) -> StageTask:
-    """The task that runs `stage` of jobs of `job_type` (importing the task modules once)."""
+def _import_task_modules() -> None:
+    # Importing a domain's tasks module registers its stages (once per process). Concurrent
+    # first starts (an API process's first requests) wait for that one import: the flag is set
+    # only once it is done, or they would look up stages not registered yet.
     global _task_modules_imported
-    found = _stage_tasks.get((job_type, stage))
-    if found is None and not _task_modules_imported:
-        # Concurrent first starts (an API process's first requests) wait for one import:
-        # the others must not look before the modules have registered their stages.
+    if not _task_modules_imported:
         with _task_modules_lock:
             if not _task_modules_imported:
                 celery_app.loader.import_default_modules()
                 _task_modules_imported = True
+
+
+def stage_task(job_type: str, stage: str) -> StageTask:
+    """The task that runs `stage` of jobs of `job_type` (importing the task modules once)."""
+    found = _stage_tasks.get((job_type, stage))
+    if found is None:
+        _import_task_modules()
         found = _stage_tasks.get((job_type, stage))
     if found is None:
         raise LookupError(f"no task registered for stage {stage!r} of {job_type} jobs")
     return found
+
+
+def registered_job_types() -> frozenset[str]:
+    """The job types with a task for at least one stage: the ones that can run."""
+    _import_task_modules()
+    return frozenset(job_type for job_type, _ in _stage_tasks)
 
 
 _queues: dict[str, str] = {}
