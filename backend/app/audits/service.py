@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, func, select
 
 from app.audits.checks.catalogue import CATALOGUE, SEVERITY_ORDER, Check
@@ -73,11 +72,13 @@ def audit_config(*, project: Project, app_settings: Settings = settings) -> dict
 def start_audit(
     *, session: Session, project: Project, user: User | None, scheduled_week: str | None = None
 ) -> tuple[JobRun, bool]:
-    """Starts an audit job for the project, or returns its active one (created=False)."""
+    """Starts an audit job for the project, or returns its active one (created=False). The
+    audit row is recorded with the job (record_audit_row), both committed before the job is
+    published."""
     config = audit_config(project=project)
     if scheduled_week is not None:
         config["scheduled_week"] = scheduled_week
-    job, created = jobs_service.start_job(
+    job, created = jobs_service.record_job(
         session=session,
         job_type=AUDIT_JOB,
         stage="crawl",
@@ -86,22 +87,24 @@ def start_audit(
         config=config,
         dedupe_key=audit_dedupe_key(project.id),
     )
-    if created:
-        audit_for_job(session=session, job_id=job.id, project_id=project.id, config=config)
-        session.commit()
+    session.commit()  # publishes a created job
     return job, created
 
 
-def audit_for_job(
-    *, session: Session, job_id: uuid.UUID, project_id: uuid.UUID, config: dict[str, Any]
-) -> AuditRun:
-    """The audit run of a job, created on first use (by the API or the first stage)."""
-    session.execute(
-        insert(AuditRun)
-        .values(id=uuid.uuid4(), project_id=project_id, job_id=job_id, config_json=config)
-        .on_conflict_do_nothing(index_elements=["job_id"])
+def record_audit_row(session: Session, job: JobRun) -> None:
+    """The audit row of a new audit job, in the job's transaction (registered with
+    jobs_service.register_job_rows, so a retried audit gets one too). Its config is the job's,
+    frozen when the audit started; the stages only read the row."""
+    if job.project_id is None:
+        raise ValueError("an audit job needs a project")
+    session.add(
+        AuditRun(project_id=job.project_id, job_id=job.id, config_json=dict(job.config_json))
     )
-    return session.exec(select(AuditRun).where(col(AuditRun.job_id) == job_id)).one()
+    session.flush()  # written now: a failure is the start's, not the caller's later commit's
+
+
+def audit_of_job(*, session: Session, job_id: uuid.UUID) -> AuditRun | None:
+    return session.exec(select(AuditRun).where(col(AuditRun.job_id) == job_id)).first()
 
 
 def run_scheduled_audits(*, session: Session, now: datetime | None = None) -> list[uuid.UUID]:

@@ -11,7 +11,6 @@ stored, so a retried or rescued stage resumes instead of starting over.
 
 import asyncio
 import uuid
-from dataclasses import replace
 from typing import Any
 
 from sqlmodel import Session, col, func, select
@@ -35,13 +34,12 @@ from app.audits.scoring import (
     audit_score,
     count_by,
 )
-from app.audits.service import audit_for_job
+from app.audits.service import audit_of_job
 from app.core.config import Settings, settings
 from app.core.db import session_scope, utcnow
 from app.core.logging import get_logger
 from app.core.memory import release_free_memory
 from app.jobs.runtime import HandOff, JobContext, PermanentJobError, TransientJobError
-from app.projects.models import Project
 
 logger = get_logger(__name__)
 
@@ -55,29 +53,28 @@ CRAWL_BATCH = 50
 # --- Stage 1: crawl --------------------------------------------------------------------
 
 
-def _load_audit(session: Session, job: JobContext) -> tuple[AuditRun, Project]:
-    if job.project_id is None:
-        raise PermanentJobError("an audit job needs a project")
-    project = session.get(Project, job.project_id)
-    if project is None:
-        raise PermanentJobError("the project of this audit no longer exists")
-    audit = audit_for_job(
-        session=session, job_id=job.job_id, project_id=project.id, config=job.config
-    )
-    session.commit()
-    return audit, project
+def _load_audit(session: Session, job: JobContext) -> AuditRun:
+    """The audit row recorded with the job (audits.service.record_audit_row): read, never
+    written here. Its config_json, frozen when the audit started, is all the stages use."""
+    audit = audit_of_job(session=session, job_id=job.job_id)
+    if audit is None:
+        raise PermanentJobError("this audit job has no audit row")
+    return audit
 
 
-def crawl_config(
-    *, project: Project, config: dict[str, Any], app_settings: Settings = settings
-) -> CrawlConfig:
-    base = CrawlConfig.for_project(project, app_settings)
-    return replace(
-        base,
-        start_url=config.get("start_url", base.start_url),
-        max_pages=int(config.get("max_pages", base.max_pages)),
-        max_depth=int(config.get("max_depth", base.max_depth)),
-        include_subdomains=bool(config.get("include_subdomains", base.include_subdomains)),
+def crawl_config(*, config: dict[str, Any], app_settings: Settings = settings) -> CrawlConfig:
+    """The crawl of an audit's frozen config; how to crawl (concurrency, timeouts) is the
+    worker's settings. Keys missing from an older config take today's defaults."""
+    try:
+        start_url = str(config["start_url"])
+    except KeyError:
+        raise PermanentJobError("the audit's config has no start_url") from None
+    return CrawlConfig.for_site(
+        start_url=start_url,
+        max_pages=int(config.get("max_pages") or app_settings.MAX_CRAWL_PAGES),
+        max_depth=int(config.get("max_depth", app_settings.MAX_CRAWL_DEPTH)),
+        include_subdomains=bool(config.get("include_subdomains", False)),
+        settings=app_settings,
     )
 
 
@@ -186,8 +183,8 @@ def blocked_address_reason(*, session: Session, audit_id: uuid.UUID, start_url: 
 
 def crawl_stage(job: JobContext, *, app_settings: Settings = settings) -> HandOff:
     with session_scope() as session:
-        audit, project = _load_audit(session, job)
-        config = crawl_config(project=project, config=job.config, app_settings=app_settings)
+        audit = _load_audit(session, job)
+        config = crawl_config(config=audit.config_json, app_settings=app_settings)
         resume = crawl_resume(session=session, audit_id=audit.id)
         if resume is not None:
             logger.info(
@@ -247,14 +244,11 @@ def crawl_stage(job: JobContext, *, app_settings: Settings = settings) -> HandOf
 # --- Stage 2: render -------------------------------------------------------------------
 
 
-def render_skip_reason(
-    *, project: Project | None, config: dict[str, Any], app_settings: Settings = settings
-) -> str | None:
-    """Why this audit renders nothing, or None when it renders."""
+def render_skip_reason(*, config: dict[str, Any], app_settings: Settings = settings) -> str | None:
+    """Why this audit renders nothing, or None when it renders (`config` is the audit's,
+    frozen when it started: a project changed since does not change this audit)."""
     from app.audits.render.renderer import browser_unavailable_reason
 
-    if project and not project.render_enabled:
-        return RENDER_TURNED_OFF
     return render_config_skip_reason(
         config=config, app_settings=app_settings
     ) or browser_unavailable_reason(app_settings)
@@ -266,7 +260,7 @@ RENDER_TURNED_OFF = "rendering is turned off in the project's settings"
 def render_config_skip_reason(
     *, config: dict[str, Any], app_settings: Settings = settings
 ) -> str | None:
-    """Why the audit's config asks for no rendering at all, or None."""
+    """Why the audit's frozen config asks for no rendering at all, or None."""
     if not config.get("render_enabled", True):
         return RENDER_TURNED_OFF
     if int(config.get("max_render_pages", app_settings.MAX_RENDER_PAGES)) <= 0:
@@ -316,13 +310,13 @@ def render_stage(job: JobContext, *, app_settings: Settings = settings) -> HandO
     from app.audits.render.renderer import choose_pages_to_render, get_renderer
 
     with session_scope() as session:
-        audit, project = _load_audit(session, job)
-        reason = render_skip_reason(project=project, config=job.config, app_settings=app_settings)
+        audit = _load_audit(session, job)
+        reason = render_skip_reason(config=audit.config_json, app_settings=app_settings)
         if reason is not None:
             logger.info("audit_render_skipped", reason=reason)
             _mark_render(session, audit, RenderStatus.skipped, reason, 0)
             return job.hand_off("analyze", message="Checking")
-        limit = int(job.config.get("max_render_pages", app_settings.MAX_RENDER_PAGES))
+        limit = int(audit.config_json.get("max_render_pages", app_settings.MAX_RENDER_PAGES))
         candidates = _render_candidates(session, audit.id, limit)
         chosen = choose_pages_to_render(candidates, limit)
         by_url = {page.url: page for page in candidates}
@@ -360,7 +354,7 @@ def render_stage(job: JobContext, *, app_settings: Settings = settings) -> HandO
 
 def analyze_stage(job: JobContext) -> dict[str, Any]:
     with session_scope() as session:
-        audit, _ = _load_audit(session, job)
+        audit = _load_audit(session, job)
         job.progress(pct=CRAWL_SHARE + RENDER_SHARE, message="Checking")
         added = run_site_checks(session=session, audit_id=audit.id)
         session.commit()

@@ -7,8 +7,13 @@ from app.audits import service, stages
 from app.audits.domain import AUDIT_JOB
 from app.core.celery_app import celery_app
 from app.core.db import session_scope
+from app.jobs import service as jobs_service
 from app.jobs.beat import SCHEDULED_START_RETRY
 from app.jobs.runtime import HandOff, JobContext, tracked_task
+
+# Every audit job, however it starts (the route, a retry, Beat), gets its audit row in the
+# job's own transaction.
+jobs_service.register_job_rows(AUDIT_JOB, service.record_audit_row)
 
 
 @tracked_task(job_type=AUDIT_JOB, stage="crawl", name="app.audits.tasks.crawl_site")

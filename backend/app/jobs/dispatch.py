@@ -1,5 +1,9 @@
-"""Publishing a job's message: always after its row is committed, with the job id as the
-Celery task id.
+"""A job's messages: publishing it (always after its row is committed, with the job id as the
+Celery task id) and revoking it.
+
+`publish_after_commit` ties the publish to the transaction that records the job: the message
+goes out when that transaction commits, and never when it rolls back, so a domain can record
+its own rows with the job (same transaction) and no worker ever sees the job before them.
 
 Broker down: publishing fails fast (a short retry policy), the failure is logged and the job
 simply stays `queued` (or `retrying`); the rescue sweep publishes it again once the broker is
@@ -7,10 +11,14 @@ back. The caller (an API route) still answers 202 with the job: the row is the p
 message is only a wake-up call, and the claim makes an extra message harmless.
 """
 
+import threading
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from celery import Celery, Task
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.core.celery_app import celery_app
 from app.core.logging import get_logger
@@ -34,6 +42,7 @@ class StageTask:
 _stage_tasks: dict[tuple[str, str], StageTask] = {}
 _retry_stages: dict[tuple[str, str], str] = {}
 _task_modules_imported = False
+_task_modules_lock = threading.Lock()
 
 
 def register_stage(
@@ -54,11 +63,15 @@ def retry_stage(job_type: str, stage: str) -> str:
 
 
 def _import_task_modules() -> None:
-    # Importing a domain's tasks module registers its stages (once per process).
+    # Importing a domain's tasks module registers its stages (once per process). Concurrent
+    # first starts (an API process's first requests) wait for that one import: the flag is set
+    # only once it is done, or they would look up stages not registered yet.
     global _task_modules_imported
     if not _task_modules_imported:
-        _task_modules_imported = True
-        celery_app.loader.import_default_modules()
+        with _task_modules_lock:
+            if not _task_modules_imported:
+                celery_app.loader.import_default_modules()
+                _task_modules_imported = True
 
 
 def stage_task(job_type: str, stage: str) -> StageTask:
@@ -122,3 +135,48 @@ def publish_job(
         )
         return False
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingPublish:
+    job_id: str
+    job_type: str
+    stage: str
+
+
+# Messages waiting for their session's transaction to commit, in Session.info.
+_PENDING_KEY = "jobs.publish_after_commit"
+
+
+def publish_after_commit(*, session: Session, job_id: uuid.UUID, job_type: str, stage: str) -> None:
+    """Publishes the job once the session's current transaction commits; if it rolls back (or
+    the session closes without committing) nothing is published. (A savepoint rolled back
+    inside a committed transaction still lets the message go: it finds no job to claim.)"""
+    session.info.setdefault(_PENDING_KEY, []).append(
+        _PendingPublish(job_id=str(job_id), job_type=job_type, stage=stage)
+    )
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_committed(session: Session) -> None:
+    # Fired for the outermost transaction only, after the database has committed it.
+    pending: list[_PendingPublish] | None = session.info.pop(_PENDING_KEY, None)
+    for job in pending or ():
+        publish_job(job_id=job.job_id, job_type=job.job_type, stage=job.stage)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_uncommitted(session: Session, transaction: SessionTransaction) -> None:
+    # A committed transaction has published its jobs already (after_commit comes first);
+    # what is left belonged to one that rolled back or was closed: those rows do not exist.
+    if transaction.parent is None:
+        session.info.pop(_PENDING_KEY, None)
+
+
+def revoke_job(job_id: uuid.UUID) -> None:
+    """Tells the workers to drop the job's waiting message. Only saves a worker the claim
+    attempt (the claim would refuse a cancelled job anyway), so a failure is logged only."""
+    try:
+        celery_app.control.revoke(str(job_id))
+    except Exception as exc:
+        logger.warning("job_revoke_failed", job_id=str(job_id), error=repr(exc))

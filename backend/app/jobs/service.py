@@ -1,12 +1,24 @@
-"""Starting, cancelling and retrying jobs (reads for people live in queries.py).
+"""Recording, starting, cancelling and retrying jobs (reads for people live in queries.py).
 
 Functions are keyword-only and free of HTTP; routes, Beat tasks and the CLI call the same ones.
 Every state change is a compare-and-set statement, so concurrent callers cannot double a job
 or overwrite a terminal state.
+
+A domain with rows of its own records them in the job's transaction; the job is published
+when that commits (never if it rolls back), so no worker sees the job before its rows:
+
+    job, created = jobs_service.record_job(session=session, job_type=..., stage=..., ...)
+    if created:
+        session.add(SyncRun(job_id=job.id, ...))
+    session.commit()  # committed together, then published
+
+Rows every job of a type needs however it starts (a retry too) are written by the function
+the domain registers with `register_job_rows` (the audit row). `start_job` is record and
+commit for callers with nothing of their own.
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -18,12 +30,11 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.orm import configure_mappers, instrumentation, make_transient_to_detached
 from sqlmodel import Session, col, select
 
-from app.core.celery_app import celery_app
 from app.core.config import settings
 from app.core.db import driver_connection, utcnow
 from app.core.logging import get_logger
 from app.core.quota import QuotaExceededError
-from app.jobs.dispatch import publish_job, retry_stage, stage_task
+from app.jobs.dispatch import publish_after_commit, retry_stage, revoke_job, stage_task
 from app.jobs.models import ACTIVE_STATUS_SQL, JobRun, JobStatus, JobType
 from app.projects.models import Project
 from app.users.models import User
@@ -60,10 +71,12 @@ _INSERT_QUEUED = f"""
 """  # noqa: S608 - composed of constants
 
 
-def _insert_queued(session: Session, params: dict[str, Any]) -> dict[str, Any] | None:
-    """Runs the insert on the session's connection: committed by itself in one round trip
-    when the session has no transaction open, else with the caller's work."""
-    connection = driver_connection(session, autocommit=True)
+def _insert_queued(
+    session: Session, params: dict[str, Any], *, autocommit: bool
+) -> dict[str, Any] | None:
+    """Runs the insert on the session's connection: with `autocommit` and no transaction open
+    on the session, committed by itself in one round trip; else with the caller's work."""
+    connection = driver_connection(session, autocommit=autocommit)
     with connection.cursor(row_factory=dict_row) as cursor:
         return cursor.execute(_INSERT_QUEUED, params).fetchone()
 
@@ -83,6 +96,64 @@ def _detached_job(row: dict[str, Any]) -> JobRun:
     return job
 
 
+# What a domain records with each new job of its type (the audit row of an audit job, ...),
+# added in the job's transaction, so the row exists before any worker can see the job.
+JobRowsRecorder = Callable[[Session, JobRun], None]
+_job_rows: dict[str, JobRowsRecorder] = {}
+
+
+def register_job_rows(job_type: JobType, record_rows: JobRowsRecorder) -> None:
+    """`record_rows(session, job)` runs for every job of `job_type` that record_job creates,
+    however it is started (the domain's start, a retry): the domain's rows are written with
+    the job, never after it was published. Registered where the job type's tasks are."""
+    _job_rows[job_type] = record_rows
+
+
+def record_job(
+    *,
+    session: Session,
+    job_type: JobType,
+    stage: str,
+    project: Project | None,
+    user: User | None,
+    config: dict[str, Any] | None = None,
+    dedupe_key: str | None = None,
+    max_attempts: int | None = None,
+    retry_of: uuid.UUID | None = None,
+    once: bool = False,
+) -> tuple[JobRun, bool]:
+    """Records a queued job in the caller's transaction, without committing; the job is
+    published when the caller commits, and not at all if the transaction rolls back. A domain
+    with rows of its own records the job, adds its rows, then commits (rows every job of its
+    type needs, however started, are written by its register_job_rows). Returns (job, created):
+    when an active job holds the same dedupe key, that job is returned with created=False and
+    nothing is published.
+
+    The partial unique index on active dedupe keys decides races (INSERT ... ON CONFLICT DO
+    NOTHING waits for a concurrent start's transaction), so any number of concurrent starts
+    make one job. If the broker is down the job stays queued and the rescue sweep publishes it
+    later (dispatch.py).
+
+    `once=True` (scheduled fan-out, with a key from day_dedupe_key): a job that ever had this
+    key is returned, finished or not, so a second Beat firing after the first job already
+    ended does not run it again. Starts with the same key are serialized by an advisory lock
+    held until the caller's transaction ends.
+    """
+    return _record_job(
+        session,
+        job_type=job_type,
+        stage=stage,
+        project=project,
+        user=user,
+        config=config,
+        dedupe_key=dedupe_key,
+        max_attempts=max_attempts,
+        retry_of=retry_of,
+        once=once,
+        autocommit=False,
+    )
+
+
 def start_job(
     *,
     session: Session,
@@ -96,18 +167,44 @@ def start_job(
     retry_of: uuid.UUID | None = None,
     once: bool = False,
 ) -> tuple[JobRun, bool]:
-    """Records a queued job, commits, then publishes it. Returns (job, created): when an
-    active job holds the same dedupe key, that job is returned with created=False.
+    """record_job and commit, for callers with no rows of their own: the job is committed,
+    then published. With no transaction open on the session (and no rows a domain records
+    with this job type), the insert commits by itself in one round trip."""
+    job, created = _record_job(
+        session,
+        job_type=job_type,
+        stage=stage,
+        project=project,
+        user=user,
+        config=config,
+        dedupe_key=dedupe_key,
+        max_attempts=max_attempts,
+        retry_of=retry_of,
+        once=once,
+        autocommit=True,
+    )
+    session.commit()  # publishes a created job
+    return job, created
 
-    The partial unique index on active dedupe keys decides races (INSERT ... ON CONFLICT DO
-    NOTHING), so any number of concurrent starts make one job. If the broker is down the job
-    stays queued and the rescue sweep publishes it later (dispatch.py).
 
-    `once=True` (scheduled fan-out, with a key from day_dedupe_key): a job that ever had this
-    key is returned, finished or not, so a second Beat firing after the first job already
-    ended does not run it again. Starts with the same key are serialized by an advisory lock.
-    """
-    queue = stage_task(job_type, stage).queue
+def _record_job(
+    session: Session,
+    *,
+    job_type: JobType,
+    stage: str,
+    project: Project | None,
+    user: User | None,
+    config: dict[str, Any] | None,
+    dedupe_key: str | None,
+    max_attempts: int | None,
+    retry_of: uuid.UUID | None,
+    once: bool,
+    autocommit: bool,
+) -> tuple[JobRun, bool]:
+    queue = stage_task(job_type, stage).queue  # imports the task modules, which register rows
+    record_rows = _job_rows.get(job_type)
+    # A job with rows of its domain is never inserted alone: they commit together.
+    autocommit = autocommit and record_rows is None
     if once:
         if dedupe_key is None:
             raise ValueError("once=True needs a dedupe_key")
@@ -121,8 +218,7 @@ def start_job(
             .order_by(col(JobRun.queued_at).desc())
         ).first()
         if earlier is not None:
-            session.expunge(earlier)  # stays loaded after the commit
-            session.commit()  # releases the lock
+            session.expunge(earlier)  # stays loaded after the caller's commit
             return earlier, False
     if user is not None:
         # After the `once` block: inside its transaction (and advisory lock) when there is one.
@@ -144,12 +240,14 @@ def start_job(
                 "dedupe_key": dedupe_key,
                 "retry_of": retry_of,
             },
+            autocommit=autocommit,
         )
-        session.commit()
-        inserted = None if row is None else _detached_job(row)
-        if inserted is not None:
-            publish_job(job_id=str(inserted.id), job_type=job_type, stage=stage)
-            return inserted, True
+        if row is not None:
+            job = _detached_job(row)
+            if record_rows is not None:
+                record_rows(session, job)
+            publish_after_commit(session=session, job_id=job.id, job_type=job_type, stage=stage)
+            return job, True
         active = session.exec(
             select(JobRun).where(
                 JobRun.dedupe_key == dedupe_key,
@@ -157,6 +255,7 @@ def start_job(
             )
         ).first()
         if active is not None:
+            session.expunge(active)  # stays loaded after the caller's commit
             return active, False
         # The active job ended between our insert and our read: try again.
     raise RuntimeError(f"could not start a {job_type} job for dedupe key {dedupe_key!r}")
@@ -206,17 +305,9 @@ def cancel_job(*, session: Session, job: JobRun) -> CancelResult:
     if current is None:  # deleted meanwhile (its project was)
         raise LookupError(f"job {job.id} no longer exists")
     if outcome is CancelOutcome.cancelled:
-        _revoke(job.id)
+        revoke_job(job.id)
     logger.info("job_cancel", job_id=str(job.id), outcome=outcome.value)
     return CancelResult(outcome=outcome, job=current)
-
-
-def _revoke(job_id: uuid.UUID) -> None:
-    # Saves a worker the claim attempt; the claim would refuse the job anyway.
-    try:
-        celery_app.control.revoke(str(job_id))
-    except Exception as exc:
-        logger.warning("job_revoke_failed", job_id=str(job_id), error=repr(exc))
 
 
 def retry_job(*, session: Session, job: JobRun, user: User | None) -> tuple[JobRun, bool]:

@@ -275,6 +275,65 @@ def test_without_a_browser_the_audit_completes_and_says_why(session: Session) ->
         site.stop()
 
 
+def test_the_audit_runs_on_the_config_frozen_at_its_start(session: Session) -> None:
+    site = SiteServer(
+        {"/": html_page("".join(f"<a href='/p{i}'>p{i}</a>" for i in range(5)))}
+        | {f"/p{i}": html_page("<a href='/'>home</a>") for i in range(5)}
+    ).start()
+    env = {**WORKER_ENV, "BROWSER_EXECUTABLE_PATH": "/nonexistent/chromium"}
+    try:
+        project = create_project(
+            session,
+            owner=create_user(session),
+            site_url=site.url + "/",
+            max_crawl_pages=3,
+            render_enabled=True,
+        )
+        job, _ = service.start_audit(session=session, project=project, user=None)
+        # Changed after the start, before any stage ran: not this audit's business.
+        project.render_enabled = False
+        project.max_crawl_pages = 100
+        project.site_url = "http://127.0.0.1:9/"
+        session.add(project)
+        session.commit()
+        with celery_worker(
+            queues="default,render", concurrency=1, env=env, include="app.audits.tasks"
+        ) as worker:
+            _wait(
+                lambda: _job(job.id).status in (JobStatus.completed, JobStatus.failed),
+                60,
+                "the audit",
+                worker,
+            )
+        done = _job(job.id)
+        assert done.status == JobStatus.completed, done.error_message
+        assert done.result_json is not None
+        assert done.result_json["pages"] == 3
+        with session_scope() as own:
+            audit = own.exec(select(AuditRun).where(AuditRun.job_id == job.id)).one()
+        # Rendering was on when the audit started: only the missing browser stopped it.
+        assert "BROWSER_EXECUTABLE_PATH=/nonexistent/chromium" in (
+            audit.render_skipped_reason or ""
+        )
+    finally:
+        site.stop()
+
+
+def test_a_stage_never_writes_the_audit_row_it_reads(session: Session) -> None:
+    project = create_project(session, owner=create_user(session), render_enabled=False)
+    job, _ = service.start_audit(session=session, project=project, user=None)
+    session.execute(sa.text("DELETE FROM audit_runs WHERE job_id = :id"), {"id": job.id})
+    session.commit()
+    with celery_worker(
+        queues="default", concurrency=1, env=WORKER_ENV, include="app.audits.tasks"
+    ) as worker:
+        _wait(lambda: _job(job.id).status == JobStatus.failed, 30, "the audit to fail", worker)
+    failed = _job(job.id)
+    assert "no audit row" in (failed.error_message or "")
+    assert failed.attempts == 1  # permanent: not retried
+    assert session.exec(select(AuditRun)).all() == []
+
+
 def test_an_unreachable_site_fails_as_such_after_its_retries(session: Session) -> None:
     with socket.socket() as probe:  # a loopback port nobody listens on
         probe.bind(("127.0.0.1", 0))

@@ -1,12 +1,21 @@
 """Starting, cancelling and retrying jobs against the real database (no worker needed: the
 published messages just wait in the test Redis)."""
 
+import os
+import subprocess
+import sys
+import tempfile
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pytest
+import redis
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from app.core.db import engine
@@ -14,6 +23,7 @@ from app.jobs import service
 from app.jobs.models import JobRun, JobStatus
 from tests.builders import create_project, create_user
 from tests.jobs.conftest import load, start
+from tests.jobs.messages import published_job_ids
 
 
 def _set_status(job_id: uuid.UUID, status: JobStatus) -> None:
@@ -22,6 +32,71 @@ def _set_status(job_id: uuid.UUID, status: JobStatus) -> None:
             sa.text("UPDATE job_runs SET status = :status WHERE id = :id"),
             {"status": status, "id": job_id},
         )
+
+
+def _job_exists(job_id: uuid.UUID) -> bool:
+    with engine.connect() as connection:
+        found = connection.execute(sa.text("SELECT 1 FROM job_runs WHERE id = :id"), {"id": job_id})
+        return found.first() is not None
+
+
+def _record(session: Session, dedupe_key: str | None = None) -> tuple[JobRun, bool]:
+    return service.record_job(
+        session=session,
+        job_type="maintenance",
+        stage="test_noop",
+        project=None,
+        user=None,
+        dedupe_key=dedupe_key,
+    )
+
+
+def test_a_recorded_job_is_published_when_its_transaction_commits(
+    session: Session, redis_client: "redis.Redis[bytes]"
+) -> None:
+    job, created = _record(session)
+
+    assert created
+    assert session.in_transaction()  # the caller's transaction, still open
+    assert not _job_exists(job.id)
+    assert published_job_ids(redis_client) == []
+
+    session.commit()
+
+    assert _job_exists(job.id)
+    assert published_job_ids(redis_client) == [str(job.id)]
+    session.commit()  # a later commit publishes nothing more
+    assert published_job_ids(redis_client) == [str(job.id)]
+
+
+def test_a_job_whose_transaction_rolls_back_is_never_published(
+    session: Session, redis_client: "redis.Redis[bytes]"
+) -> None:
+    rolled_back, _ = _record(session)
+    session.rollback()
+    with Session(engine) as other:
+        closed, _ = _record(other)
+    # The same sessions commit other work later: nothing of the above goes out.
+    session.execute(sa.text("SELECT 1"))
+    session.commit()
+
+    assert not _job_exists(rolled_back.id)
+    assert not _job_exists(closed.id)
+    assert published_job_ids(redis_client) == []
+
+
+def test_record_job_returns_the_active_job_and_publishes_nothing_for_it(
+    session: Session, redis_client: "redis.Redis[bytes]"
+) -> None:
+    first = start("test_noop", dedupe_key="one-at-a-time")
+
+    again, created = _record(session, dedupe_key="one-at-a-time")
+    session.commit()
+
+    assert not created
+    assert again.id == first.id
+    assert again.status == JobStatus.queued  # loaded, usable after the commit
+    assert published_job_ids(redis_client) == [str(first.id)]
 
 
 def test_fifty_parallel_starts_of_the_same_job_make_exactly_one() -> None:
@@ -212,3 +287,79 @@ def test_a_scheduled_job_runs_once_per_key_even_after_it_finished() -> None:
     assert created
     assert not created_again
     assert again.id == first.id
+
+
+_FIRST_LOOKUPS = """
+import threading
+from app.jobs.dispatch import stage_task
+
+barrier, missed = threading.Barrier(16), []
+
+def look() -> None:
+    barrier.wait()
+    try:
+        stage_task("audit", "crawl")
+    except LookupError as exc:
+        missed.append(exc)
+
+threads = [threading.Thread(target=look) for _ in range(16)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("missed", len(missed))
+"""
+
+
+def test_concurrent_first_starts_in_a_fresh_process_all_find_their_stage() -> None:
+    # The task modules are imported on first use; the threads that come meanwhile wait.
+    backend = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, "-c", _FIRST_LOOKUPS],
+        env={**os.environ, "PYTHONPATH": str(backend)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split()[-2:] == ["missed", "0"]
+
+
+def _frontend_messages(start: Callable[[Session], object]) -> list[str]:
+    """The protocol messages the client sent to PostgreSQL while `start` ran (libpq's trace)."""
+    traced: list[Any] = []
+
+    def trace(dbapi_connection: Any, *_: object) -> None:
+        dbapi_connection.pgconn.trace(trace_file.fileno())
+        traced.append(dbapi_connection)
+
+    with tempfile.TemporaryFile("w+") as trace_file:
+        event.listen(engine, "checkout", trace)
+        try:
+            with Session(engine) as session:
+                start(session)
+        finally:
+            event.remove(engine, "checkout", trace)
+            for connection in traced:
+                connection.pgconn.untrace()
+        trace_file.seek(0)
+        lines = trace_file.read().splitlines()
+    # "<time>\tF\t<length>\t<message> ..." for what the client sent.
+    return [line.split("\t")[3] for line in lines if line.split("\t")[1:2] == ["F"]]
+
+
+def test_start_job_on_a_fresh_session_is_one_statement_without_begin_or_commit() -> None:
+    def start_one(session: Session) -> object:
+        return service.start_job(
+            session=session,
+            job_type="maintenance",
+            stage="test_noop",
+            project=None,
+            user=None,
+        )
+
+    sent = _frontend_messages(start_one)
+
+    queries = [message for message in sent if message in ("Query", "Parse")]
+    assert len(queries) == 1, sent  # the INSERT, committed by itself

@@ -63,7 +63,7 @@ class CrawlConfig:
 
     @classmethod
     def for_project(cls, project: "Project", settings: "Settings") -> "CrawlConfig":
-        return cls(
+        return cls.for_site(
             start_url=project.site_url,
             max_pages=project.max_crawl_pages or settings.MAX_CRAWL_PAGES,
             max_depth=(
@@ -72,6 +72,25 @@ class CrawlConfig:
                 else settings.MAX_CRAWL_DEPTH
             ),
             include_subdomains=project.include_subdomains,
+            settings=settings,
+        )
+
+    @classmethod
+    def for_site(
+        cls,
+        *,
+        start_url: str,
+        max_pages: int,
+        max_depth: int,
+        include_subdomains: bool,
+        settings: "Settings",
+    ) -> "CrawlConfig":
+        """What to crawl as given (an audit's frozen config), how from the operator's settings."""
+        return cls(
+            start_url=start_url,
+            max_pages=max_pages,
+            max_depth=max_depth,
+            include_subdomains=include_subdomains,
             concurrency=settings.CRAWL_CONCURRENCY,
             per_host_concurrency=settings.CRAWL_PER_HOST_CONCURRENCY,
             timeout=settings.CRAWL_TIMEOUT,
