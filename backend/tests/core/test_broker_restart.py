@@ -34,9 +34,9 @@ def celery_broker(url: str) -> Iterator[None]:
         # Celery reads these two variables before its own settings.
         os.environ["CELERY_BROKER_URL"], os.environ["CELERY_RESULT_BACKEND"] = broker, backend
         conf.broker_url, conf.result_backend = broker, backend
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
-            celery_app._pool = None
+        # Dropped, not closed: kombu keeps one pool per broker URL in a registry of its own,
+        # so a closed pool would come back for the test broker's URL to every later test.
+        celery_app._pool = None
         celery_app.amqp._producer_pool = None
 
     saved = (conf.broker_url, conf.result_backend)
