@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
+from app.core.pagination import PagePublic
 
 
 class JobType(StrEnum):
@@ -137,6 +138,5 @@ class JobPublic(SQLModel):
     retry_of: uuid.UUID | None
 
 
-class JobsPublic(SQLModel):
+class JobsPublic(PagePublic):
     data: list[JobPublic]
-    count: int

@@ -9,19 +9,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
+from app.core.pagination import Page, PageRequest, paginate
 from app.jobs.models import JobRun, JobStatus, JobType
-from app.projects.models import Project
+from app.projects.visibility import visible_project
 from app.users.models import User
 
 
 def visible_to(user: User) -> ColumnElement[bool]:
     """The WHERE clause of the jobs `user` may see."""
-    if user.is_superuser:
-        return col(JobRun.id).is_not(None)
-    owned_projects = select(Project.id).where(col(Project.owner_id) == user.id)
-    return col(JobRun.project_id).in_(owned_projects)
+    return visible_project(user, col(JobRun.project_id))
 
 
 def get_job_for_user(*, session: Session, job_id: uuid.UUID, user: User) -> JobRun | None:
@@ -36,10 +34,11 @@ def list_jobs(
     project_id: uuid.UUID | None = None,
     statuses: Sequence[JobStatus] = (),
     job_types: Sequence[JobType] = (),
-    limit: int,
-    offset: int,
-) -> tuple[list[JobRun], int]:
-    """Newest first, with the total count of the filtered set (for pagination)."""
+    page: PageRequest,
+) -> Page[JobRun]:
+    """Newest first, paginated (`app.core.pagination`: the count is bounded). Served by the
+    (project_id, queued_at) index with a project, else by (queued_at) with visibility as a
+    semi-join on the projects' primary key."""
     conditions: list[Any] = [visible_to(user)]
     if project_id is not None:
         conditions.append(col(JobRun.project_id) == project_id)
@@ -47,15 +46,12 @@ def list_jobs(
         conditions.append(col(JobRun.status).in_([str(s) for s in statuses]))
     if job_types:
         conditions.append(col(JobRun.job_type).in_([str(t) for t in job_types]))
-    count = session.exec(select(func.count()).select_from(JobRun).where(*conditions)).one()
-    rows = session.exec(
+    statement = (
         select(JobRun)
         .where(*conditions)
         .order_by(col(JobRun.queued_at).desc(), col(JobRun.id).desc())
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return list(rows), count
+    )
+    return paginate(session, statement, page)
 
 
 def failed_jobs_to_retry(

@@ -22,6 +22,7 @@ from app.core.config import settings
 from app.core.db import utcnow
 from app.core.logging import get_logger
 from app.jobs.models import JobStatus, JobType
+from app.projects.visibility import visible_project_sql
 from app.users.models import User
 
 log = get_logger(__name__)
@@ -70,7 +71,7 @@ class JobStatsPublic(SQLModel):
     workers: WorkersPublic
 
 
-_VISIBLE = "(:superuser OR project_id IN (SELECT id FROM projects WHERE owner_id = :user_id))"
+_VISIBLE = visible_project_sql("project_id", user_id=":user_id", superuser=":superuser")
 _PROJECT = "(CAST(:project_id AS uuid) IS NULL OR project_id = :project_id)"
 
 _COUNTS = sa.text(f"""

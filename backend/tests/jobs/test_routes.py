@@ -10,6 +10,7 @@ import redis
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.core import pagination
 from app.jobs.models import JobPublic, JobRun, JobStatus, JobType
 from app.maintenance import service as maintenance_service
 from tests.builders import auth_headers, create_project, create_user
@@ -108,7 +109,7 @@ def test_status_route_checks_the_account(client: TestClient, session: Session) -
         f"{API}/123",
         f"{API}/not-a-uuid/cancel",
         f"{API}?limit=0",
-        f"{API}?limit=201",
+        f"{API}?limit=501",
         f"{API}?limit=-1",
         f"{API}?offset=-5",
         f"{API}?limit=abc",
@@ -168,6 +169,8 @@ def test_lists_filter_paginate_newest_first(client: TestClient, session: Session
     assert client.get(f"{API}?job_type=gsc_sync&status=failed", headers=headers).json() == {
         "data": [],
         "count": 0,
+        "has_more": False,
+        "count_is_estimate": False,
     }
     # Another user's project: 404, whether as a filter or a path.
     assert client.get(f"{API}/project/{other.id}", headers=headers).status_code == 404
@@ -358,3 +361,51 @@ def test_stats_numbers_and_scope(client: TestClient, session: Session) -> None:
         client.get(f"{API}/stats?window_hours=100", headers=auth_headers(owner)).json()["total"]
         == 9
     )
+
+
+def test_lists_count_up_to_a_bound_and_say_when_more_follow(
+    client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Counting stops COUNT_AHEAD rows past the page; 2 here instead of 1000 rows of set-up.
+    monkeypatch.setattr(pagination, "COUNT_AHEAD", 2)
+    owner = create_user(session)
+    project = create_project(session, owner=owner)
+    for age in range(7):
+        insert_job(session, project=project, age=timedelta(minutes=age))
+    headers = auth_headers(owner)
+
+    def page(query: str) -> dict[str, object]:
+        body = client.get(f"{API}/project/{project.id}?{query}", headers=headers).json()
+        same = client.get(f"{API}?project_id={project.id}&{query}", headers=headers).json()
+        assert same == body  # one implementation behind both paths
+        return {k: v for k, v in body.items() if k != "data"} | {"rows": len(body["data"])}
+
+    # 2 + 2 ahead < 7: counting stopped at 4, a lower bound.
+    assert page("limit=2") == {"count": 4, "has_more": True, "count_is_estimate": True, "rows": 2}
+    # 3 + 2 ahead < 7 again.
+    assert page("limit=2&offset=1")["count"] == 5
+    # Within reach of the end: exact.
+    assert page("limit=3&offset=2") == {
+        "count": 7,
+        "has_more": True,
+        "count_is_estimate": False,
+        "rows": 3,
+    }
+    # The last page: exact from the page itself, nothing more.
+    assert page("limit=5&offset=5") == {
+        "count": 7,
+        "has_more": False,
+        "count_is_estimate": False,
+        "rows": 2,
+    }
+    # Past the end: no rows, the exact count.
+    assert page("offset=50") == {
+        "count": 7,
+        "has_more": False,
+        "count_is_estimate": False,
+        "rows": 0,
+    }
+    # The same bounds on every list.
+    for path in (f"{API}?limit=501", "/api/v1/projects?limit=501", f"{API}?offset=10000001"):
+        assert client.get(path, headers=headers).status_code == 422, path
+    assert client.get(f"{API}?limit=500", headers=headers).status_code == 200
