@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
@@ -140,3 +140,66 @@ class JobPublic(SQLModel):
 
 class JobsPublic(PagePublic):
     data: list[JobPublic]
+
+
+# --- Rollups (app.jobs.rollups): kept by triggers on job_runs, never written by the app ----
+
+
+def _count() -> Any:
+    return Field(sa_type=sa.BigInteger)
+
+
+def _histogram() -> Any:
+    return Field(sa_type=ARRAY(sa.BigInteger))
+
+
+class JobCountsRollup(SQLModel, table=True):
+    """Jobs per hour or day of `queued_at`, project and type, by their current status."""
+
+    __tablename__ = "job_counts_rollup"
+
+    grain: str = Field(primary_key=True, max_length=4)  # 'hour' or 'day'
+    bucket_start: datetime = Field(primary_key=True, sa_type=sa.DateTime(timezone=True))
+    project_id: uuid.UUID = Field(primary_key=True)  # rollups.NO_PROJECT for none
+    job_type: str = Field(primary_key=True, max_length=32)
+    queued: int = _count()
+    running: int = _count()
+    retrying: int = _count()
+    completed: int = _count()
+    failed: int = _count()
+    cancelled: int = _count()
+
+
+class JobFinishesRollup(SQLModel, table=True):
+    """Started jobs per hour or day of `finished_at` and project: outcomes and histograms of
+    run time (completed jobs) and pickup latency (all), in rollups.HISTOGRAM_BUCKETS."""
+
+    __tablename__ = "job_finishes_rollup"
+
+    grain: str = Field(primary_key=True, max_length=4)
+    bucket_start: datetime = Field(primary_key=True, sa_type=sa.DateTime(timezone=True))
+    project_id: uuid.UUID = Field(primary_key=True)
+    completed: int = _count()
+    failed: int = _count()
+    run_seconds: list[int] = _histogram()
+    pickup_seconds: list[int] = _histogram()
+
+
+class JobCounters(SQLModel, table=True):
+    """Per job type, only ever incremented: the counters and Prometheus histograms
+    (cumulative, rollups.DURATION_BUCKETS / PICKUP_BUCKETS) of /metrics."""
+
+    __tablename__ = "job_counters"
+
+    job_type: str = Field(primary_key=True, max_length=32)
+    started: int = _count()
+    completed: int = _count()
+    failed: int = _count()
+    cancelled: int = _count()
+    extra_runs: int = _count()
+    run_count: int = _count()
+    run_seconds_sum: float
+    run_seconds_le: list[int] = _histogram()
+    pickup_count: int = _count()
+    pickup_seconds_sum: float
+    pickup_seconds_le: list[int] = _histogram()

@@ -353,9 +353,11 @@ def test_stats_numbers_and_scope(client: TestClient, session: Session) -> None:
         "gsc_sync": {"queued": 1},
     }
     assert stats["success_rate"] == round(5 / 6, 4)
-    assert stats["duration_seconds"]["p50"] == pytest.approx(3.0)
-    assert stats["duration_seconds"]["p95"] == pytest.approx(8.8)
-    assert stats["pickup_latency_seconds"]["p50"] == pytest.approx(0.01)
+    # Percentiles from the rollups' histograms: within one bucket (19%) of the order statistic
+    # of rank q * n (the 3rd of 5 run times for p50, the 5th for p95).
+    assert stats["duration_seconds"]["p50"] == pytest.approx(3.0, rel=0.19)
+    assert stats["duration_seconds"]["p95"] == pytest.approx(10.0, rel=0.19)
+    assert stats["pickup_latency_seconds"]["p50"] == pytest.approx(0.01, rel=0.19)
     assert stats["active"] == 1
     assert (
         client.get(f"{API}/stats?window_hours=100", headers=auth_headers(owner)).json()["total"]

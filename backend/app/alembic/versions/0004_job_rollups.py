@@ -1,0 +1,308 @@
+"""job rollups: counts by queued hour/day, finishes by finished hour/day, lifetime counters,
+kept by statement-level triggers on job_runs (app.jobs.rollups)
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-30 09:30:00.000000
+
+The SQL is written out here, frozen with this revision: a later change of the rollups is a
+new migration replacing the functions.
+"""
+
+# The statements are composed of this module's constants only, never of input.
+# ruff: noqa: S608
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Frozen copies of app.jobs.rollups' constants (tests/jobs/test_rollups.py checks they agree).
+NO_PROJECT = "'00000000-0000-0000-0000-000000000000'::uuid"
+HISTOGRAM_BUCKETS = 112
+STEPS_PER_DOUBLING = 4
+DURATION_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0)
+PICKUP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 120.0)
+STATUSES = ("queued", "running", "retrying", "completed", "failed", "cancelled")
+TERMINAL = "('completed', 'failed', 'cancelled')"
+GRAINS = "(VALUES ('hour'), ('day')) AS grains(grain)"
+COLUMNS = "project_id, job_type, status, queued_at, started_at, finished_at, attempts"
+# What the rollups read of a row; an UPDATE changing none of these changes no rollup.
+ROLLED_UP = "status, queued_at, started_at, finished_at, project_id, job_type, attempts"
+
+
+def _prefixed(alias: str, columns: str) -> str:
+    return ", ".join(f"{alias}.{name.strip()}" for name in columns.split(","))
+
+
+def _sum(values: list[str]) -> str:
+    return ", ".join(values)
+
+
+def counts_upsert(source: str) -> str:
+    """Adds `source`'s rows (with their `sign`) to jobs by queued hour/day and status."""
+    per_status = _sum(
+        [f"coalesce(sum(c.sign) FILTER (WHERE c.status = '{s}'), 0)" for s in STATUSES]
+    )
+    merge = _sum([f"{s} = t.{s} + EXCLUDED.{s}" for s in STATUSES])
+    return f"""
+    INSERT INTO job_counts_rollup AS t
+        (grain, bucket_start, project_id, job_type, {", ".join(STATUSES)})
+    SELECT grain, date_trunc(grain, c.queued_at, 'UTC'), coalesce(c.project_id, {NO_PROJECT}),
+           c.job_type, {per_status}
+    FROM {source} AS c CROSS JOIN {GRAINS}
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4  -- every writer locks rollup rows in one order: no deadlocks
+    ON CONFLICT (grain, bucket_start, project_id, job_type) DO UPDATE SET {merge}
+    """
+
+
+def finishes_upsert(source: str) -> str:
+    """Adds `source`'s started and finished rows to outcomes and histograms by finish time."""
+
+    def histogram(column: str, condition: str) -> str:
+        cells = [
+            f"coalesce(sum(c.sign) FILTER (WHERE {condition}c.{column} = {i}), 0)"
+            for i in range(1, HISTOGRAM_BUCKETS + 1)
+        ]
+        return f"ARRAY[{_sum(cells)}]"
+
+    return f"""
+    INSERT INTO job_finishes_rollup AS t
+        (grain, bucket_start, project_id, completed, failed, run_seconds, pickup_seconds)
+    SELECT grain, date_trunc(grain, c.finished_at, 'UTC'), coalesce(c.project_id, {NO_PROJECT}),
+           coalesce(sum(c.sign) FILTER (WHERE c.status = 'completed'), 0),
+           coalesce(sum(c.sign) FILTER (WHERE c.status = 'failed'), 0),
+           {histogram("run_bucket", "c.status = 'completed' AND ")},
+           {histogram("pickup_bucket", "")}
+    FROM (
+        SELECT s.*,
+            job_seconds_bucket(extract(epoch FROM s.finished_at - s.started_at)::float8)
+                AS run_bucket,
+            job_seconds_bucket(extract(epoch FROM s.started_at - s.queued_at)::float8)
+                AS pickup_bucket
+        FROM {source} AS s WHERE s.finished_at IS NOT NULL AND s.started_at IS NOT NULL
+    ) AS c CROSS JOIN {GRAINS}
+    GROUP BY 1, 2, 3
+    ORDER BY 1, 2, 3
+    ON CONFLICT (grain, bucket_start, project_id) DO UPDATE SET
+        completed = t.completed + EXCLUDED.completed,
+        failed = t.failed + EXCLUDED.failed,
+        run_seconds = job_histogram_add(t.run_seconds, EXCLUDED.run_seconds),
+        pickup_seconds = job_histogram_add(t.pickup_seconds, EXCLUDED.pickup_seconds)
+    """
+
+
+def counters_upsert(events: str) -> str:
+    """Adds the starts and finishes among `events` (rows with is_start / is_finish)."""
+
+    def cumulative(seconds: str, event: str, bounds: tuple[float, ...]) -> str:
+        cells = [f"count(*) FILTER (WHERE e.{event} AND e.{seconds} <= {b!r})" for b in bounds]
+        return f"ARRAY[{_sum(cells)}]::bigint[]"
+
+    finished = _sum(
+        [f"count(*) FILTER (WHERE e.is_finish AND e.status = '{s}')" for s in STATUSES[3:]]
+    )
+    return f"""
+    INSERT INTO job_counters AS t
+        (job_type, started, completed, failed, cancelled, extra_runs,
+         run_count, run_seconds_sum, run_seconds_le,
+         pickup_count, pickup_seconds_sum, pickup_seconds_le)
+    SELECT e.job_type,
+           count(*) FILTER (WHERE e.is_start),
+           {finished},
+           coalesce(sum(greatest(e.attempts - 1, 0)) FILTER (WHERE e.is_finish), 0),
+           count(*) FILTER (WHERE e.is_finish AND e.run_s IS NOT NULL),
+           coalesce(sum(e.run_s) FILTER (WHERE e.is_finish), 0),
+           {cumulative("run_s", "is_finish", DURATION_BUCKETS)},
+           count(*) FILTER (WHERE e.is_start),
+           coalesce(sum(e.pickup_s) FILTER (WHERE e.is_start), 0),
+           {cumulative("pickup_s", "is_start", PICKUP_BUCKETS)}
+    FROM (
+        SELECT v.*,
+            extract(epoch FROM v.finished_at - v.started_at)::float8 AS run_s,
+            extract(epoch FROM v.started_at - v.queued_at)::float8 AS pickup_s
+        FROM {events} AS v WHERE v.is_start OR v.is_finish
+    ) AS e
+    GROUP BY e.job_type
+    ORDER BY e.job_type
+    ON CONFLICT (job_type) DO UPDATE SET
+        started = t.started + EXCLUDED.started,
+        completed = t.completed + EXCLUDED.completed,
+        failed = t.failed + EXCLUDED.failed,
+        cancelled = t.cancelled + EXCLUDED.cancelled,
+        extra_runs = t.extra_runs + EXCLUDED.extra_runs,
+        run_count = t.run_count + EXCLUDED.run_count,
+        run_seconds_sum = t.run_seconds_sum + EXCLUDED.run_seconds_sum,
+        run_seconds_le = job_histogram_add(t.run_seconds_le, EXCLUDED.run_seconds_le),
+        pickup_count = t.pickup_count + EXCLUDED.pickup_count,
+        pickup_seconds_sum = t.pickup_seconds_sum + EXCLUDED.pickup_seconds_sum,
+        pickup_seconds_le = job_histogram_add(t.pickup_seconds_le, EXCLUDED.pickup_seconds_le)
+    """
+
+
+def _rows(table: str, sign: int) -> str:
+    return f"(SELECT {COLUMNS}, {sign} AS sign FROM {table})"
+
+
+def _new_events(table: str) -> str:
+    return (
+        f"(SELECT {COLUMNS}, started_at IS NOT NULL AS is_start, "
+        f"status IN {TERMINAL} AS is_finish FROM {table})"
+    )
+
+
+_CHANGED = f"({_prefixed('o', ROLLED_UP)}) IS DISTINCT FROM ({_prefixed('n', ROLLED_UP)})"
+_UPDATED = f"""(
+    SELECT {_prefixed("o", COLUMNS)}, -1 AS sign
+    FROM old_rows AS o JOIN new_rows AS n USING (id) WHERE {_CHANGED}
+    UNION ALL
+    SELECT {_prefixed("n", COLUMNS)}, 1 AS sign
+    FROM old_rows AS o JOIN new_rows AS n USING (id) WHERE {_CHANGED}
+)"""
+_UPDATED_EVENTS = f"""(
+    SELECT {_prefixed("n", COLUMNS)},
+        o.started_at IS NULL AND n.started_at IS NOT NULL AS is_start,
+        o.status NOT IN {TERMINAL} AND n.status IN {TERMINAL} AS is_finish
+    FROM old_rows AS o JOIN new_rows AS n USING (id) WHERE {_CHANGED}
+)"""
+
+FUNCTIONS = [
+    f"""
+    CREATE FUNCTION job_seconds_bucket(seconds double precision) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT CASE WHEN seconds IS NULL OR seconds < 0.001 THEN 1
+               ELSE least({HISTOGRAM_BUCKETS},
+                          2 + floor({STEPS_PER_DOUBLING} * ln(seconds * 1000) / ln(2))::integer)
+               END
+    $$
+    """,
+    """
+    CREATE FUNCTION job_histogram_add(a bigint[], b bigint[]) RETURNS bigint[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT array_agg(coalesce(x, 0) + coalesce(y, 0) ORDER BY i)
+        FROM unnest(a, b) WITH ORDINALITY AS cells(x, y, i)
+    $$
+    """,
+    f"""
+    CREATE FUNCTION job_rollups_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        {counts_upsert(_rows("new_rows", 1))};
+        {finishes_upsert(_rows("new_rows", 1))};
+        {counters_upsert(_new_events("new_rows"))};
+        RETURN NULL;
+    END
+    $$
+    """,
+    f"""
+    CREATE FUNCTION job_rollups_update() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        -- Progress writes and heartbeats change nothing rolled up: one check, then out.
+        IF NOT EXISTS (SELECT 1 FROM old_rows AS o JOIN new_rows AS n USING (id)
+                       WHERE {_CHANGED}) THEN
+            RETURN NULL;
+        END IF;
+        {counts_upsert(_UPDATED)};
+        {finishes_upsert(_UPDATED)};
+        {counters_upsert(_UPDATED_EVENTS)};
+        RETURN NULL;
+    END
+    $$
+    """,
+    f"""
+    CREATE FUNCTION job_rollups_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        {counts_upsert(_rows("old_rows", -1))};
+        {finishes_upsert(_rows("old_rows", -1))};
+        RETURN NULL;
+    END
+    $$
+    """,
+]
+
+TRIGGERS = [
+    """CREATE TRIGGER job_rollups_insert AFTER INSERT ON job_runs
+       REFERENCING NEW TABLE AS new_rows
+       FOR EACH STATEMENT EXECUTE FUNCTION job_rollups_insert()""",
+    """CREATE TRIGGER job_rollups_update AFTER UPDATE ON job_runs
+       REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+       FOR EACH STATEMENT EXECUTE FUNCTION job_rollups_update()""",
+    """CREATE TRIGGER job_rollups_delete AFTER DELETE ON job_runs
+       REFERENCING OLD TABLE AS old_rows
+       FOR EACH STATEMENT EXECUTE FUNCTION job_rollups_delete()""",
+]
+
+
+def _bucket_table(name: str, *columns: sa.Column[object], keys: list[str]) -> None:
+    op.create_table(
+        name,
+        sa.Column("grain", sa.String(length=4), nullable=False),
+        sa.Column("bucket_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("project_id", sa.Uuid(), nullable=False),
+        *columns,
+        sa.PrimaryKeyConstraint(*keys, name=op.f(f"pk_{name}")),
+    )
+
+
+def _count(name: str) -> sa.Column[object]:
+    return sa.Column(name, sa.BigInteger(), nullable=False)
+
+
+def _histogram(name: str) -> sa.Column[object]:
+    return sa.Column(name, postgresql.ARRAY(sa.BigInteger()), nullable=False)
+
+
+def upgrade() -> None:
+    _bucket_table(
+        "job_counts_rollup",
+        sa.Column("job_type", sa.String(length=32), nullable=False),
+        *[_count(status) for status in STATUSES],
+        keys=["grain", "bucket_start", "project_id", "job_type"],
+    )
+    _bucket_table(
+        "job_finishes_rollup",
+        _count("completed"),
+        _count("failed"),
+        _histogram("run_seconds"),
+        _histogram("pickup_seconds"),
+        keys=["grain", "bucket_start", "project_id"],
+    )
+    op.create_table(
+        "job_counters",
+        sa.Column("job_type", sa.String(length=32), nullable=False),
+        *[_count(name) for name in ("started", "completed", "failed", "cancelled", "extra_runs")],
+        _count("run_count"),
+        sa.Column("run_seconds_sum", sa.Float(), nullable=False),
+        _histogram("run_seconds_le"),
+        _count("pickup_count"),
+        sa.Column("pickup_seconds_sum", sa.Float(), nullable=False),
+        _histogram("pickup_seconds_le"),
+        sa.PrimaryKeyConstraint("job_type", name=op.f("pk_job_counters")),
+    )
+    for statement in FUNCTIONS:
+        op.execute(statement)
+    # The jobs already there, as if inserted now; then the triggers keep the rollups.
+    op.execute("LOCK TABLE job_runs IN SHARE MODE")
+    op.execute(counts_upsert(_rows("job_runs", 1)))
+    op.execute(finishes_upsert(_rows("job_runs", 1)))
+    op.execute(counters_upsert(_new_events("job_runs")))
+    for statement in TRIGGERS:
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    for trigger in ("job_rollups_insert", "job_rollups_update", "job_rollups_delete"):
+        op.execute(f"DROP TRIGGER {trigger} ON job_runs")
+    for function in ("job_rollups_insert", "job_rollups_update", "job_rollups_delete"):
+        op.execute(f"DROP FUNCTION {function}()")
+    op.execute("DROP FUNCTION job_histogram_add(bigint[], bigint[])")
+    op.execute("DROP FUNCTION job_seconds_bucket(double precision)")
+    op.drop_table("job_counters")
+    op.drop_table("job_finishes_rollup")
+    op.drop_table("job_counts_rollup")
