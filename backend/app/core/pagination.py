@@ -2,12 +2,13 @@
 follow, and a count that never walks a whole large table.
 
 The page is read with one row more than asked (`has_more`). The count is free when the page
-reaches the end of the list (offset + rows). Otherwise it is counted, but only up to
-`COUNT_AHEAD` rows past the page: lists of hundreds of thousands of rows answer as fast as
-small ones, with `count` then a lower bound and `count_is_estimate` true (the dashboard shows
-"1,050+" and still pages on with `has_more`).
+reaches the end of the list (offset + rows); a list with a cheap exact count of its own (job
+lists: the rollups) gives it. Otherwise it is counted, but only up to `COUNT_AHEAD` rows past
+the page: lists of hundreds of thousands of rows answer as fast as small ones, with `count`
+then a lower bound and `count_is_estimate` true (pages go on while `has_more`).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -61,13 +62,22 @@ class Page(Generic[T]):
         }
 
 
-def paginate(session: Session, statement: SelectOfScalar[T], page: PageRequest) -> Page[T]:
-    """`statement` (filtered and ordered) read at `page`, with its bounded count."""
+def paginate(
+    session: Session,
+    statement: SelectOfScalar[T],
+    page: PageRequest,
+    *,
+    exact_count: Callable[[], int] | None = None,
+) -> Page[T]:
+    """`statement` (filtered and ordered) read at `page`, with its bounded count; or with
+    `exact_count`'s, when the caller has a cheap exact one (a rollup)."""
     fetched = list(session.exec(statement.offset(page.offset).limit(page.limit + 1)).all())
     has_more = len(fetched) > page.limit
     rows = fetched[: page.limit]
     if not has_more and (rows or page.offset == 0):
         return Page(rows, page.offset + len(rows), has_more=False, count_is_estimate=False)
+    if exact_count is not None:
+        return Page(rows, exact_count(), has_more=has_more, count_is_estimate=False)
     bound = page.offset + page.limit + COUNT_AHEAD
     counted = statement.order_by(None).limit(bound + 1).subquery()
     count = session.exec(select(func.count()).select_from(counted)).one()

@@ -154,13 +154,14 @@ def _histogram() -> Any:
 
 
 class JobCountsRollup(SQLModel, table=True):
-    """Jobs per hour or day of `queued_at`, project and type, by their current status."""
+    """Jobs per hour or day of `queued_at`, scope and type, by their current status."""
 
     __tablename__ = "job_counts_rollup"
 
+    scope: str = Field(primary_key=True, max_length=8)  # 'project', 'owner' or 'all'
+    scope_id: uuid.UUID = Field(primary_key=True)  # project, owner, or rollups.NO_PROJECT
     grain: str = Field(primary_key=True, max_length=4)  # 'hour' or 'day'
     bucket_start: datetime = Field(primary_key=True, sa_type=sa.DateTime(timezone=True))
-    project_id: uuid.UUID = Field(primary_key=True)  # rollups.NO_PROJECT for none
     job_type: str = Field(primary_key=True, max_length=32)
     queued: int = _count()
     running: int = _count()
@@ -171,14 +172,15 @@ class JobCountsRollup(SQLModel, table=True):
 
 
 class JobFinishesRollup(SQLModel, table=True):
-    """Started jobs per hour or day of `finished_at` and project: outcomes and histograms of
+    """Started jobs per hour or day of `finished_at` and scope: outcomes and histograms of
     run time (completed jobs) and pickup latency (all), in rollups.HISTOGRAM_BUCKETS."""
 
     __tablename__ = "job_finishes_rollup"
 
+    scope: str = Field(primary_key=True, max_length=8)
+    scope_id: uuid.UUID = Field(primary_key=True)
     grain: str = Field(primary_key=True, max_length=4)
     bucket_start: datetime = Field(primary_key=True, sa_type=sa.DateTime(timezone=True))
-    project_id: uuid.UUID = Field(primary_key=True)
     completed: int = _count()
     failed: int = _count()
     run_seconds: list[int] = _histogram()

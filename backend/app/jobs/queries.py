@@ -8,12 +8,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from app.core.pagination import Page, PageRequest, paginate
 from app.jobs.models import JobRun, JobStatus, JobType
-from app.projects.visibility import visible_project
+from app.projects.visibility import visible_project, visible_scope
 from app.users.models import User
 
 
@@ -51,7 +52,31 @@ def list_jobs(
         .where(*conditions)
         .order_by(col(JobRun.queued_at).desc(), col(JobRun.id).desc())
     )
-    return paginate(session, statement, page)
+    scope = ("project", project_id) if project_id is not None else visible_scope(user)
+
+    def exact_count() -> int:
+        return count_jobs(session=session, scope=scope, statuses=statuses, job_types=job_types)
+
+    return paginate(session, statement, page, exact_count=exact_count)
+
+
+def count_jobs(
+    *,
+    session: Session,
+    scope: tuple[str, uuid.UUID],
+    statuses: Sequence[JobStatus] = (),
+    job_types: Sequence[JobType] = (),
+) -> int:
+    """Jobs of a rollup scope (app.jobs.rollups), from its daily rows: one row per day and
+    type however many jobs there are."""
+    counted = " + ".join(f"r.{JobStatus(s).value}" for s in (statuses or JobStatus))
+    type_filter = "AND r.job_type = ANY(:job_types)" if job_types else ""
+    statement = sa.text(
+        f"SELECT coalesce(sum({counted}), 0) FROM job_counts_rollup AS r "  # noqa: S608
+        f"WHERE r.scope = :scope AND r.scope_id = :scope_id AND r.grain = 'day' {type_filter}"
+    )
+    params = {"scope": scope[0], "scope_id": scope[1], "job_types": [str(t) for t in job_types]}
+    return int(session.execute(statement, params).scalar_one())
 
 
 def failed_jobs_to_retry(

@@ -6,17 +6,22 @@ before, in the same transaction, so a rollup always equals the aggregate of the 
 runtime's transitions pay no extra round trip; a progress write or heartbeat (no rollup
 column changed) costs one empty check.
 
-- `job_counts_rollup`: jobs per hour and per day of `queued_at`, project and type, by
-  current status (GET /jobs/stats counts).
-- `job_finishes_rollup`: jobs per hour and per day of `finished_at` and project (those that
+- `job_counts_rollup`: jobs per hour and per day of `queued_at`, scope and type, by current
+  status (GET /jobs/stats counts; the exact `count` of job lists, from the daily rows).
+- `job_finishes_rollup`: jobs per hour and per day of `finished_at` and scope (those that
   started): completed, failed, and histograms of run time (completed jobs) and pickup latency
   (GET /jobs/stats success rate and percentiles).
+
+Scopes follow the visibility rule (app.projects.visibility): each job is counted under its
+project ('project'), its project's owner ('owner') and the platform ('all'), so a read sums
+the rows of one scope, never one row per visible project. A project's jobs are deleted just
+before the project (a trigger on projects), while its owner is still known.
 - `job_counters`: per job type since the rollups exist, never decremented (retention does
   not make them go down): started, finished by status, extra runs, and the Prometheus
   histograms of run time and pickup latency (`/metrics`).
 
 A window of N hours is read as the hours up to the next midnight UTC plus whole days: at most
-24 + N/24 rows per (project, type), whatever the number of jobs.
+24 + N/24 rows per (scope, type), whatever the number of jobs.
 
 Histograms (stats): bucket 1 holds durations under 1 ms, bucket k (2..N-1) holds
 [2^((k-2)/4), 2^((k-1)/4)) ms, the last bucket everything from 2^((N-2)/4) ms (about 52 h)
@@ -30,7 +35,8 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-# Jobs without a project (maintenance) are rolled up under this id: visible to superusers only.
+# Jobs without a project (maintenance) are rolled up under this project id (visible to
+# superusers only); the platform-wide scope uses the same id.
 NO_PROJECT = uuid.UUID(int=0)
 
 HISTOGRAM_BUCKETS = 112

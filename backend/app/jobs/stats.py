@@ -25,7 +25,7 @@ from app.core.db import utcnow
 from app.core.logging import get_logger
 from app.jobs.models import JobStatus, JobType
 from app.jobs.rollups import HISTOGRAM_BUCKETS, histogram_percentile, window_buckets
-from app.projects.visibility import superuser_literal, visible_project_sql
+from app.projects.visibility import superuser_literal, visible_project_sql, visible_scope
 from app.users.models import User
 
 log = get_logger(__name__)
@@ -74,46 +74,45 @@ class JobStatsPublic(SQLModel):
     workers: WorkersPublic
 
 
-_ROLLUP_WINDOW = """(
-    (r.grain = 'hour' AND r.bucket_start >= :since AND r.bucket_start < :first_whole_day)
-    OR (r.grain = 'day' AND r.bucket_start >= :first_whole_day)
-)"""
-_PROJECT = "(CAST(:project_id AS uuid) IS NULL OR {column} = :project_id)"
+def _window(table: str) -> str:
+    """The scope's rollup rows of the window: hours up to the first whole day, then days;
+    two index range scans on the primary key (scope, scope_id, grain, bucket_start)."""
+    return f"""(
+        SELECT * FROM {table} WHERE scope = :scope AND scope_id = :scope_id
+            AND grain = 'hour' AND bucket_start >= :since AND bucket_start < :first_whole_day
+        UNION ALL
+        SELECT * FROM {table} WHERE scope = :scope AND scope_id = :scope_id
+            AND grain = 'day' AND bucket_start >= :first_whole_day
+    ) AS r"""  # noqa: S608 - composed of constants
 
 
-def _visible(column: str, user: User) -> str:
-    return visible_project_sql(column, user_id=":user_id", superuser=superuser_literal(user))
+_COUNTS = sa.text(f"""
+    SELECT r.job_type, {", ".join(f"sum(r.{s.value})" for s in JobStatus)}
+    FROM {_window("job_counts_rollup")}
+    GROUP BY r.job_type
+""")  # noqa: S608 - composed of constants
 
 
-def _counts_sql(user: User) -> sa.TextClause:
-    return sa.text(f"""
-        SELECT r.job_type, {", ".join(f"sum(r.{s.value})" for s in JobStatus)}
-        FROM job_counts_rollup AS r
-        WHERE {_ROLLUP_WINDOW} AND {_visible("r.project_id", user)}
-          AND {_PROJECT.format(column="r.project_id")}
-        GROUP BY r.job_type
-    """)  # noqa: S608 - composed of constants
+def _histogram(column: str) -> str:
+    return ", ".join(f"sum(r.{column}[{i}])" for i in range(1, HISTOGRAM_BUCKETS + 1))
 
 
-def _finishes_sql(user: User) -> sa.TextClause:
-    def histogram(column: str) -> str:
-        return ", ".join(f"sum(r.{column}[{i}])" for i in range(1, HISTOGRAM_BUCKETS + 1))
-
-    return sa.text(f"""
-        SELECT sum(r.completed), sum(r.failed),
-               {histogram("run_seconds")}, {histogram("pickup_seconds")}
-        FROM job_finishes_rollup AS r
-        WHERE {_ROLLUP_WINDOW} AND {_visible("r.project_id", user)}
-          AND {_PROJECT.format(column="r.project_id")}
-    """)  # noqa: S608 - composed of constants
+_FINISHES = sa.text(f"""
+    SELECT sum(r.completed), sum(r.failed),
+           {_histogram("run_seconds")}, {_histogram("pickup_seconds")}
+    FROM {_window("job_finishes_rollup")}
+""")  # noqa: S608 - composed of constants
 
 
 def _active_sql(user: User) -> sa.TextClause:
     # The partial index of active jobs: small whatever the table's size.
+    visible = visible_project_sql(
+        "j.project_id", user_id=":user_id", superuser=superuser_literal(user)
+    )
     return sa.text(f"""
         SELECT count(*) FROM job_runs AS j
-        WHERE j.status IN ('queued', 'running', 'retrying') AND {_visible("j.project_id", user)}
-          AND {_PROJECT.format(column="j.project_id")}
+        WHERE j.status IN ('queued', 'running', 'retrying') AND {visible}
+          AND (CAST(:project_id AS uuid) IS NULL OR j.project_id = :project_id)
     """)  # noqa: S608 - composed of constants
 
 
@@ -127,15 +126,19 @@ def job_stats(
     """Read from the rollups (app.jobs.rollups): the window starts at the whole hour `window`
     ago falls in (`since`), and percentiles come from histograms (within 19%)."""
     since, first_whole_day = window_buckets(utcnow() - window)
+    # The project (already authorized by the caller), or everything the user may see.
+    scope, scope_id = ("project", project_id) if project_id else visible_scope(user)
     params = {
         "since": since,
         "first_whole_day": first_whole_day,
+        "scope": scope,
+        "scope_id": scope_id,
         "user_id": user.id,
         "project_id": project_id,
     }
     by_status = {status.value: 0 for status in JobStatus}
     by_type: dict[str, dict[str, int]] = {}
-    for job_type, *counts in session.execute(_counts_sql(user), params):
+    for job_type, *counts in session.execute(_COUNTS, params):
         per_status = {
             status.value: int(count)
             for status, count in zip(JobStatus, counts, strict=True)
@@ -145,7 +148,7 @@ def job_stats(
             by_status[status] += count
         if per_status:
             by_type[job_type] = per_status
-    finishes = session.execute(_finishes_sql(user), params).one()
+    finishes = session.execute(_FINISHES, params).one()
     completed, failed = int(finishes[0] or 0), int(finishes[1] or 0)
     run = [int(n or 0) for n in finishes[2 : 2 + HISTOGRAM_BUCKETS]]
     pickup = [int(n or 0) for n in finishes[2 + HISTOGRAM_BUCKETS :]]

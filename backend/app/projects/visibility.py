@@ -6,6 +6,8 @@ The rule is written here once, in the two forms the code needs:
 - `visible_project(user, project_id)`: an ORM clause on any column holding a project id;
 - `visible_project_sql(project_id, user_id=, superuser=)`: the same as a SQL fragment, for the
   statements written in SQL (the job-status poll, stats).
+Rollups (app.jobs.rollups) keep their totals by the same rule: per project, per owner, and
+for everything; `visible_scope(user)` names the one a user reads.
 
 Both are a semi-join on the project's primary key (EXISTS ... projects.id = <column> AND
 owner_id = <user>), which the planner can drive from either side: from the user's projects
@@ -14,6 +16,7 @@ projects' primary key. For a known superuser the ORM form is no clause at all, s
 statements plan without it.
 """
 
+import uuid
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,6 +50,15 @@ def visible_project_sql(project_id: str, *, user_id: str, superuser: str) -> str
         f"({superuser} OR EXISTS (SELECT 1 FROM projects AS visible_project"  # noqa: S608
         f" WHERE visible_project.id = {project_id} AND visible_project.owner_id = {user_id}))"
     )
+
+
+# The scope id of rollups kept for the whole platform (what superusers see).
+EVERYTHING = uuid.UUID(int=0)
+
+
+def visible_scope(user: User) -> tuple[str, uuid.UUID]:
+    """The rollup scope of everything `user` may see: all for superusers, else what they own."""
+    return ("all", EVERYTHING) if user.is_superuser else ("owner", user.id)
 
 
 def superuser_literal(user: User) -> str:

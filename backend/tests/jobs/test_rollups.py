@@ -49,21 +49,28 @@ def test_the_migration_and_the_app_agree_on_buckets() -> None:
             assert low <= seconds < high or (bucket == 1 and seconds < 0.001), (seconds, bucket)
 
 
-# What each rollup must equal: the same aggregate computed from job_runs itself.
-_EXPECTED_COUNTS = """
-    SELECT g.grain, date_trunc(g.grain, queued_at, 'UTC'), coalesce(project_id, :nil), job_type,
-           status, count(*)
-    FROM job_runs CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain)
-    GROUP BY 1, 2, 3, 4, 5
+# What each rollup must equal: the same aggregates computed from job_runs itself, per scope
+# (a job's project, its project's owner, the platform).
+_SCOPED = """(
+    SELECT 'project' AS scope, coalesce(j.project_id, :nil) AS scope_id, j.* FROM job_runs j
+    UNION ALL
+    SELECT 'owner', p.owner_id, j.* FROM job_runs j JOIN projects p ON p.id = j.project_id
+    UNION ALL
+    SELECT 'all', :nil, j.* FROM job_runs j
+) AS s CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain)"""
+_EXPECTED_COUNTS = f"""
+    SELECT scope, scope_id, grain, date_trunc(grain, queued_at, 'UTC'), job_type, status, count(*)
+    FROM {_SCOPED} GROUP BY 1, 2, 3, 4, 5, 6
 """
-_EXPECTED_FINISHES = """
-    SELECT g.grain, date_trunc(g.grain, finished_at, 'UTC'), coalesce(project_id, :nil),
+_EXPECTED_FINISHES = f"""
+    SELECT scope, scope_id, grain, date_trunc(grain, finished_at, 'UTC'),
            count(*) FILTER (WHERE status = 'completed'), count(*) FILTER (WHERE status = 'failed'),
            count(*)
-    FROM job_runs CROSS JOIN (VALUES ('hour'), ('day')) AS g(grain)
+    FROM {_SCOPED}
     WHERE finished_at IS NOT NULL AND started_at IS NOT NULL
-    GROUP BY 1, 2, 3
+    GROUP BY 1, 2, 3, 4
 """
+_KEY = ("scope", "scope_id", "grain", "bucket_start")
 
 
 def _rolled_up(session: Session) -> tuple[dict[Any, int], dict[Any, tuple[int, int, int]]]:
@@ -71,10 +78,10 @@ def _rolled_up(session: Session) -> tuple[dict[Any, int], dict[Any, tuple[int, i
     for row in session.execute(sa.text("SELECT * FROM job_counts_rollup")).mappings():
         for status in JobStatus:
             if row[status.value]:
-                key = (row["grain"], row["bucket_start"], row["project_id"], row["job_type"])
-                counts[(*key, status.value)] = row[status.value]
+                key = (*(row[k] for k in _KEY), row["job_type"], status.value)
+                counts[key] = row[status.value]
     finishes = {
-        (row["grain"], row["bucket_start"], row["project_id"]): (
+        tuple(row[k] for k in _KEY): (
             row["completed"],
             row["failed"],
             sum(row["pickup_seconds"]),
@@ -87,9 +94,9 @@ def _rolled_up(session: Session) -> tuple[dict[Any, int], dict[Any, tuple[int, i
 
 def _expected(session: Session) -> tuple[dict[Any, int], dict[Any, tuple[int, int, int]]]:
     nil = {"nil": rollups.NO_PROJECT}
-    counts = {tuple(row[:5]): row[5] for row in session.execute(sa.text(_EXPECTED_COUNTS), nil)}
+    counts = {tuple(row[:6]): row[6] for row in session.execute(sa.text(_EXPECTED_COUNTS), nil)}
     finishes = {
-        tuple(row[:3]): (row[3], row[4], row[5])
+        tuple(row[:4]): (row[4], row[5], row[6])
         for row in session.execute(sa.text(_EXPECTED_FINISHES), nil)
     }
     return counts, finishes
@@ -98,6 +105,8 @@ def _expected(session: Session) -> tuple[dict[Any, int], dict[Any, tuple[int, in
 def test_rollups_equal_the_table_through_every_kind_of_write(session: Session) -> None:
     owner = create_user(session)
     shop, blog = create_project(session, owner=owner), create_project(session, owner=owner)
+    elsewhere = create_project(session, owner=create_user(session))
+    insert_job(session, project=elsewhere, status=JobStatus.completed)
     jobs = [
         insert_job(session, project=project, status=status, age=timedelta(hours=age))
         for project, status, age in [
@@ -191,7 +200,8 @@ def test_histogram_percentiles_stay_within_a_bucket() -> None:
                 assert estimate == pytest.approx(exact, rel=0.19), (quantile, len(values))
 
 
-def test_jobs_without_a_project_roll_up_under_no_project(session: Session) -> None:
+def test_jobs_without_a_project_roll_up_for_superusers_only(session: Session) -> None:
     insert_job(session, project=None, job_type=JobType.maintenance, status=JobStatus.completed)
-    projects = session.execute(sa.text("SELECT DISTINCT project_id FROM job_counts_rollup"))
-    assert [row[0] for row in projects] == [rollups.NO_PROJECT]
+    scopes = session.execute(sa.text("SELECT DISTINCT scope, scope_id FROM job_counts_rollup"))
+    # No owner: counted for the platform and under "no project", both seen by superusers only.
+    assert sorted(scopes) == [("all", rollups.NO_PROJECT), ("project", rollups.NO_PROJECT)]

@@ -1,5 +1,6 @@
-"""job rollups: counts by queued hour/day, finishes by finished hour/day, lifetime counters,
-kept by statement-level triggers on job_runs (app.jobs.rollups)
+"""job rollups: counts by queued hour/day, finishes by finished hour/day (per project, per
+owner and platform-wide), lifetime counters, kept by statement-level triggers on job_runs
+(app.jobs.rollups)
 
 Revision ID: 0004
 Revises: 0003
@@ -32,6 +33,13 @@ PICKUP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 120.
 STATUSES = ("queued", "running", "retrying", "completed", "failed", "cancelled")
 TERMINAL = "('completed', 'failed', 'cancelled')"
 GRAINS = "(VALUES ('hour'), ('day')) AS grains(grain)"
+# Each job counts in three scopes: its project (or NO_PROJECT), its project's owner (the
+# visibility rule's data form: an owner sees their projects' jobs) and the whole platform.
+SCOPES = f"""CROSS JOIN LATERAL (VALUES
+        ('project', coalesce(c.project_id, {NO_PROJECT})),
+        ('owner', c.owner_id),
+        ('all', {NO_PROJECT})
+    ) AS scopes(scope, scope_id)"""
 COLUMNS = "project_id, job_type, status, queued_at, started_at, finished_at, attempts"
 # What the rollups read of a row; an UPDATE changing none of these changes no rollup.
 ROLLED_UP = "status, queued_at, started_at, finished_at, project_id, job_type, attempts"
@@ -53,14 +61,23 @@ def counts_upsert(source: str) -> str:
     merge = _sum([f"{s} = t.{s} + EXCLUDED.{s}" for s in STATUSES])
     return f"""
     INSERT INTO job_counts_rollup AS t
-        (grain, bucket_start, project_id, job_type, {", ".join(STATUSES)})
-    SELECT grain, date_trunc(grain, c.queued_at, 'UTC'), coalesce(c.project_id, {NO_PROJECT}),
-           c.job_type, {per_status}
-    FROM {source} AS c CROSS JOIN {GRAINS}
-    GROUP BY 1, 2, 3, 4
-    ORDER BY 1, 2, 3, 4  -- every writer locks rollup rows in one order: no deadlocks
-    ON CONFLICT (grain, bucket_start, project_id, job_type) DO UPDATE SET {merge}
+        (scope, scope_id, grain, bucket_start, job_type, {", ".join(STATUSES)})
+    SELECT scope, scope_id, grain, date_trunc(grain, c.queued_at, 'UTC'), c.job_type, {per_status}
+    FROM {_owned(source)} AS c CROSS JOIN {GRAINS} {SCOPES}
+    WHERE scope_id IS NOT NULL
+    GROUP BY 1, 2, 3, 4, 5
+    ORDER BY 1, 2, 3, 4, 5  -- every writer locks rollup rows in one order: no deadlocks
+    ON CONFLICT (scope, scope_id, grain, bucket_start, job_type) DO UPDATE SET {merge}
     """
+
+
+def _owned(source: str) -> str:
+    """`source`'s rows with their project's owner. OFFSET 0 keeps the planner from copying
+    the computed columns into each of the aggregates below."""
+    return (
+        f"(SELECT r.*, p.owner_id FROM {source} AS r "
+        f"LEFT JOIN projects AS p ON p.id = r.project_id OFFSET 0)"
+    )
 
 
 def finishes_upsert(source: str) -> str:
@@ -75,8 +92,8 @@ def finishes_upsert(source: str) -> str:
 
     return f"""
     INSERT INTO job_finishes_rollup AS t
-        (grain, bucket_start, project_id, completed, failed, run_seconds, pickup_seconds)
-    SELECT grain, date_trunc(grain, c.finished_at, 'UTC'), coalesce(c.project_id, {NO_PROJECT}),
+        (scope, scope_id, grain, bucket_start, completed, failed, run_seconds, pickup_seconds)
+    SELECT scope, scope_id, grain, date_trunc(grain, c.finished_at, 'UTC'),
            coalesce(sum(c.sign) FILTER (WHERE c.status = 'completed'), 0),
            coalesce(sum(c.sign) FILTER (WHERE c.status = 'failed'), 0),
            {histogram("run_bucket", "c.status = 'completed' AND ")},
@@ -87,11 +104,14 @@ def finishes_upsert(source: str) -> str:
                 AS run_bucket,
             job_seconds_bucket(extract(epoch FROM s.started_at - s.queued_at)::float8)
                 AS pickup_bucket
-        FROM {source} AS s WHERE s.finished_at IS NOT NULL AND s.started_at IS NOT NULL
-    ) AS c CROSS JOIN {GRAINS}
-    GROUP BY 1, 2, 3
-    ORDER BY 1, 2, 3
-    ON CONFLICT (grain, bucket_start, project_id) DO UPDATE SET
+        FROM {_owned(source)} AS s
+        WHERE s.finished_at IS NOT NULL AND s.started_at IS NOT NULL
+        OFFSET 0
+    ) AS c CROSS JOIN {GRAINS} {SCOPES}
+    WHERE scope_id IS NOT NULL
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (scope, scope_id, grain, bucket_start) DO UPDATE SET
         completed = t.completed + EXCLUDED.completed,
         failed = t.failed + EXCLUDED.failed,
         run_seconds = job_histogram_add(t.run_seconds, EXCLUDED.run_seconds),
@@ -129,6 +149,7 @@ def counters_upsert(events: str) -> str:
             extract(epoch FROM v.finished_at - v.started_at)::float8 AS run_s,
             extract(epoch FROM v.started_at - v.queued_at)::float8 AS pickup_s
         FROM {events} AS v WHERE v.is_start OR v.is_finish
+        OFFSET 0
     ) AS e
     GROUP BY e.job_type
     ORDER BY e.job_type
@@ -215,6 +236,16 @@ FUNCTIONS = [
     END
     $$
     """,
+    """
+    CREATE FUNCTION job_rollups_project_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        -- The project's jobs go first, while the project (and its owner) can still be read
+        -- by the rollups' delete trigger; the foreign key's cascade then finds none.
+        DELETE FROM job_runs WHERE project_id = OLD.id;
+        RETURN OLD;
+    END
+    $$
+    """,
     f"""
     CREATE FUNCTION job_rollups_delete() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -236,15 +267,18 @@ TRIGGERS = [
     """CREATE TRIGGER job_rollups_delete AFTER DELETE ON job_runs
        REFERENCING OLD TABLE AS old_rows
        FOR EACH STATEMENT EXECUTE FUNCTION job_rollups_delete()""",
+    """CREATE TRIGGER job_rollups_project_deleted BEFORE DELETE ON projects
+       FOR EACH ROW EXECUTE FUNCTION job_rollups_project_deleted()""",
 ]
 
 
 def _bucket_table(name: str, *columns: sa.Column[object], keys: list[str]) -> None:
     op.create_table(
         name,
+        sa.Column("scope", sa.String(length=8), nullable=False),
+        sa.Column("scope_id", sa.Uuid(), nullable=False),
         sa.Column("grain", sa.String(length=4), nullable=False),
         sa.Column("bucket_start", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("project_id", sa.Uuid(), nullable=False),
         *columns,
         sa.PrimaryKeyConstraint(*keys, name=op.f(f"pk_{name}")),
     )
@@ -263,7 +297,7 @@ def upgrade() -> None:
         "job_counts_rollup",
         sa.Column("job_type", sa.String(length=32), nullable=False),
         *[_count(status) for status in STATUSES],
-        keys=["grain", "bucket_start", "project_id", "job_type"],
+        keys=["scope", "scope_id", "grain", "bucket_start", "job_type"],
     )
     _bucket_table(
         "job_finishes_rollup",
@@ -271,7 +305,7 @@ def upgrade() -> None:
         _count("failed"),
         _histogram("run_seconds"),
         _histogram("pickup_seconds"),
-        keys=["grain", "bucket_start", "project_id"],
+        keys=["scope", "scope_id", "grain", "bucket_start"],
     )
     op.create_table(
         "job_counters",
@@ -297,9 +331,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER job_rollups_project_deleted ON projects")
     for trigger in ("job_rollups_insert", "job_rollups_update", "job_rollups_delete"):
         op.execute(f"DROP TRIGGER {trigger} ON job_runs")
-    for function in ("job_rollups_insert", "job_rollups_update", "job_rollups_delete"):
+    for function in (
+        "job_rollups_insert",
+        "job_rollups_update",
+        "job_rollups_delete",
+        "job_rollups_project_deleted",
+    ):
         op.execute(f"DROP FUNCTION {function}()")
     op.execute("DROP FUNCTION job_histogram_add(bigint[], bigint[])")
     op.execute("DROP FUNCTION job_seconds_bucket(double precision)")
