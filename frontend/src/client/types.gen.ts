@@ -193,9 +193,17 @@ export type AuditPagesPublic = {
      */
     count: number;
     /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
      * Data
      */
     data: Array<AuditPagePublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
 };
 
 /**
@@ -255,9 +263,17 @@ export type AuditRunsPublic = {
      */
     count: number;
     /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
      * Data
      */
     data: Array<AuditRunPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
 };
 
 /**
@@ -702,9 +718,17 @@ export type JobsPublic = {
      */
     count: number;
     /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
      * Data
      */
     data: Array<JobPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
 };
 
 /**
@@ -844,9 +868,17 @@ export type ProjectsPublic = {
      */
     count: number;
     /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
      * Data
      */
     data: Array<ProjectPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
 };
 
 /**
@@ -1209,6 +1241,8 @@ export type AuditsListPagesData = {
         url_contains?: string | null;
         /**
          * Limit
+         *
+         * Page size (at most 500)
          */
         limit?: number;
         /**
@@ -1349,7 +1383,7 @@ export type JobsListJobsData = {
         /**
          * Limit
          *
-         * Page size (at most 200)
+         * Page size (at most 500)
          */
         limit?: number;
         /**
@@ -1444,7 +1478,7 @@ export type JobsListProjectJobsData = {
         /**
          * Limit
          *
-         * Page size (at most 200)
+         * Page size (at most 500)
          */
         limit?: number;
         /**
@@ -1692,6 +1726,8 @@ export type ProjectsListProjectsData = {
     query?: {
         /**
          * Limit
+         *
+         * Page size (at most 500)
          */
         limit?: number;
         /**
@@ -1846,6 +1882,8 @@ export type AuditsListAuditsData = {
     query?: {
         /**
          * Limit
+         *
+         * Page size (at most 500)
          */
         limit?: number;
         /**
