@@ -5,7 +5,7 @@ platform-wide jobs) is visible to superusers only.
 The rule is written here once, in the two forms the code needs:
 - `visible_project(user, project_id)`: an ORM clause on any column holding a project id;
 - `visible_project_sql(project_id, user_id=, superuser=)`: the same as a SQL fragment, for the
-  statements written in SQL (the job-status poll, stats).
+  statements written in SQL (the job-status poll, the active jobs of stats).
 Rollups (app.jobs.rollups) keep their totals by the same rule: per project, per owner, and
 for everything; `visible_scope(user)` names the one a user reads.
 
