@@ -4,8 +4,8 @@ on 10,000 and on 1,000,000 finished jobs, side by side, with the ratio.
 Shape of each dataset: one user owning 50 projects, one busy project holding half the jobs,
 the rest spread evenly; jobs queued evenly over the last 45 days, 88% completed, 8% failed,
 4% cancelled, six job types, pickup 5 ms-2 s and run time 0.1 s-30 min (log-uniform). The
-rows are written by one INSERT ... SELECT generate_series (the rollup triggers aggregate
-them in the same statement), then VACUUM ANALYZE.
+rows are written by one INSERT ... SELECT generate_series (the rollup triggers append their
+deltas in the same statement), the deltas folded into the rollups, then VACUUM ANALYZE.
 
 Both datasets are served at once (one API process each) and each read is measured
 `--requests` times, alternating between them request by request after a warm-up, so both
@@ -15,8 +15,9 @@ project's first page, its failed-only first page, all the user's jobs, stats ove
 and over 30 days, /metrics. Target: p90 <= 50 ms for every read on 1M jobs.
 
 Run from backend/:  uv run python -m bench.jobs_scale [--requests 50] [--jobs 1000000]
-It creates, and drops at the end, its own databases `seo_bench_reads_scale_*` on the local
-PostgreSQL, and runs a private redis-server (queue depths and the worker ping of /jobs/stats).
+It creates, and drops at the end, its own databases `seo_bench_reads_scale_*` (prefix:
+$BENCH_SCALE_DATABASE_PREFIX) on the local PostgreSQL, and runs a private redis-server
+(queue depths and the worker ping of /jobs/stats).
 """
 
 from bench import job_harness  # noqa: I001 - first: it fixes the environment before `app`
@@ -105,7 +106,7 @@ def _admin() -> str:
 
 
 def _database(jobs: int) -> str:
-    return f"seo_bench_reads_scale_{jobs}"
+    return f"{os.environ.get('BENCH_SCALE_DATABASE_PREFIX', 'seo_bench_reads_scale')}_{jobs}"
 
 
 def _drop(name: str) -> None:
@@ -144,6 +145,7 @@ def build(jobs: int) -> Dataset:
             (user_id, PROJECTS),
         )
         conn.execute(_SEED, {"jobs": jobs, "user_id": user_id})
+        conn.execute("SELECT job_rollups_fold()")
         conn.execute("VACUUM ANALYZE")
         busy = conn.execute("SELECT id FROM projects ORDER BY name LIMIT 1").fetchone()
         assert busy is not None

@@ -2,10 +2,10 @@
 
 Jobs run in prefork children of workers on any number of hosts; counters kept in each
 process's memory would show only the API process's share. Instead the numbers are read when
-Prometheus scrapes, from what every process already writes: the `job_counters` rollup, kept
-by a trigger on `job_runs` as jobs start and finish (app.jobs.rollups: one small row per job
-type, whatever the number of jobs), the active jobs (a partial index), and the broker (queue
-depth, oldest message).
+Prometheus scrapes, from what every process already writes: the `job_counters` rollup, fed
+by triggers on `job_runs` as jobs start and finish and brought up to date before each scrape
+(app.jobs.rollups.fold: one small row per job type, whatever the number of jobs), the active
+jobs (a partial index), and the broker (queue depth, oldest message).
 
 Counters only ever go up: the retention clean-up deletes rows, never counts. Every API
 replica exports the same platform-wide numbers: aggregate across instances with max(), not sum().
@@ -26,7 +26,7 @@ from prometheus_client.registry import REGISTRY, Collector
 
 from app.core.db import engine
 from app.core.logging import get_logger
-from app.jobs.rollups import DURATION_BUCKETS, PICKUP_BUCKETS
+from app.jobs.rollups import DURATION_BUCKETS, PICKUP_BUCKETS, fold
 from app.jobs.stats import broker_client, queue_stats, workers_online
 
 log = get_logger(__name__)
@@ -71,6 +71,7 @@ class JobMetricsCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         try:
+            fold(engine)
             with engine.connect() as connection:
                 counters = list(connection.execute(_COUNTERS).all())
                 active = list(connection.execute(_ACTIVE).all())

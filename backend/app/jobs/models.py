@@ -205,3 +205,26 @@ class JobCounters(SQLModel, table=True):
     pickup_count: int = _count()
     pickup_seconds_sum: float
     pickup_seconds_le: list[int] = _histogram()
+
+
+class JobRollupDelta(SQLModel, table=True):
+    """What one write changed in the rollups, appended by the triggers on job_runs and
+    folded into the rollups (then deleted) by job_rollups_fold() (app.jobs.rollups.fold)."""
+
+    __tablename__ = "job_rollup_deltas"
+
+    id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.BigInteger, sa.Identity(), primary_key=True),
+    )
+    sign: int = Field(sa_type=sa.SmallInteger)
+    is_start: bool
+    is_finish: bool
+    owner_id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = None
+    job_type: str = Field(max_length=32)
+    status: str = Field(max_length=16)
+    queued_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    started_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    finished_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    attempts: int

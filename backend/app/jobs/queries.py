@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.core.pagination import Page, PageRequest, paginate
 from app.jobs.models import JobRun, JobStatus, JobType
+from app.jobs.rollups import fold
 from app.projects.visibility import visible_project, visible_scope
 from app.users.models import User
 
@@ -76,6 +77,7 @@ def count_jobs(
         f"WHERE r.scope = :scope AND r.scope_id = :scope_id AND r.grain = 'day' {type_filter}"
     )
     params = {"scope": scope[0], "scope_id": scope[1], "job_types": [str(t) for t in job_types]}
+    fold(session.get_bind())
     return int(session.execute(statement, params).scalar_one())
 
 

@@ -90,6 +90,9 @@ class SweepReport:
         }
 
 
+_FOLD_DELTAS = sa.text("SELECT job_rollups_fold(false)")
+
+
 def sweep_stalled_jobs(
     *, requeue_after_seconds: float | None = None, connection: Connection | None = None
 ) -> SweepReport:
@@ -110,6 +113,10 @@ def sweep_stalled_jobs(
         waiting = connection.execute(
             _REQUEUE_WAITING, {"after": after, "batch": RESCUE_BATCH}
         ).all()
+    # The rollups' pending deltas, so they stay few even when nothing reads the rollups
+    # (skipped when a read is folding them right now).
+    with connection.begin():
+        connection.execute(_FOLD_DELTAS)
     # Published after the commit, like every dispatch: a worker must find the row claimable.
     for job_id, job_type, stage in rescued:
         report.rescued.append(str(job_id))

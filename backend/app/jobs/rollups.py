@@ -1,10 +1,17 @@
 """Rollups of `job_runs`, so stats and metrics never aggregate the whole table per request.
 
-Three tables, kept by statement-level triggers on job_runs (migration 0004): every INSERT,
-UPDATE or DELETE adds what its rows contribute now and subtracts what they contributed
-before, in the same transaction, so a rollup always equals the aggregate of the table. The
-runtime's transitions pay no extra round trip; a progress write or heartbeat (no rollup
-column changed) costs one empty check.
+Three tables, fed by statement-level triggers on job_runs (migration 0004): every INSERT,
+UPDATE or DELETE appends to `job_rollup_deltas` one row per job it changed (what the job
+contributes now, sign 1, and what it contributed before, sign -1), in the same transaction,
+and nothing else: writers never update a shared rollup row, so concurrent workers do not
+wait on each other, and a transition costs one small insert. `fold()` (the SQL function
+job_rollups_fold(), one statement: DELETE ... RETURNING the deltas into the upserts of the
+rollups, under a transaction-level advisory lock so that folds never contend on rollup rows)
+brings the rollups up to date: every read of the rollups folds first, and the rescue sweep
+folds periodically so that the deltas stay few however rarely anything is read. After a
+fold, a rollup equals the aggregate of the table as of the fold. The runtime's transitions
+pay no extra round trip; a progress write or heartbeat (no rollup column changed) appends
+nothing.
 
 - `job_counts_rollup`: jobs per hour and per day of `queued_at`, scope and type, by current
   status (GET /jobs/stats counts; the exact `count` of job lists, from the daily rows).
@@ -34,6 +41,9 @@ import math
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
 
 # Jobs without a project (maintenance) are rolled up under this project id (visible to
 # superusers only); the platform-wide scope uses the same id.
@@ -86,3 +96,22 @@ def window_buckets(since: datetime) -> tuple[datetime, datetime]:
     day = hour.replace(hour=0)
     first_whole_day = day if day == hour else day + timedelta(days=1)
     return hour, first_whole_day
+
+
+_FOLD = sa.text("SELECT job_rollups_fold(:wait)")
+
+
+def fold(bind: Engine | Connection | None = None, *, wait: bool = True) -> int | None:
+    """Folds the pending deltas into the rollups, in a transaction of its own (committed
+    before the caller reads the rollups). `wait`: wait for a fold under way, then fold what
+    it left; otherwise return None at once when another fold holds the lock. Returns the
+    number of deltas folded."""
+    if bind is None:
+        from app.core.db import engine
+
+        bind = engine
+    if isinstance(bind, Connection):
+        bind = bind.engine  # its own connection and transaction, not the caller's
+    with bind.begin() as connection:
+        folded = connection.execute(_FOLD, {"wait": wait}).scalar_one()
+    return None if folded is None else int(folded)

@@ -24,7 +24,7 @@ from app.core.config import settings
 from app.core.db import utcnow
 from app.core.logging import get_logger
 from app.jobs.models import JobStatus, JobType
-from app.jobs.rollups import HISTOGRAM_BUCKETS, histogram_percentile, window_buckets
+from app.jobs.rollups import HISTOGRAM_BUCKETS, fold, histogram_percentile, window_buckets
 from app.projects.visibility import superuser_literal, visible_project_sql, visible_scope
 from app.users.models import User
 
@@ -136,6 +136,7 @@ def job_stats(
         "user_id": user.id,
         "project_id": project_id,
     }
+    fold(session.get_bind())
     by_status = {status.value: 0 for status in JobStatus}
     by_type: dict[str, dict[str, int]] = {}
     for job_type, *counts in session.execute(_COUNTS, params):

@@ -32,6 +32,9 @@ def _migration() -> ModuleType:
     return module
 
 
+_FOLD_LOCK = _migration().FOLD_LOCK
+
+
 def test_the_migration_and_the_app_agree_on_buckets() -> None:
     frozen = _migration()
     assert frozen.HISTOGRAM_BUCKETS == rollups.HISTOGRAM_BUCKETS
@@ -74,6 +77,7 @@ _KEY = ("scope", "scope_id", "grain", "bucket_start")
 
 
 def _rolled_up(session: Session) -> tuple[dict[Any, int], dict[Any, tuple[int, int, int]]]:
+    rollups.fold()
     counts: dict[Any, int] = {}
     for row in session.execute(sa.text("SELECT * FROM job_counts_rollup")).mappings():
         for status in JobStatus:
@@ -153,6 +157,7 @@ def test_rollups_equal_the_table_through_every_kind_of_write(session: Session) -
 
 
 def _counters(session: Session) -> dict[str, tuple[int, ...]]:
+    rollups.fold()
     return {
         row.job_type: (row.started, row.completed, row.failed, row.cancelled, row.run_count)
         for row in session.execute(sa.text("SELECT * FROM job_counters"))
@@ -202,6 +207,42 @@ def test_histogram_percentiles_stay_within_a_bucket() -> None:
 
 def test_jobs_without_a_project_roll_up_for_superusers_only(session: Session) -> None:
     insert_job(session, project=None, job_type=JobType.maintenance, status=JobStatus.completed)
+    rollups.fold()
     scopes = session.execute(sa.text("SELECT DISTINCT scope, scope_id FROM job_counts_rollup"))
     # No owner: counted for the platform and under "no project", both seen by superusers only.
     assert sorted(scopes) == [("all", rollups.NO_PROJECT), ("project", rollups.NO_PROJECT)]
+
+
+def _pending(session: Session) -> int:
+    return int(session.execute(sa.text("SELECT count(*) FROM job_rollup_deltas")).scalar_one())
+
+
+def test_writes_append_deltas_that_a_fold_or_the_sweep_consumes(session: Session) -> None:
+    from app.jobs.rescue import sweep_stalled_jobs
+
+    project = create_project(session, owner=create_user(session))
+    job = insert_job(session, project=project)
+    # A write touches no rollup row: it appends one delta per job changed.
+    assert _pending(session) == 1
+    assert session.execute(sa.text("SELECT count(*) FROM job_counts_rollup")).scalar_one() == 0
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE job_runs SET progress_pct = 10 WHERE id = :id"), {"id": job.id}
+        )
+    assert _pending(session) == 1  # nothing rolled up changed: nothing appended
+    # While a fold holds the lock, one that would not wait gives up at once.
+    with engine.begin() as connection:
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FOLD_LOCK})
+        assert rollups.fold(wait=False) is None
+    assert rollups.fold() == 1
+    assert _pending(session) == 0
+    assert rollups.fold() == 0
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE job_runs SET status = 'running', started_at = now() WHERE id = :id"),
+            {"id": job.id},
+        )
+    assert _pending(session) == 2  # what the job took back (queued) and adds (running)
+    sweep_stalled_jobs(requeue_after_seconds=3600)
+    assert _pending(session) == 0
+    assert _rolled_up(session) == _expected(session)

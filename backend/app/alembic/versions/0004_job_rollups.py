@@ -1,5 +1,6 @@
 """job rollups: counts by queued hour/day, finishes by finished hour/day (per project, per
-owner and platform-wide), lifetime counters, kept by statement-level triggers on job_runs
+owner and platform-wide), lifetime counters; statement-level triggers on job_runs append
+what each write changes to job_rollup_deltas, folded into the rollups by job_rollups_fold()
 (app.jobs.rollups)
 
 Revision ID: 0004
@@ -53,8 +54,9 @@ def _sum(values: list[str]) -> str:
     return ", ".join(values)
 
 
-def counts_upsert(source: str) -> str:
-    """Adds `source`'s rows (with their `sign`) to jobs by queued hour/day and status."""
+def counts_upsert(source: str, *, owned: bool = False) -> str:
+    """Adds `source`'s rows (with their `sign`) to jobs by queued hour/day and status;
+    `owned`: the rows already carry their project's `owner_id`."""
     per_status = _sum(
         [f"coalesce(sum(c.sign) FILTER (WHERE c.status = '{s}'), 0)" for s in STATUSES]
     )
@@ -63,10 +65,10 @@ def counts_upsert(source: str) -> str:
     INSERT INTO job_counts_rollup AS t
         (scope, scope_id, grain, bucket_start, job_type, {", ".join(STATUSES)})
     SELECT scope, scope_id, grain, date_trunc(grain, c.queued_at, 'UTC'), c.job_type, {per_status}
-    FROM {_owned(source)} AS c CROSS JOIN {GRAINS} {SCOPES}
+    FROM {source if owned else _owned(source)} AS c CROSS JOIN {GRAINS} {SCOPES}
     WHERE scope_id IS NOT NULL
     GROUP BY 1, 2, 3, 4, 5
-    ORDER BY 1, 2, 3, 4, 5  -- every writer locks rollup rows in one order: no deadlocks
+    ORDER BY 1, 2, 3, 4, 5  -- rollup rows locked in one order: no deadlocks
     ON CONFLICT (scope, scope_id, grain, bucket_start, job_type) DO UPDATE SET {merge}
     """
 
@@ -80,7 +82,7 @@ def _owned(source: str) -> str:
     )
 
 
-def finishes_upsert(source: str) -> str:
+def finishes_upsert(source: str, *, owned: bool = False) -> str:
     """Adds `source`'s started and finished rows to outcomes and histograms by finish time."""
 
     def histogram(column: str, condition: str) -> str:
@@ -104,7 +106,7 @@ def finishes_upsert(source: str) -> str:
                 AS run_bucket,
             job_seconds_bucket(extract(epoch FROM s.started_at - s.queued_at)::float8)
                 AS pickup_bucket
-        FROM {_owned(source)} AS s
+        FROM {source if owned else _owned(source)} AS s
         WHERE s.finished_at IS NOT NULL AND s.started_at IS NOT NULL
         OFFSET 0
     ) AS c CROSS JOIN {GRAINS} {SCOPES}
@@ -181,18 +183,48 @@ def _new_events(table: str) -> str:
 
 _CHANGED = f"({_prefixed('o', ROLLED_UP)}) IS DISTINCT FROM ({_prefixed('n', ROLLED_UP)})"
 _UPDATED = f"""(
-    SELECT {_prefixed("o", COLUMNS)}, -1 AS sign
+    SELECT {_prefixed("o", COLUMNS)}, -1 AS sign, false AS is_start, false AS is_finish
     FROM old_rows AS o JOIN new_rows AS n USING (id) WHERE {_CHANGED}
     UNION ALL
-    SELECT {_prefixed("n", COLUMNS)}, 1 AS sign
-    FROM old_rows AS o JOIN new_rows AS n USING (id) WHERE {_CHANGED}
-)"""
-_UPDATED_EVENTS = f"""(
-    SELECT {_prefixed("n", COLUMNS)},
+    SELECT {_prefixed("n", COLUMNS)}, 1 AS sign,
         o.started_at IS NULL AND n.started_at IS NOT NULL AS is_start,
         o.status NOT IN {TERMINAL} AND n.status IN {TERMINAL} AS is_finish
     FROM old_rows AS o JOIN new_rows AS n USING (id) WHERE {_CHANGED}
 )"""
+_INSERTED = f"""(
+    SELECT {COLUMNS}, 1 AS sign, started_at IS NOT NULL AS is_start,
+        status IN {TERMINAL} AS is_finish
+    FROM new_rows
+)"""
+_DELETED = f"(SELECT {COLUMNS}, -1 AS sign, false AS is_start, false AS is_finish FROM old_rows)"
+
+# One row per job and change: what it adds (sign 1) or takes back (sign -1), with its
+# project's owner as of now (a project's jobs are deleted before it), and whether the change
+# is the job's start or finish (the counters of /metrics).
+DELTA_COLUMNS = (
+    "sign, is_start, is_finish, owner_id, project_id, job_type, status, queued_at, "
+    "started_at, finished_at, attempts"
+)
+# Transaction-level advisory lock key of the fold: one fold at a time.
+FOLD_LOCK = 0x6A6F6273
+
+
+def _append(rows: str) -> str:
+    """Appends `rows`' deltas: one INSERT, no shared row updated, so no writer waits."""
+    return f"""
+    INSERT INTO job_rollup_deltas ({DELTA_COLUMNS})
+    SELECT r.sign, r.is_start, r.is_finish, p.owner_id, {_prefixed("r", COLUMNS)}
+    FROM {rows} AS r LEFT JOIN projects AS p ON p.id = r.project_id
+    """
+
+
+_FOLD = f"""
+    WITH d AS (DELETE FROM job_rollup_deltas RETURNING *),
+    counts AS ({counts_upsert("d", owned=True)}),
+    finishes AS ({finishes_upsert("d", owned=True)}),
+    counters AS ({counters_upsert("d")})
+    SELECT count(*) FROM d
+"""
 
 FUNCTIONS = [
     f"""
@@ -214,9 +246,7 @@ FUNCTIONS = [
     f"""
     CREATE FUNCTION job_rollups_insert() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        {counts_upsert(_rows("new_rows", 1))};
-        {finishes_upsert(_rows("new_rows", 1))};
-        {counters_upsert(_new_events("new_rows"))};
+        {_append(_INSERTED)};
         RETURN NULL;
     END
     $$
@@ -224,15 +254,35 @@ FUNCTIONS = [
     f"""
     CREATE FUNCTION job_rollups_update() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        -- Progress writes and heartbeats change nothing rolled up: one check, then out.
-        IF NOT EXISTS (SELECT 1 FROM old_rows AS o JOIN new_rows AS n USING (id)
-                       WHERE {_CHANGED}) THEN
+        -- Progress writes and heartbeats change nothing rolled up: no row appended.
+        {_append(_UPDATED)};
+        RETURN NULL;
+    END
+    $$
+    """,
+    f"""
+    CREATE FUNCTION job_rollups_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        {_append(_DELETED)};
+        RETURN NULL;
+    END
+    $$
+    """,
+    f"""
+    CREATE FUNCTION job_rollups_fold(wait boolean DEFAULT true) RETURNS bigint
+    LANGUAGE plpgsql AS $$
+    DECLARE
+        folded bigint;
+    BEGIN
+        -- One fold at a time (the lock ends with the transaction): a reader waits for the
+        -- fold under way, then folds what was committed since; a sweep skips instead.
+        IF wait THEN
+            PERFORM pg_advisory_xact_lock({FOLD_LOCK});
+        ELSIF NOT pg_try_advisory_xact_lock({FOLD_LOCK}) THEN
             RETURN NULL;
         END IF;
-        {counts_upsert(_UPDATED)};
-        {finishes_upsert(_UPDATED)};
-        {counters_upsert(_UPDATED_EVENTS)};
-        RETURN NULL;
+        {_FOLD} INTO folded;
+        RETURN folded;
     END
     $$
     """,
@@ -243,15 +293,6 @@ FUNCTIONS = [
         -- by the rollups' delete trigger; the foreign key's cascade then finds none.
         DELETE FROM job_runs WHERE project_id = OLD.id;
         RETURN OLD;
-    END
-    $$
-    """,
-    f"""
-    CREATE FUNCTION job_rollups_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        {counts_upsert(_rows("old_rows", -1))};
-        {finishes_upsert(_rows("old_rows", -1))};
-        RETURN NULL;
     END
     $$
     """,
@@ -319,6 +360,22 @@ def upgrade() -> None:
         _histogram("pickup_seconds_le"),
         sa.PrimaryKeyConstraint("job_type", name=op.f("pk_job_counters")),
     )
+    op.create_table(
+        "job_rollup_deltas",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
+        sa.Column("sign", sa.SmallInteger(), nullable=False),
+        sa.Column("is_start", sa.Boolean(), nullable=False),
+        sa.Column("is_finish", sa.Boolean(), nullable=False),
+        sa.Column("owner_id", sa.Uuid(), nullable=True),
+        sa.Column("project_id", sa.Uuid(), nullable=True),
+        sa.Column("job_type", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_rollup_deltas")),
+    )
     for statement in FUNCTIONS:
         op.execute(statement)
     # The jobs already there, as if inserted now; then the triggers keep the rollups.
@@ -341,8 +398,10 @@ def downgrade() -> None:
         "job_rollups_project_deleted",
     ):
         op.execute(f"DROP FUNCTION {function}()")
+    op.execute("DROP FUNCTION job_rollups_fold(boolean)")
     op.execute("DROP FUNCTION job_histogram_add(bigint[], bigint[])")
     op.execute("DROP FUNCTION job_seconds_bucket(double precision)")
+    op.drop_table("job_rollup_deltas")
     op.drop_table("job_counters")
     op.drop_table("job_finishes_rollup")
     op.drop_table("job_counts_rollup")
