@@ -30,7 +30,9 @@ def truncate_all_tables() -> None:
 
     from app.core.db import engine
 
-    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+    # Dependents first: TRUNCATE locks in this order, and a worker still finishing a job
+    # locks job_runs before the rollups its triggers write (the other order deadlocks).
+    tables = ", ".join(f'"{table.name}"' for table in reversed(SQLModel.metadata.sorted_tables))
     if tables:
         with engine.begin() as connection:
             connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

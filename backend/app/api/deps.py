@@ -5,13 +5,14 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from app.core.config import settings
 from app.core.db import engine
+from app.core.pagination import DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE, PageRequest
 from app.core.rate_limit import RateLimiter
 from app.core.security import (
     API_TOKEN_PREFIX,
@@ -206,3 +207,16 @@ def get_project(session: SessionDep, current_user: CurrentUser, project_id: uuid
 
 
 ProjectDep = Annotated[Project, Depends(get_project)]
+
+
+def get_page(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size (at most {MAX_PAGE_SIZE})")
+    ] = DEFAULT_PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> PageRequest:
+    """The bounds every paginated list accepts (`app.core.pagination`)."""
+    return PageRequest(limit=limit, offset=offset)
+
+
+PageDep = Annotated[PageRequest, Depends(get_page)]

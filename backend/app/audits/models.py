@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
+from app.core.pagination import PagePublic
 
 
 class AuditStatus(StrEnum):
@@ -76,9 +77,8 @@ class AuditRunPublic(AuditRunBase):
     stats_json: dict[str, Any]
 
 
-class AuditRunsPublic(SQLModel):
+class AuditRunsPublic(PagePublic):
     data: list[AuditRunPublic]
-    count: int
 
 
 class AuditPageBase(SQLModel):
@@ -153,9 +153,8 @@ class AuditPagePublic(AuditPageBase):
     issue_codes: list[str] = []
 
 
-class AuditPagesPublic(SQLModel):
+class AuditPagesPublic(PagePublic):
     data: list[AuditPagePublic]
-    count: int
 
 
 class AuditLink(SQLModel, table=True):

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import CurrentUser, ProjectDep, SessionDep
+from app.api.deps import CurrentUser, PageDep, ProjectDep, SessionDep
 from app.audits import exports, service
 from app.audits.checks.catalogue import CATALOGUE
 from app.audits.models import (
@@ -23,12 +23,12 @@ from app.audits.models import (
     IssueGroupsPublic,
     Severity,
 )
+from app.core.pagination import MAX_OFFSET
 from app.jobs.models import JobPublic
 
 router = APIRouter(tags=["audits"])
 
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such audit, or not yours"}}
 
 
@@ -71,11 +71,9 @@ def start_audit(
 
 
 @router.get("/projects/{project_id}/audits", response_model=AuditRunsPublic)
-def list_audits(
-    session: SessionDep, project: ProjectDep, limit: Limit = 50, offset: Offset = 0
-) -> AuditRunsPublic:
-    rows, count = service.list_audits(session=session, project=project, limit=limit, offset=offset)
-    return AuditRunsPublic(data=rows, count=count)
+def list_audits(session: SessionDep, project: ProjectDep, page: PageDep) -> AuditRunsPublic:
+    found = service.list_audits(session=session, project=project, page=page)
+    return AuditRunsPublic(data=found.rows, **found.public())
 
 
 @router.get("/audits/checks", response_model=ChecksPublic)
@@ -93,6 +91,7 @@ def read_audit(session: SessionDep, audit: AuditDep) -> AuditSummaryPublic:
 def list_pages(
     session: SessionDep,
     audit: AuditDep,
+    page: PageDep,
     page_status: Annotated[
         str | None,
         Query(
@@ -103,19 +102,16 @@ def list_pages(
     ] = None,
     issue_code: Annotated[str | None, Query(max_length=64)] = None,
     url_contains: Annotated[str | None, Query(max_length=500)] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> AuditPagesPublic:
-    rows, count = service.list_pages(
+    found = service.list_pages(
         session=session,
         audit=audit,
         status=page_status,
         issue_code=_known_code(issue_code),
         url_contains=url_contains,
-        limit=limit,
-        offset=offset,
+        page=page,
     )
-    return AuditPagesPublic(data=rows, count=count)
+    return AuditPagesPublic(data=found.rows, **found.public())
 
 
 @router.get("/audits/{audit_id}/issues", response_model=IssueGroupsPublic, responses=_NOT_FOUND)

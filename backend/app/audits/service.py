@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from app.audits.checks.catalogue import CATALOGUE, SEVERITY_ORDER, Check
 from app.audits.domain import AUDIT_JOB
@@ -29,9 +29,11 @@ from app.audits.scoring import ISSUES_BY_CODE, ISSUES_BY_SEVERITY, PAGES_BY_STAT
 from app.core.config import Settings, settings
 from app.core.db import utcnow
 from app.core.logging import get_logger
+from app.core.pagination import Page, PageRequest, paginate
 from app.jobs import service as jobs_service
 from app.jobs.models import JobRun, JobStatus
 from app.projects.models import Project
+from app.projects.visibility import visible_project
 from app.users.models import User
 
 logger = get_logger(__name__)
@@ -135,13 +137,11 @@ def run_scheduled_audits(*, session: Session, now: datetime | None = None) -> li
 
 def get_audit_for_user(*, session: Session, audit_id: uuid.UUID, user: User) -> AuditRun | None:
     """The audit, if the user may see it (through its project); else None, like a miss."""
-    audit = session.get(AuditRun, audit_id)
-    if audit is None:
-        return None
-    project = session.get(Project, audit.project_id)
-    if project is None or not (user.is_superuser or project.owner_id == user.id):
-        return None
-    return audit
+    return session.exec(
+        select(AuditRun).where(
+            col(AuditRun.id) == audit_id, visible_project(user, col(AuditRun.project_id))
+        )
+    ).first()
 
 
 def _job_status(session: Session, audit: AuditRun) -> JobStatus | None:
@@ -163,19 +163,14 @@ def public_audit(session: Session, audit: AuditRun) -> AuditRunPublic:
     return result
 
 
-def list_audits(
-    *, session: Session, project: Project, limit: int, offset: int
-) -> tuple[list[AuditRunPublic], int]:
-    where = col(AuditRun.project_id) == project.id
-    count = session.exec(select(func.count()).select_from(AuditRun).where(where)).one()
-    rows = session.exec(
+def list_audits(*, session: Session, project: Project, page: PageRequest) -> Page[AuditRunPublic]:
+    statement = (
         select(AuditRun)
-        .where(where)
+        .where(col(AuditRun.project_id) == project.id)
         .order_by(col(AuditRun.started_at).desc(), col(AuditRun.id))
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return [public_audit(session, row) for row in rows], count
+    )
+    found = paginate(session, statement, page)
+    return found.with_rows([public_audit(session, row) for row in found.rows])
 
 
 def audit_summary(*, session: Session, audit: AuditRun) -> AuditSummaryPublic:
@@ -230,27 +225,24 @@ def list_pages(
     status: str | None = None,
     issue_code: str | None = None,
     url_contains: str | None = None,
-    limit: int,
-    offset: int,
-) -> tuple[list[AuditPagePublic], int]:
+    page: PageRequest,
+) -> Page[AuditPagePublic]:
     where = _page_filters(audit.id, status=status, issue_code=issue_code, url_contains=url_contains)
-    count = session.exec(select(func.count()).select_from(AuditPage).where(*where)).one()
-    rows = session.exec(
-        select(AuditPage).where(*where).order_by(col(AuditPage.id)).offset(offset).limit(limit)
-    ).all()
+    found = paginate(session, select(AuditPage).where(*where).order_by(col(AuditPage.id)), page)
     codes: dict[str, list[str]] = {}
-    if rows:
+    if found.rows:
         for url, code in session.execute(
             select(AuditIssue.url, AuditIssue.code).where(
                 col(AuditIssue.audit_id) == audit.id,
-                col(AuditIssue.url).in_([row.url for row in rows]),
+                col(AuditIssue.url).in_([row.url for row in found.rows]),
             )
         ).all():
             codes.setdefault(url, []).append(code)
-    return [
+    public = [
         AuditPagePublic.model_validate(row, update={"issue_codes": sorted(codes.get(row.url, []))})
-        for row in rows
-    ], count
+        for row in found.rows
+    ]
+    return found.with_rows(public)
 
 
 def issue_groups(

@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from pydantic import AfterValidator, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
 from app.core.domains import JobTypeSpec, declared_domains, job_types
+from app.core.pagination import PagePublic
 
 
 @cache
@@ -169,6 +170,93 @@ class JobPublic(SQLModel):
     retry_of: uuid.UUID | None
 
 
-class JobsPublic(SQLModel):
+class JobsPublic(PagePublic):
     data: list[JobPublic]
-    count: int
+
+
+# --- Rollups (app.jobs.rollups): kept by triggers on job_runs, never written by the app ----
+
+
+def _count() -> Any:
+    return Field(sa_type=sa.BigInteger)
+
+
+def _histogram() -> Any:
+    return Field(sa_type=ARRAY(sa.BigInteger))
+
+
+class JobCountsRollup(SQLModel, table=True):
+    """Jobs per hour or day of `queued_at`, scope and type, by their current status."""
+
+    __tablename__ = "job_counts_rollup"
+
+    scope: str = Field(primary_key=True, max_length=8)  # 'project', 'owner' or 'all'
+    scope_id: uuid.UUID = Field(primary_key=True)  # project, owner, or rollups.NO_PROJECT
+    grain: str = Field(primary_key=True, max_length=4)  # 'hour' or 'day'
+    bucket_start: datetime = Field(primary_key=True, sa_type=sa.DateTime(timezone=True))
+    job_type: str = Field(primary_key=True, max_length=32)
+    queued: int = _count()
+    running: int = _count()
+    retrying: int = _count()
+    completed: int = _count()
+    failed: int = _count()
+    cancelled: int = _count()
+
+
+class JobFinishesRollup(SQLModel, table=True):
+    """Started jobs per hour or day of `finished_at` and scope: outcomes and histograms of
+    run time (completed jobs) and pickup latency (all), in rollups.HISTOGRAM_BUCKETS."""
+
+    __tablename__ = "job_finishes_rollup"
+
+    scope: str = Field(primary_key=True, max_length=8)
+    scope_id: uuid.UUID = Field(primary_key=True)
+    grain: str = Field(primary_key=True, max_length=4)
+    bucket_start: datetime = Field(primary_key=True, sa_type=sa.DateTime(timezone=True))
+    completed: int = _count()
+    failed: int = _count()
+    run_seconds: list[int] = _histogram()
+    pickup_seconds: list[int] = _histogram()
+
+
+class JobCounters(SQLModel, table=True):
+    """Per job type, only ever incremented: the counters and Prometheus histograms
+    (cumulative, rollups.DURATION_BUCKETS / PICKUP_BUCKETS) of /metrics."""
+
+    __tablename__ = "job_counters"
+
+    job_type: str = Field(primary_key=True, max_length=32)
+    started: int = _count()
+    completed: int = _count()
+    failed: int = _count()
+    cancelled: int = _count()
+    extra_runs: int = _count()
+    run_count: int = _count()
+    run_seconds_sum: float
+    run_seconds_le: list[int] = _histogram()
+    pickup_count: int = _count()
+    pickup_seconds_sum: float
+    pickup_seconds_le: list[int] = _histogram()
+
+
+class JobRollupDelta(SQLModel, table=True):
+    """What one write changed in the rollups, appended by the triggers on job_runs and
+    folded into the rollups (then deleted) by job_rollups_fold() (app.jobs.rollups.fold)."""
+
+    __tablename__ = "job_rollup_deltas"
+
+    id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.BigInteger, sa.Identity(), primary_key=True),
+    )
+    sign: int = Field(sa_type=sa.SmallInteger)
+    is_start: bool
+    is_finish: bool
+    owner_id: uuid.UUID | None = None
+    project_id: uuid.UUID | None = None
+    job_type: str = Field(max_length=32)
+    status: str = Field(max_length=16)
+    queued_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    started_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    finished_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    attempts: int

@@ -8,20 +8,20 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
+from app.core.pagination import Page, PageRequest, paginate
 from app.jobs.models import JobRun, JobStatus, JobType
-from app.projects.models import Project
+from app.jobs.rollups import fold
+from app.projects.visibility import visible_project, visible_scope
 from app.users.models import User
 
 
 def visible_to(user: User) -> ColumnElement[bool]:
     """The WHERE clause of the jobs `user` may see."""
-    if user.is_superuser:
-        return col(JobRun.id).is_not(None)
-    owned_projects = select(Project.id).where(col(Project.owner_id) == user.id)
-    return col(JobRun.project_id).in_(owned_projects)
+    return visible_project(user, col(JobRun.project_id))
 
 
 def get_job_for_user(*, session: Session, job_id: uuid.UUID, user: User) -> JobRun | None:
@@ -36,10 +36,11 @@ def list_jobs(
     project_id: uuid.UUID | None = None,
     statuses: Sequence[JobStatus] = (),
     job_types: Sequence[JobType] = (),
-    limit: int,
-    offset: int,
-) -> tuple[list[JobRun], int]:
-    """Newest first, with the total count of the filtered set (for pagination)."""
+    page: PageRequest,
+) -> Page[JobRun]:
+    """Newest first, paginated (`app.core.pagination`: the count is bounded). Served by the
+    (project_id, queued_at) index with a project, else by (queued_at) with visibility as a
+    semi-join on the projects' primary key."""
     conditions: list[Any] = [visible_to(user)]
     if project_id is not None:
         conditions.append(col(JobRun.project_id) == project_id)
@@ -47,15 +48,37 @@ def list_jobs(
         conditions.append(col(JobRun.status).in_([str(s) for s in statuses]))
     if job_types:
         conditions.append(col(JobRun.job_type).in_([str(t) for t in job_types]))
-    count = session.exec(select(func.count()).select_from(JobRun).where(*conditions)).one()
-    rows = session.exec(
+    statement = (
         select(JobRun)
         .where(*conditions)
         .order_by(col(JobRun.queued_at).desc(), col(JobRun.id).desc())
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return list(rows), count
+    )
+    scope = ("project", project_id) if project_id is not None else visible_scope(user)
+
+    def exact_count() -> int:
+        return count_jobs(session=session, scope=scope, statuses=statuses, job_types=job_types)
+
+    return paginate(session, statement, page, exact_count=exact_count)
+
+
+def count_jobs(
+    *,
+    session: Session,
+    scope: tuple[str, uuid.UUID],
+    statuses: Sequence[JobStatus] = (),
+    job_types: Sequence[JobType] = (),
+) -> int:
+    """Jobs of a rollup scope (app.jobs.rollups), from its daily rows: one row per day and
+    type however many jobs there are."""
+    counted = " + ".join(f"r.{JobStatus(s).value}" for s in (statuses or JobStatus))
+    type_filter = "AND r.job_type = ANY(:job_types)" if job_types else ""
+    statement = sa.text(
+        f"SELECT coalesce(sum({counted}), 0) FROM job_counts_rollup AS r "  # noqa: S608
+        f"WHERE r.scope = :scope AND r.scope_id = :scope_id AND r.grain = 'day' {type_filter}"
+    )
+    params = {"scope": scope[0], "scope_id": scope[1], "job_types": [str(t) for t in job_types]}
+    fold(session.get_bind())
+    return int(session.execute(statement, params).scalar_one())
 
 
 def failed_jobs_to_retry(

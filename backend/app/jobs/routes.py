@@ -15,10 +15,12 @@ from sqlmodel import SQLModel
 from app.api.deps import (
     CurrentCaller,
     CurrentUser,
+    PageDep,
     ProjectDep,
     SessionDep,
     get_project,
 )
+from app.core.pagination import PageRequest
 from app.jobs import queries, service
 from app.jobs.deps import JobDep
 from app.jobs.models import DeclaredJobType, JobPublic, JobRun, JobsPublic, JobStatus
@@ -28,8 +30,6 @@ from app.jobs.types import JobTypesPublic, job_types
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200)")]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 StatusFilter = Annotated[list[JobStatus] | None, Query(alias="status", max_length=6)]
 TypeFilter = Annotated[list[DeclaredJobType] | None, Query(max_length=32)]
 
@@ -45,29 +45,40 @@ def _jobs_page(rows: list[JobRun], count: int) -> JobsPublic:
     return JobsPublic(data=[JobPublic.model_validate(job) for job in rows], count=count)
 
 
-@router.get("", response_model=JobsPublic)
-def list_jobs(
+def _job_list(
     session: SessionDep,
     current_user: CurrentUser,
-    project_id: uuid.UUID | None = None,
-    status_: StatusFilter = None,
-    job_type: TypeFilter = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    project_id: uuid.UUID | None,
+    status_: list[JobStatus] | None,
+    job_type: list[str] | None,
+    page: PageRequest,
 ) -> JobsPublic:
-    """Jobs the caller may see, newest first; a project filter must name a visible project."""
-    if project_id is not None:
-        get_project(session, current_user, project_id)
-    rows, count = queries.list_jobs(
+    """The one implementation of both job lists (the project is already authorized)."""
+    found = queries.list_jobs(
         session=session,
         user=current_user,
         project_id=project_id,
         statuses=status_ or (),
         job_types=job_type or (),
-        limit=limit,
-        offset=offset,
+        page=page,
     )
-    return _jobs_page(rows, count)
+    return JobsPublic(data=[JobPublic.model_validate(job) for job in found.rows], **found.public())
+
+
+@router.get("", response_model=JobsPublic)
+def list_jobs(
+    session: SessionDep,
+    current_user: CurrentUser,
+    page: PageDep,
+    project_id: uuid.UUID | None = None,
+    status_: StatusFilter = None,
+    job_type: TypeFilter = None,
+) -> JobsPublic:
+    """Jobs the caller may see, newest first; a project filter must name a visible project.
+    `count` is exact up to a bound, then a lower bound (`count_is_estimate`)."""
+    if project_id is not None:
+        get_project(session, current_user, project_id)
+    return _job_list(session, current_user, project_id, status_, job_type, page)
 
 
 @router.get("/project/{project_id}", response_model=JobsPublic)
@@ -75,21 +86,12 @@ def list_project_jobs(
     session: SessionDep,
     current_user: CurrentUser,
     project: ProjectDep,
+    page: PageDep,
     status_: StatusFilter = None,
     job_type: TypeFilter = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> JobsPublic:
-    rows, count = queries.list_jobs(
-        session=session,
-        user=current_user,
-        project_id=project.id,
-        statuses=status_ or (),
-        job_types=job_type or (),
-        limit=limit,
-        offset=offset,
-    )
-    return _jobs_page(rows, count)
+    """The project's jobs: the same list as `GET /jobs?project_id=`."""
+    return _job_list(session, current_user, project.id, status_, job_type, page)
 
 
 @router.get("/stats", response_model=JobStatsPublic)

@@ -20,6 +20,7 @@ from app.core.db import libpq_dsn, needs_ping
 from app.core.logging import get_logger
 from app.core.security import Caller
 from app.jobs.models import JobPublic
+from app.projects.visibility import visible_project_sql
 
 log = get_logger(__name__)
 
@@ -31,17 +32,17 @@ def _job_json_sql() -> str:
     return f"json_build_object({pairs})::text"
 
 
-# A job is visible to its project's owner and to superusers; a job without a project
-# (maintenance) only to superusers. The user row is the driving table, so a missing or
-# disabled account is told apart from an invisible job in the same round trip.
+# Visibility is the projects' rule (app.projects.visibility) for the account's row. The user
+# row is the driving table, so a missing or disabled account is told apart from an invisible
+# job in the same round trip.
+_VISIBLE = visible_project_sql("j.project_id", user_id="u.id", superuser="u.is_superuser")
 _VISIBLE_JOB = f"""
 SELECT u.is_active, visible.body, md5(visible.body)
 FROM {{callers}}
 LEFT JOIN LATERAL (
     SELECT {_job_json_sql()} AS body
     FROM job_runs AS j
-    LEFT JOIN projects AS p ON p.id = j.project_id
-    WHERE j.id = %(job_id)s AND (u.is_superuser OR p.owner_id = u.id)
+    WHERE j.id = %(job_id)s AND {_VISIBLE}
 ) AS visible ON true
 """  # noqa: S608 - composed of constants
 

@@ -6,6 +6,7 @@ from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
+from app.core.pagination import PagePublic
 from app.projects.site_url import normalize_site_url
 
 
@@ -73,6 +74,5 @@ class ProjectPublic(ProjectBase):
     site_warning: str | None = None
 
 
-class ProjectsPublic(SQLModel):
+class ProjectsPublic(PagePublic):
     data: list[ProjectPublic]
-    count: int

@@ -1,8 +1,6 @@
-from typing import Annotated
+from fastapi import APIRouter, HTTPException, Response, status
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
-
-from app.api.deps import CurrentUser, ProjectDep, SessionDep
+from app.api.deps import CurrentUser, PageDep, ProjectDep, SessionDep
 from app.projects import service
 from app.projects.models import ProjectCreate, ProjectPublic, ProjectsPublic, ProjectUpdate
 
@@ -19,16 +17,11 @@ def _within_ceilings(project_in: ProjectCreate | ProjectUpdate) -> None:
 
 
 @router.get("", response_model=ProjectsPublic)
-def list_projects(
-    session: SessionDep,
-    current_user: CurrentUser,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> ProjectsPublic:
-    rows, count = service.list_projects(
-        session=session, user=current_user, limit=limit, offset=offset
+def list_projects(session: SessionDep, current_user: CurrentUser, page: PageDep) -> ProjectsPublic:
+    found = service.list_projects(session=session, user=current_user, page=page)
+    return ProjectsPublic(
+        data=[ProjectPublic.model_validate(p) for p in found.rows], **found.public()
     )
-    return ProjectsPublic(data=[ProjectPublic.model_validate(p) for p in rows], count=count)
 
 
 @router.post("", response_model=ProjectPublic, status_code=status.HTTP_201_CREATED)

@@ -3,41 +3,32 @@
 import uuid
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from app.core.config import settings
 from app.core.db import utcnow
+from app.core.pagination import Page, PageRequest, paginate
 from app.core.quota import QuotaExceededError
 from app.projects.models import Project, ProjectCreate, ProjectPublic, ProjectUpdate
 from app.projects.site_url import private_address_warning
+from app.projects.visibility import visible_project
 from app.users.models import User
 
 
-def visible_to(user: User):  # type: ignore[no-untyped-def]
-    """The WHERE clause of the projects a user may see (superusers see all)."""
-    return True if user.is_superuser else col(Project.owner_id) == user.id
-
-
 def get_project_for_user(*, session: Session, project_id: uuid.UUID, user: User) -> Project | None:
-    project = session.get(Project, project_id)
-    if project is None or not (user.is_superuser or project.owner_id == user.id):
-        return None
-    return project
+    """The project, or None when it does not exist or `user` may not see it (same answer)."""
+    return session.exec(
+        select(Project).where(col(Project.id) == project_id, visible_project(user, col(Project.id)))
+    ).first()
 
 
-def list_projects(
-    *, session: Session, user: User, limit: int, offset: int
-) -> tuple[list[Project], int]:
-    where = visible_to(user)
-    count = session.exec(select(func.count()).select_from(Project).where(where)).one()
-    rows = session.exec(
+def list_projects(*, session: Session, user: User, page: PageRequest) -> Page[Project]:
+    statement = (
         select(Project)
-        .where(where)
+        .where(visible_project(user, col(Project.id)))
         .order_by(col(Project.created_at).desc(), col(Project.id))
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return list(rows), count
+    )
+    return paginate(session, statement, page)
 
 
 class AboveCeilingError(ValueError):

@@ -36,7 +36,7 @@ def test_stats_and_metrics_count_real_jobs(
     client: TestClient, session: Session, worker: WorkerProcess
 ) -> None:
     admin = auth_headers(create_user(session, superuser=True))
-    before = scrape(client)  # the first scrape also sets the counters' baseline
+    before = scrape(client)
 
     jobs = [start("test_steps", config={"steps": 3, "rounds": 100}) for _ in range(5)]
     broken = start("test_broken")

@@ -115,6 +115,7 @@ export const healthReadiness = <ThrowOnError extends boolean = false>(options?: 
  * List Jobs
  *
  * Jobs the caller may see, newest first; a project filter must name a visible project.
+ * `count` is exact up to a bound, then a lower bound (`count_is_estimate`).
  */
 export const jobsListJobs = <ThrowOnError extends boolean = false>(options?: Options<JobsListJobsData, ThrowOnError>) => (options?.client ?? client).get<JobsListJobsResponses, JobsListJobsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -146,6 +147,8 @@ export const jobsStartHealthCheck = <ThrowOnError extends boolean = false>(optio
 
 /**
  * List Project Jobs
+ *
+ * The project's jobs: the same list as `GET /jobs?project_id=`.
  */
 export const jobsListProjectJobs = <ThrowOnError extends boolean = false>(options: Options<JobsListProjectJobsData, ThrowOnError>) => (options.client ?? client).get<JobsListProjectJobsResponses, JobsListProjectJobsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

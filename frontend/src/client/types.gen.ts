@@ -281,9 +281,17 @@ export type AuditPagesPublic = {
      */
     count: number;
     /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
      * Data
      */
     data: Array<AuditPagePublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
 };
 
 /**
@@ -343,9 +351,17 @@ export type AuditRunsPublic = {
      */
     count: number;
     /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
      * Data
      */
     data: Array<AuditRunPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
 };
 
 /**
@@ -823,9 +839,17 @@ export type JobsPublic = {
      */
     count: number;
     /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
      * Data
      */
     data: Array<JobPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
 };
 
 /**
@@ -983,9 +1007,17 @@ export type ProjectsPublic = {
      */
     count: number;
     /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
      * Data
      */
     data: Array<ProjectPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
 };
 
 /**
@@ -1352,6 +1384,8 @@ export type AuditsListPagesData = {
         url_contains?: string | null;
         /**
          * Limit
+         *
+         * Page size (at most 500)
          */
         limit?: number;
         /**
@@ -1492,7 +1526,7 @@ export type JobsListJobsData = {
         /**
          * Limit
          *
-         * Page size (at most 200)
+         * Page size (at most 500)
          */
         limit?: number;
         /**
@@ -1587,7 +1621,7 @@ export type JobsListProjectJobsData = {
         /**
          * Limit
          *
-         * Page size (at most 200)
+         * Page size (at most 500)
          */
         limit?: number;
         /**
@@ -1859,6 +1893,8 @@ export type ProjectsListProjectsData = {
     query?: {
         /**
          * Limit
+         *
+         * Page size (at most 500)
          */
         limit?: number;
         /**
@@ -2013,6 +2049,8 @@ export type AuditsListAuditsData = {
     query?: {
         /**
          * Limit
+         *
+         * Page size (at most 500)
          */
         limit?: number;
         /**
