@@ -7,6 +7,7 @@ the current master, again after a fail-over.
 """
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import redis
@@ -43,23 +44,23 @@ def parse_sentinel_url(url: str) -> SentinelAddress:
     return SentinelAddress(sentinels=sentinels, db=db, password=password, username=username)
 
 
+def _sentinel(url: str, timeout: float) -> tuple[SentinelAddress, dict[str, Any]]:
+    """The sentinels' address and the options both clients (sync, asyncio) ask them with."""
+    if settings.REDIS_SENTINEL_MASTER is None:
+        raise ValueError("a sentinel:// URL needs REDIS_SENTINEL_MASTER")
+    timeouts = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    # The sentinels are asked without the master's password, as kombu asks them.
+    return parse_sentinel_url(url), {**timeouts, "sentinel_kwargs": timeouts}
+
+
 def redis_client(url: str | None = None, *, timeout: float = 2.0) -> "redis.Redis[bytes]":
     """A client for `url` (default REDIS_URL) with socket timeouts of `timeout` seconds."""
     url = url or settings.REDIS_URL
     if not url.startswith("sentinel://"):
         return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-    if settings.REDIS_SENTINEL_MASTER is None:
-        raise ValueError("a sentinel:// URL needs REDIS_SENTINEL_MASTER")
-    address = parse_sentinel_url(url)
-    sentinel = Sentinel(
-        address.sentinels,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        # The sentinels are asked without the master's password, as kombu asks them.
-        sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
-    )
-    client: redis.Redis[bytes] = sentinel.master_for(
-        settings.REDIS_SENTINEL_MASTER,
+    address, options = _sentinel(url, timeout)
+    client: redis.Redis[bytes] = Sentinel(address.sentinels, **options).master_for(
+        str(settings.REDIS_SENTINEL_MASTER),
         db=address.db,
         password=address.password,
         username=address.username,
@@ -72,17 +73,9 @@ def async_redis_client(url: str | None = None, *, timeout: float = 2.0) -> "aior
     url = url or settings.REDIS_URL
     if not url.startswith("sentinel://"):
         return aioredis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-    if settings.REDIS_SENTINEL_MASTER is None:
-        raise ValueError("a sentinel:// URL needs REDIS_SENTINEL_MASTER")
-    address = parse_sentinel_url(url)
-    sentinel = AsyncSentinel(
-        address.sentinels,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
-    )
-    return sentinel.master_for(
-        settings.REDIS_SENTINEL_MASTER,
+    address, options = _sentinel(url, timeout)
+    return AsyncSentinel(address.sentinels, **options).master_for(
+        str(settings.REDIS_SENTINEL_MASTER),
         db=address.db,
         password=address.password,
         username=address.username,
