@@ -34,16 +34,21 @@ def test_liveness(client: TestClient) -> None:
 def test_ready_with_a_real_worker(client: TestClient, session: Session, tmp_path: Path) -> None:
     node = f"health-{uuid.uuid4().hex[:8]}"
     command = cli("worker", "-Q", "default,low", "-c", "1", "-n", f"{node}@%h")
+    operator_headers = auth_headers(create_user(session, superuser=True))
     with running(command, log_path=tmp_path / "worker.log") as worker:
-        # Readiness reuses a worker ping for a few seconds: wait until it names this worker.
+        # Readiness reuses a worker ping for a few seconds: wait until it names this worker
+        # (to an operator: host names are for superusers only).
         wait_for(
-            lambda: any(n.startswith(f"{node}@") for n in client.get(READY).json()["worker_names"]),
+            lambda: any(
+                n.startswith(f"{node}@")
+                for n in client.get(READY, headers=operator_headers).json()["worker_names"]
+            ),
             timeout=120,
             what="readiness with this worker",
             child=worker,
         )
         body = client.get(READY).json()
-        operator = client.get(READY, headers=auth_headers(create_user(session, superuser=True)))
+        operator = client.get(READY, headers=operator_headers)
     assert body["status"] == "ok"
     for component in ("database", "redis", "workers"):
         assert body[component]["ok"] is True, body
