@@ -43,6 +43,8 @@ WORKER_ENV = {
     "CRAWL_CONCURRENCY": str(CONCURRENCY),
     "CRAWL_PER_HOST_CONCURRENCY": str(CONCURRENCY),
     "MAX_CRAWL_DEPTH": "100",
+    # The operator's ceiling on pages per audit (a project cannot ask for more).
+    "MAX_CRAWL_PAGES": "100000",
     "LOG_LEVEL": "WARNING",
 }
 os.environ.update(WORKER_ENV)
