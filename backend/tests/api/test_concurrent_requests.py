@@ -12,7 +12,7 @@ import httpx
 from sqlmodel import Session
 
 from tests.builders import auth_headers, create_project, create_user
-from tests.core.processes import cli, free_port, running, wait_for_http
+from tests.core.processes import running_api
 
 CLIENTS = 80
 
@@ -31,19 +31,12 @@ async def _hammer(base: str, headers: dict[str, str]) -> list[int]:
 def test_a_burst_of_clients_on_a_small_pool_is_answered(session: Session, tmp_path: Path) -> None:
     user = create_user(session)
     create_project(session, owner=user)
-    port = free_port()
     env = {
         "DATABASE_POOL_SIZE": "1",
         "DATABASE_MAX_OVERFLOW": "2",
         "DATABASE_POOL_TIMEOUT": "10",
         "LOG_LEVEL": "WARNING",
     }
-    with running(
-        cli("api", "--host", "127.0.0.1", "--port", str(port)),
-        log_path=tmp_path / "api.log",
-        env=env,
-    ) as api:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/api/v1/health", status=200, timeout=60, child=api)
+    with running_api(log_path=tmp_path / "api.log", env=env) as (base, _api):
         statuses = asyncio.run(_hammer(base, auth_headers(user)))
     assert statuses.count(200) == CLIENTS, sorted(set(statuses))

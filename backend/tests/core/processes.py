@@ -98,6 +98,19 @@ def running(
         stop(child)
 
 
+@contextlib.contextmanager
+def running_api(
+    *, log_path: Path, env: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, Running]]:
+    """The CLI's API on a free loopback port, once it answers: its base URL and the child."""
+    port = free_port()
+    command = cli("api", "--host", "127.0.0.1", "--port", str(port))
+    with running(command, log_path=log_path, env=env) as api:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{base}/api/v1/health", status=200, timeout=60, child=api)
+        yield base, api
+
+
 def http_get(url: str, *, headers: Mapping[str, str] | None = None) -> tuple[int, bytes, Any]:
     request = urllib.request.Request(url, headers=dict(headers or {}))
     try:

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from app.core.config import settings
 from tests.builders import auth_headers, create_user
-from tests.core.processes import cli, free_port, running, wait_for_http
+from tests.core.processes import running_api
 
 READY = "/api/v1/health/ready"
 CALLERS = 60
@@ -51,15 +51,9 @@ def test_a_crowd_on_readiness_leaves_the_api_fast(session: Session, tmp_path: Pa
     time. This machine is shared, so a stray pause of a few hundred ms happens even with no
     crowd at all: the best of three rounds of 50 must have its p99 under 200 ms."""
     me = auth_headers(create_user(session))
-    port = free_port()
     seconds = 16.0
-    with running(
-        cli("api", "--host", "127.0.0.1", "--port", str(port)),
-        log_path=tmp_path / "api.log",
-        env={"HEALTH_CACHE_SECONDS": "3"},
-    ) as api:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/api/v1/health", status=200, timeout=60, child=api)
+    env = {"HEALTH_CACHE_SECONDS": "3"}
+    with running_api(log_path=tmp_path / "api.log", env=env) as (base, _api):
         # Warm: the first request of a process opens its pools.
         for _ in range(3):
             assert httpx.get(f"{base}/api/v1/users/me", headers=me).status_code == 200

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from app.core.config import settings
 from app.core.rate_limit import KEY_PREFIX
 from tests.builders import DEFAULT_PASSWORD, auth_headers, create_user
-from tests.core.processes import cli, free_port, running, wait_for_http
+from tests.core.processes import running_api
 
 LOGIN = "/api/v1/login/access-token"
 
@@ -141,20 +141,13 @@ def test_a_login_flood_does_not_starve_the_database_pool(session: Session, tmp_p
     that verified holding its connection made every other request queue behind the flood."""
     victim = create_user(session)
     reader = create_user(session)
-    port = free_port()
     env = {
         "DATABASE_POOL_SIZE": "1",
         "DATABASE_MAX_OVERFLOW": "1",
         "PASSWORD_HASH_CONCURRENCY": "1",
         "PASSWORD_HASH_QUEUE_TIMEOUT": "30",
     }
-    with running(
-        cli("api", "--host", "127.0.0.1", "--port", str(port)),
-        log_path=tmp_path / "api.log",
-        env=env,
-    ) as api:
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/api/v1/health", status=200, timeout=60, child=api)
+    with running_api(log_path=tmp_path / "api.log", env=env) as (base, _api):
         latencies, statuses = asyncio.run(
             _flood_and_probe(base, victim.email, auth_headers(reader))
         )
