@@ -125,6 +125,35 @@ class Settings(BaseSettings):
     HEALTH_CACHE_SECONDS: float = Field(default=3, ge=0)
     METRICS_TOKEN: str | None = Field(default=None, repr=False)
 
+    # Third-party credentials at rest (core/secrets.py): Fernet keys, newest first. Empty in
+    # local and test runs derives one from SECRET_KEY; staging and production must set it.
+    CREDENTIALS_ENCRYPTION_KEYS: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = (
+        Field(default_factory=list, repr=False)
+    )
+
+    # Third-party APIs: base URLs (tests and staging point the real clients at local servers;
+    # Google's token endpoints come from each credential's own token_uri)
+    GSC_API_BASE_URL: str = "https://www.googleapis.com"
+    GOOGLE_ADS_API_BASE_URL: str = "https://googleads.googleapis.com"
+    GOOGLE_ADS_API_VERSION: str = Field(default="v22", pattern=r"^v(2\d|[3-9]\d)$")
+    # Hosts a credential's token_uri may name (a user-supplied URL the workers would call)
+    GOOGLE_TOKEN_HOSTS: Annotated[list[str], NoDecode, BeforeValidator(_split_csv)] = [
+        "oauth2.googleapis.com",
+        "accounts.google.com",
+        "www.googleapis.com",
+    ]
+    SERPAPI_BASE_URL: str = "https://serpapi.com"
+    DATAFORSEO_BASE_URL: str = "https://api.dataforseo.com"
+    # Provider rate limits, shared by every worker through Redis (core/token_bucket.py)
+    GSC_QUERIES_PER_MINUTE: int = Field(default=1200, ge=1)  # per property and per user
+    ADS_REQUESTS_PER_MINUTE: int = Field(default=300, ge=1)  # per developer token
+    PROVIDER_HTTP_TIMEOUT: float = Field(default=30, gt=0)
+    # Retries of one provider call (429, 5xx, quota) before the job itself is retried
+    PROVIDER_MAX_RETRIES: int = Field(default=5, ge=0, le=20)
+    PROVIDER_RETRY_MAX_SECONDS: float = Field(default=60, gt=0)
+    GSC_BACKFILL_MAX_DAYS: int = Field(default=486, ge=1, le=486)  # 16 months
+    ADS_FIRST_SYNC_DAYS: int = Field(default=90, ge=1, le=730)
+
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool | None = None  # default: JSON in production, console elsewhere
 
@@ -180,6 +209,27 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"{name} must be at least {minimum} characters in {self.ENVIRONMENT}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _credential_keys_are_fernet_keys(self) -> Self:
+        from cryptography.fernet import Fernet
+
+        for key in self.CREDENTIALS_ENCRYPTION_KEYS:
+            try:
+                Fernet(key.encode())
+            except ValueError as exc:
+                raise ValueError(
+                    "CREDENTIALS_ENCRYPTION_KEYS holds a value that is not a Fernet key "
+                    "(32 url-safe base64-encoded bytes; make one with "
+                    "`python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())'`)"
+                ) from exc
+        if self.ENVIRONMENT not in RELAXED_ENVIRONMENTS and not self.CREDENTIALS_ENCRYPTION_KEYS:
+            raise ValueError(
+                f"CREDENTIALS_ENCRYPTION_KEYS must be set in {self.ENVIRONMENT}: stored "
+                "third-party credentials are encrypted with it"
+            )
         return self
 
 

@@ -25,6 +25,7 @@ DOMAINS: tuple[str, ...] = (
     "app.jobs",
     "app.users",
     "app.projects",
+    "app.connections",
     "app.audits",
     "app.maintenance",
     "app.health",

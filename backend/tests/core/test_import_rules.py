@@ -22,7 +22,11 @@ LAYERS = {"core", "local", "api", "alembic"}
 ROOTS = {"main", "cli"}
 PUBLIC_MODULES = {"models", "service", "domain"}
 # What job domains build on, beyond the public modules.
-SEAMS = {"jobs": {"runtime", "errors", "beat"}, "projects": {"visibility"}}
+SEAMS = {
+    "jobs": {"runtime", "errors", "beat"},
+    "projects": {"visibility"},
+    "connections": {"google"},
+}
 
 
 def _imports(path: Path, app_dir: Path) -> Iterator[tuple[int, list[str]]]:

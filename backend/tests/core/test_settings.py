@@ -1,4 +1,5 @@
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from app.core.config import DEFAULT_SECRET, SECRET_MIN_LENGTHS, Settings
@@ -19,6 +20,9 @@ def test_broker_defaults_to_redis_url(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.result_backend_url == "redis://example:6379/3"
 
 
+KEY = Fernet.generate_key().decode()
+
+
 def test_production_refuses_default_secret() -> None:
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(_env_file=None, ENVIRONMENT="production")  # type: ignore[call-arg]
@@ -29,6 +33,7 @@ def test_production_refuses_default_secret() -> None:
         SECRET_KEY=strong,
         FIRST_SUPERUSER_PASSWORD=strong,
         FLOWER_BASIC_AUTH_PASSWORD=strong,
+        CREDENTIALS_ENCRYPTION_KEYS=KEY,
     )
     assert ok.SECRET_KEY != DEFAULT_SECRET
 
@@ -36,6 +41,7 @@ def test_production_refuses_default_secret() -> None:
 @pytest.mark.parametrize("environment", ["staging", "production"])
 def test_every_shared_environment_refuses_placeholder_or_short_secrets(environment: str) -> None:
     strong = {name: "x" * 40 for name in SECRET_MIN_LENGTHS}
+    strong["CREDENTIALS_ENCRYPTION_KEYS"] = KEY
     Settings(_env_file=None, ENVIRONMENT=environment, **strong)  # type: ignore[call-arg]
     for name in SECRET_MIN_LENGTHS:
         for bad in (DEFAULT_SECRET, "changethis", "x" * (SECRET_MIN_LENGTHS[name] - 1)):
@@ -65,3 +71,16 @@ def test_env_example_documents_every_setting() -> None:
     }
     missing = set(Settings.model_fields) - documented
     assert not missing, f".env.example lacks {sorted(missing)}"
+
+
+def test_credential_keys_are_required_outside_local_and_test_and_must_be_fernet_keys() -> None:
+    strong: dict[str, str] = {name: "x" * 40 for name in SECRET_MIN_LENGTHS}
+    with pytest.raises(ValidationError, match="CREDENTIALS_ENCRYPTION_KEYS must be set"):
+        Settings(_env_file=None, ENVIRONMENT="production", **strong)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="not a Fernet key"):
+        Settings(_env_file=None, CREDENTIALS_ENCRYPTION_KEYS="not-a-key")  # type: ignore[call-arg]
+    rotated = Settings(  # type: ignore[call-arg]
+        _env_file=None, CREDENTIALS_ENCRYPTION_KEYS=f"{KEY}, {Fernet.generate_key().decode()}"
+    )
+    assert rotated.CREDENTIALS_ENCRYPTION_KEYS[0] == KEY
+    assert len(rotated.CREDENTIALS_ENCRYPTION_KEYS) == 2
