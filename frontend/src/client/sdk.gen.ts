@@ -2,7 +2,7 @@
 
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client';
 import { client } from './client.gen';
-import type { AuditsDiffAuditData, AuditsDiffAuditErrors, AuditsDiffAuditResponses, AuditsExportIssuesData, AuditsExportIssuesErrors, AuditsExportIssuesResponses, AuditsExportPagesData, AuditsExportPagesErrors, AuditsExportPagesResponses, AuditsListAuditsData, AuditsListAuditsErrors, AuditsListAuditsResponses, AuditsListChecksData, AuditsListChecksResponses, AuditsListIssuesData, AuditsListIssuesErrors, AuditsListIssuesResponses, AuditsListPagesData, AuditsListPagesErrors, AuditsListPagesResponses, AuditsReadAuditData, AuditsReadAuditErrors, AuditsReadAuditResponses, AuditsStartAuditData, AuditsStartAuditErrors, AuditsStartAuditResponses, DashboardReadDashboardConfigData, DashboardReadDashboardConfigResponses, HealthLivenessData, HealthLivenessResponses, HealthReadinessData, HealthReadinessErrors, HealthReadinessResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsListJobTypesData, JobsListJobTypesResponses, JobsListProjectJobsData, JobsListProjectJobsErrors, JobsListProjectJobsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadJobStatsData, JobsReadJobStatsErrors, JobsReadJobStatsResponses, JobsRetryFailedJobsData, JobsRetryFailedJobsErrors, JobsRetryFailedJobsResponses, JobsRetryJobData, JobsRetryJobErrors, JobsRetryJobResponses, JobsStartCleanupData, JobsStartCleanupErrors, JobsStartCleanupResponses, JobsStartHealthCheckData, JobsStartHealthCheckErrors, JobsStartHealthCheckResponses, ProjectsCreateProjectData, ProjectsCreateProjectErrors, ProjectsCreateProjectResponses, ProjectsDeleteProjectData, ProjectsDeleteProjectErrors, ProjectsDeleteProjectResponses, ProjectsListProjectsData, ProjectsListProjectsErrors, ProjectsListProjectsResponses, ProjectsReadProjectData, ProjectsReadProjectErrors, ProjectsReadProjectResponses, ProjectsUpdateProjectData, ProjectsUpdateProjectErrors, ProjectsUpdateProjectResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateApiTokenData, UsersCreateApiTokenErrors, UsersCreateApiTokenResponses, UsersListApiTokensData, UsersListApiTokensResponses, UsersLoginAccessTokenData, UsersLoginAccessTokenErrors, UsersLoginAccessTokenResponses, UsersReadMeData, UsersReadMeResponses, UsersRevokeApiTokenData, UsersRevokeApiTokenErrors, UsersRevokeApiTokenResponses, UsersSignupData, UsersSignupErrors, UsersSignupResponses, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses } from './types.gen';
+import type { AdsCheckAdsConnectionData, AdsCheckAdsConnectionErrors, AdsCheckAdsConnectionResponses, AdsConnectAdsData, AdsConnectAdsErrors, AdsConnectAdsResponses, AdsDisconnectAdsData, AdsDisconnectAdsErrors, AdsDisconnectAdsResponses, AdsListAdsCampaignsData, AdsListAdsCampaignsErrors, AdsListAdsCampaignsResponses, AdsReadAdsConnectionData, AdsReadAdsConnectionErrors, AdsReadAdsConnectionResponses, AdsReadAdsMetricsData, AdsReadAdsMetricsErrors, AdsReadAdsMetricsResponses, AdsStartAdsSyncData, AdsStartAdsSyncErrors, AdsStartAdsSyncResponses, AuditsDiffAuditData, AuditsDiffAuditErrors, AuditsDiffAuditResponses, AuditsExportIssuesData, AuditsExportIssuesErrors, AuditsExportIssuesResponses, AuditsExportPagesData, AuditsExportPagesErrors, AuditsExportPagesResponses, AuditsListAuditsData, AuditsListAuditsErrors, AuditsListAuditsResponses, AuditsListChecksData, AuditsListChecksResponses, AuditsListIssuesData, AuditsListIssuesErrors, AuditsListIssuesResponses, AuditsListPagesData, AuditsListPagesErrors, AuditsListPagesResponses, AuditsReadAuditData, AuditsReadAuditErrors, AuditsReadAuditResponses, AuditsStartAuditData, AuditsStartAuditErrors, AuditsStartAuditResponses, DashboardReadDashboardConfigData, DashboardReadDashboardConfigResponses, HealthLivenessData, HealthLivenessResponses, HealthReadinessData, HealthReadinessErrors, HealthReadinessResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsListJobTypesData, JobsListJobTypesResponses, JobsListProjectJobsData, JobsListProjectJobsErrors, JobsListProjectJobsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadJobStatsData, JobsReadJobStatsErrors, JobsReadJobStatsResponses, JobsRetryFailedJobsData, JobsRetryFailedJobsErrors, JobsRetryFailedJobsResponses, JobsRetryJobData, JobsRetryJobErrors, JobsRetryJobResponses, JobsStartCleanupData, JobsStartCleanupErrors, JobsStartCleanupResponses, JobsStartHealthCheckData, JobsStartHealthCheckErrors, JobsStartHealthCheckResponses, ProjectsCreateProjectData, ProjectsCreateProjectErrors, ProjectsCreateProjectResponses, ProjectsDeleteProjectData, ProjectsDeleteProjectErrors, ProjectsDeleteProjectResponses, ProjectsListProjectsData, ProjectsListProjectsErrors, ProjectsListProjectsResponses, ProjectsReadProjectData, ProjectsReadProjectErrors, ProjectsReadProjectResponses, ProjectsUpdateProjectData, ProjectsUpdateProjectErrors, ProjectsUpdateProjectResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateApiTokenData, UsersCreateApiTokenErrors, UsersCreateApiTokenResponses, UsersListApiTokensData, UsersListApiTokensResponses, UsersLoginAccessTokenData, UsersLoginAccessTokenErrors, UsersLoginAccessTokenResponses, UsersReadMeData, UsersReadMeResponses, UsersRevokeApiTokenData, UsersRevokeApiTokenErrors, UsersRevokeApiTokenResponses, UsersSignupData, UsersSignupErrors, UsersSignupResponses, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -292,6 +292,97 @@ export const projectsReadProject = <ThrowOnError extends boolean = false>(option
 export const projectsUpdateProject = <ThrowOnError extends boolean = false>(options: Options<ProjectsUpdateProjectData, ThrowOnError>) => (options.client ?? client).patch<ProjectsUpdateProjectResponses, ProjectsUpdateProjectErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/v1/projects/{project_id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List Ads Campaigns
+ *
+ * The campaigns with metrics in the range, their totals and the range's totals; cost
+ * in the account's currency (`currency`).
+ */
+export const adsListAdsCampaigns = <ThrowOnError extends boolean = false>(options: Options<AdsListAdsCampaignsData, ThrowOnError>) => (options.client ?? client).get<AdsListAdsCampaignsResponses, AdsListAdsCampaignsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/ads/campaigns',
+    ...options
+});
+
+/**
+ * Disconnect Ads
+ *
+ * Removes the connection and its secrets; synced data stays (reconnecting resumes).
+ */
+export const adsDisconnectAds = <ThrowOnError extends boolean = false>(options: Options<AdsDisconnectAdsData, ThrowOnError>) => (options.client ?? client).delete<AdsDisconnectAdsResponses, AdsDisconnectAdsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/ads/connection',
+    ...options
+});
+
+/**
+ * Read Ads Connection
+ */
+export const adsReadAdsConnection = <ThrowOnError extends boolean = false>(options: Options<AdsReadAdsConnectionData, ThrowOnError>) => (options.client ?? client).get<AdsReadAdsConnectionResponses, AdsReadAdsConnectionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/ads/connection',
+    ...options
+});
+
+/**
+ * Connect Ads
+ *
+ * Connects (or reconnects) the project's Google Ads account. The developer token and
+ * the credential are stored encrypted and never returned.
+ */
+export const adsConnectAds = <ThrowOnError extends boolean = false>(options: Options<AdsConnectAdsData, ThrowOnError>) => (options.client ?? client).put<AdsConnectAdsResponses, AdsConnectAdsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/ads/connection',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Check Ads Connection
+ *
+ * Tries the connection given (before saving it), else the stored one: lists the
+ * customers the credential reaches. Google's refusals are answers (`ok` false).
+ */
+export const adsCheckAdsConnection = <ThrowOnError extends boolean = false>(options: Options<AdsCheckAdsConnectionData, ThrowOnError>) => (options.client ?? client).post<AdsCheckAdsConnectionResponses, AdsCheckAdsConnectionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/ads/connection/test',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Read Ads Metrics
+ *
+ * The daily series (every day of the range) and totals, of all campaigns or one.
+ */
+export const adsReadAdsMetrics = <ThrowOnError extends boolean = false>(options: Options<AdsReadAdsMetricsData, ThrowOnError>) => (options.client ?? client).get<AdsReadAdsMetricsResponses, AdsReadAdsMetricsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/ads/metrics',
+    ...options
+});
+
+/**
+ * Start Ads Sync
+ *
+ * Syncs the last days (the whole first-sync range when nothing is stored yet); `days`
+ * asks for a longer range, at most ADS_FIRST_SYNC_DAYS.
+ */
+export const adsStartAdsSync = <ThrowOnError extends boolean = false>(options: Options<AdsStartAdsSyncData, ThrowOnError>) => (options.client ?? client).post<AdsStartAdsSyncResponses, AdsStartAdsSyncErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/ads/sync',
     ...options,
     headers: {
         'Content-Type': 'application/json',

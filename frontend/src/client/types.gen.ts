@@ -5,6 +5,198 @@ export type ClientOptions = {
 };
 
 /**
+ * AdsCampaignPublic
+ */
+export type AdsCampaignPublic = {
+    /**
+     * Campaign Id
+     */
+    campaign_id: string;
+    /**
+     * Clicks
+     */
+    clicks: number;
+    /**
+     * Conversions
+     */
+    conversions: number;
+    /**
+     * Conversions Value
+     */
+    conversions_value: number;
+    /**
+     * Cost
+     */
+    cost: number;
+    /**
+     * Cpc
+     */
+    cpc: number | null;
+    /**
+     * Ctr
+     */
+    ctr: number;
+    /**
+     * Impressions
+     */
+    impressions: number;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Status
+     */
+    status: string;
+};
+
+/**
+ * AdsCampaignsPublic
+ */
+export type AdsCampaignsPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
+     * Currency
+     */
+    currency: string | null;
+    /**
+     * Data
+     */
+    data: Array<AdsCampaignPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
+    totals: AdsTotalsPublic;
+};
+
+/**
+ * AdsConnectionCreate
+ *
+ * `PUT /projects/{id}/ads/connection` (and the test's optional body). `credentials` is a
+ * service-account key or `{client_id, client_secret, refresh_token, token_uri?}`;
+ * `developer_token` and `credentials` are stored encrypted and never returned.
+ */
+export type AdsConnectionCreate = {
+    /**
+     * Credentials
+     */
+    credentials: {
+        [key: string]: unknown;
+    };
+    /**
+     * Customer Id
+     */
+    customer_id: string;
+    /**
+     * Developer Token
+     */
+    developer_token: string;
+    /**
+     * Login Customer Id
+     */
+    login_customer_id?: string | null;
+};
+
+/**
+ * AdsDayPublic
+ */
+export type AdsDayPublic = {
+    /**
+     * Clicks
+     */
+    clicks: number;
+    /**
+     * Conversions
+     */
+    conversions: number;
+    /**
+     * Conversions Value
+     */
+    conversions_value: number;
+    /**
+     * Cost
+     */
+    cost: number;
+    /**
+     * Date
+     */
+    date: string;
+    /**
+     * Impressions
+     */
+    impressions: number;
+};
+
+/**
+ * AdsMetricsPublic
+ */
+export type AdsMetricsPublic = {
+    /**
+     * Currency
+     */
+    currency: string | null;
+    /**
+     * Daily
+     */
+    daily: Array<AdsDayPublic>;
+    totals: AdsTotalsPublic;
+};
+
+/**
+ * AdsSyncCreate
+ *
+ * `POST /projects/{id}/ads/sync`: `days` re-fetches a longer range than the daily one.
+ */
+export type AdsSyncCreate = {
+    /**
+     * Days
+     */
+    days?: number | null;
+};
+
+/**
+ * AdsTotalsPublic
+ */
+export type AdsTotalsPublic = {
+    /**
+     * Clicks
+     */
+    clicks: number;
+    /**
+     * Conversions
+     */
+    conversions: number;
+    /**
+     * Conversions Value
+     */
+    conversions_value: number;
+    /**
+     * Cost
+     */
+    cost: number;
+    /**
+     * Cpc
+     */
+    cpc: number | null;
+    /**
+     * Ctr
+     */
+    ctr: number;
+    /**
+     * Impressions
+     */
+    impressions: number;
+};
+
+/**
  * ApiTokenCreate
  */
 export type ApiTokenCreate = {
@@ -503,6 +695,62 @@ export type ConflictPublic = {
 };
 
 /**
+ * ConnectionPublic
+ *
+ * What the API shows of a connection: never the secret, only that it is set, when,
+ * and for whom.
+ */
+export type ConnectionPublic = {
+    /**
+     * Account
+     */
+    account: string;
+    /**
+     * Connected At
+     */
+    connected_at: string;
+    /**
+     * Provider
+     */
+    provider: string;
+    /**
+     * Settings
+     */
+    settings: {
+        [key: string]: unknown;
+    };
+    /**
+     * Target
+     */
+    target: string;
+    /**
+     * Updated At
+     */
+    updated_at: string;
+};
+
+/**
+ * ConnectionTestPublic
+ *
+ * A test connection's answer: `ok`, and `detail` for people (what was found, or what to
+ * fix); `choices` lists what the credential can see when the target is not among it.
+ */
+export type ConnectionTestPublic = {
+    /**
+     * Choices
+     */
+    choices?: Array<string>;
+    /**
+     * Detail
+     */
+    detail: string;
+    /**
+     * Ok
+     */
+    ok: boolean;
+};
+
+/**
  * DashboardConfigPublic
  */
 export type DashboardConfigPublic = {
@@ -799,7 +1047,7 @@ export type JobStatus = 'queued' | 'running' | 'retrying' | 'completed' | 'faile
 /**
  * JobType
  */
-export type JobType = 'audit' | 'maintenance';
+export type JobType = 'ads_sync' | 'audit' | 'maintenance';
 
 /**
  * JobTypePublic
@@ -2037,6 +2285,294 @@ export type ProjectsUpdateProjectResponses = {
 };
 
 export type ProjectsUpdateProjectResponse = ProjectsUpdateProjectResponses[keyof ProjectsUpdateProjectResponses];
+
+export type AdsListAdsCampaignsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         *
+         * First day (default: 30 days before end)
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day, included (default: today, UTC)
+         */
+        end?: string | null;
+        /**
+         * Sort
+         */
+        sort?: 'cost' | 'clicks' | 'impressions' | 'conversions' | 'conversions_value' | 'ctr' | 'cpc' | 'name';
+        /**
+         * Order
+         */
+        order?: 'asc' | 'desc';
+        /**
+         * Limit
+         *
+         * Page size (at most 500)
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/ads/campaigns';
+};
+
+export type AdsListAdsCampaignsErrors = {
+    /**
+     * No such project, or not yours, or Google Ads is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AdsListAdsCampaignsError = AdsListAdsCampaignsErrors[keyof AdsListAdsCampaignsErrors];
+
+export type AdsListAdsCampaignsResponses = {
+    /**
+     * Successful Response
+     */
+    200: AdsCampaignsPublic;
+};
+
+export type AdsListAdsCampaignsResponse = AdsListAdsCampaignsResponses[keyof AdsListAdsCampaignsResponses];
+
+export type AdsDisconnectAdsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/ads/connection';
+};
+
+export type AdsDisconnectAdsErrors = {
+    /**
+     * No such project, or not yours, or Google Ads is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AdsDisconnectAdsError = AdsDisconnectAdsErrors[keyof AdsDisconnectAdsErrors];
+
+export type AdsDisconnectAdsResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type AdsDisconnectAdsResponse = AdsDisconnectAdsResponses[keyof AdsDisconnectAdsResponses];
+
+export type AdsReadAdsConnectionData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/ads/connection';
+};
+
+export type AdsReadAdsConnectionErrors = {
+    /**
+     * No such project, or not yours, or Google Ads is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AdsReadAdsConnectionError = AdsReadAdsConnectionErrors[keyof AdsReadAdsConnectionErrors];
+
+export type AdsReadAdsConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionPublic;
+};
+
+export type AdsReadAdsConnectionResponse = AdsReadAdsConnectionResponses[keyof AdsReadAdsConnectionResponses];
+
+export type AdsConnectAdsData = {
+    body: AdsConnectionCreate;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/ads/connection';
+};
+
+export type AdsConnectAdsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AdsConnectAdsError = AdsConnectAdsErrors[keyof AdsConnectAdsErrors];
+
+export type AdsConnectAdsResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionPublic;
+};
+
+export type AdsConnectAdsResponse = AdsConnectAdsResponses[keyof AdsConnectAdsResponses];
+
+export type AdsCheckAdsConnectionData = {
+    /**
+     * Body
+     */
+    body?: AdsConnectionCreate | null;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/ads/connection/test';
+};
+
+export type AdsCheckAdsConnectionErrors = {
+    /**
+     * No such project, or not yours, or Google Ads is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AdsCheckAdsConnectionError = AdsCheckAdsConnectionErrors[keyof AdsCheckAdsConnectionErrors];
+
+export type AdsCheckAdsConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionTestPublic;
+};
+
+export type AdsCheckAdsConnectionResponse = AdsCheckAdsConnectionResponses[keyof AdsCheckAdsConnectionResponses];
+
+export type AdsReadAdsMetricsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         *
+         * First day (default: 30 days before end)
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day, included (default: today, UTC)
+         */
+        end?: string | null;
+        /**
+         * Campaign Id
+         */
+        campaign_id?: number | null;
+    };
+    url: '/api/v1/projects/{project_id}/ads/metrics';
+};
+
+export type AdsReadAdsMetricsErrors = {
+    /**
+     * No such project, or not yours, or Google Ads is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AdsReadAdsMetricsError = AdsReadAdsMetricsErrors[keyof AdsReadAdsMetricsErrors];
+
+export type AdsReadAdsMetricsResponses = {
+    /**
+     * Successful Response
+     */
+    200: AdsMetricsPublic;
+};
+
+export type AdsReadAdsMetricsResponse = AdsReadAdsMetricsResponses[keyof AdsReadAdsMetricsResponses];
+
+export type AdsStartAdsSyncData = {
+    /**
+     * Body
+     */
+    body?: AdsSyncCreate | null;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/ads/sync';
+};
+
+export type AdsStartAdsSyncErrors = {
+    /**
+     * Google Ads is not connected
+     */
+    409: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AdsStartAdsSyncError = AdsStartAdsSyncErrors[keyof AdsStartAdsSyncErrors];
+
+export type AdsStartAdsSyncResponses = {
+    /**
+     * The sync job: a new one, or the project's active sync (then the header `X-Job-Existing: true`)
+     */
+    202: JobPublic;
+};
+
+export type AdsStartAdsSyncResponse = AdsStartAdsSyncResponses[keyof AdsStartAdsSyncResponses];
 
 export type AuditsListAuditsData = {
     body?: never;

@@ -1,17 +1,18 @@
 import { keepPreviousData, queryOptions } from "@tanstack/react-query";
-import type { JobPublic } from "@/client";
-import { ApiError } from "@/lib/api";
+import {
+  adsCheckAdsConnection,
+  adsConnectAds,
+  adsDisconnectAds,
+  adsListAdsCampaigns,
+  adsReadAdsConnection,
+  adsReadAdsMetrics,
+  adsStartAdsSync,
+} from "@/client";
+import type { AdsConnectionCreate, AdsListAdsCampaignsData, ConnectionPublic } from "@/client";
+import { ApiError, unwrap } from "@/lib/api";
 import type { DateRange } from "@/lib/date-range";
-import { call, type ConnectionPublic, type ConnectionTestPublic, type GoogleCredentials } from "./integration-api";
 
-export type AdsFigures = { impressions: number; clicks: number; cost: number; conversions: number; conversions_value: number };
-export type AdsCampaign = AdsFigures & { campaign_id: string; name: string; status: string; ctr: number | null; cpc: number | null };
-export type AdsTotals = AdsFigures & { ctr?: number | null; cpc?: number | null };
-export type AdsCampaigns = { data: AdsCampaign[]; count: number; totals: AdsTotals; currency: string | null };
-export type AdsDay = AdsFigures & { date: string };
-export type AdsMetrics = { daily: AdsDay[]; totals: AdsTotals; currency: string | null };
-
-export type AdsSort = "name" | "impressions" | "clicks" | "cost" | "conversions" | "conversions_value" | "ctr" | "cpc";
+export type AdsSort = NonNullable<NonNullable<AdsListAdsCampaignsData["query"]>["sort"]>;
 export type CampaignFilters = { sort?: AdsSort; order?: "asc" | "desc"; offset?: number; limit?: number };
 
 export const adsKeys = {
@@ -23,11 +24,9 @@ export const adsKeys = {
   metrics: (projectId: string, range: DateRange, campaignId: string | null) => ["ads", projectId, "data", "metrics", range, campaignId] as const,
 };
 
-const base = (projectId: string) => `/api/v1/projects/${projectId}/ads`;
-
 async function readConnection(projectId: string): Promise<ConnectionPublic | null> {
   try {
-    return await call<ConnectionPublic>("GET", `${base(projectId)}/connection`);
+    return await unwrap(adsReadAdsConnection({ path: { project_id: projectId } }));
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return null;
     throw error;
@@ -41,27 +40,27 @@ export const adsQueries = {
   campaigns: (projectId: string, range: DateRange, filters: CampaignFilters) =>
     queryOptions({
       queryKey: adsKeys.campaigns(projectId, range, filters),
-      queryFn: () => call<AdsCampaigns>("GET", `${base(projectId)}/campaigns`, { query: { ...range, ...filters } }),
+      queryFn: () => unwrap(adsListAdsCampaigns({ path: { project_id: projectId }, query: { ...range, ...filters } })),
       placeholderData: keepPreviousData,
     }),
   metrics: (projectId: string, range: DateRange, campaignId: string | null) =>
     queryOptions({
       queryKey: adsKeys.metrics(projectId, range, campaignId),
-      queryFn: () => call<AdsMetrics>("GET", `${base(projectId)}/metrics`, { query: { ...range, campaign_id: campaignId ?? undefined } }),
+      queryFn: () =>
+        unwrap(
+          adsReadAdsMetrics({
+            path: { project_id: projectId },
+            // Campaign ids are int64 written as strings; Google's stay far below 2**53.
+            query: { ...range, campaign_id: campaignId === null ? undefined : Number(campaignId) },
+          }),
+        ),
       placeholderData: keepPreviousData,
     }),
 };
 
-export type AdsConnectionInput = {
-  customer_id: string;
-  login_customer_id?: string | null;
-  developer_token: string;
-  credentials: GoogleCredentials;
-};
-
 export const adsMutations = {
-  connect: (projectId: string, input: AdsConnectionInput) => call<ConnectionPublic>("PUT", `${base(projectId)}/connection`, { body: input }),
-  test: (projectId: string, input?: AdsConnectionInput) => call<ConnectionTestPublic>("POST", `${base(projectId)}/connection/test`, { body: input }),
-  disconnect: (projectId: string) => call<unknown>("DELETE", `${base(projectId)}/connection`),
-  sync: (projectId: string) => call<JobPublic>("POST", `${base(projectId)}/sync`),
+  connect: (projectId: string, input: AdsConnectionCreate) => unwrap(adsConnectAds({ path: { project_id: projectId }, body: input })),
+  test: (projectId: string, input?: AdsConnectionCreate) => unwrap(adsCheckAdsConnection({ path: { project_id: projectId }, body: input })),
+  disconnect: (projectId: string) => unwrap(adsDisconnectAds({ path: { project_id: projectId } })),
+  sync: (projectId: string) => unwrap(adsStartAdsSync({ path: { project_id: projectId } })),
 };

@@ -1,19 +1,12 @@
+import type { ConnectionPublic, ConnectionTestPublic } from "@/client";
 import { client } from "@/client/client.gen";
 import { unwrap } from "@/lib/api";
 
-// Interim: the Search Console routes are not in the generated client yet (types follow the
-// fixed REST contract); replaced by the generated SDK once the backend lands.
-export type ConnectionPublic = {
-  provider: string;
-  target: string;
-  account: string;
-  settings: Record<string, unknown>;
-  connected_at: string;
-  updated_at: string;
-};
-export type ConnectionTestPublic = { ok: boolean; detail: string; choices: string[] };
+export type { ConnectionPublic, ConnectionTestPublic };
 export type GoogleCredentials = Record<string, unknown>;
 
+// Interim: the Search Console routes are not in the generated client yet (types follow the
+// fixed REST contract); replaced by the generated SDK once the backend lands.
 export async function call<T>(method: "GET" | "PUT" | "POST" | "DELETE", url: string, options: { query?: Record<string, unknown>; body?: unknown } = {}): Promise<T> {
   const query = Object.fromEntries(Object.entries(options.query ?? {}).filter(([, v]) => v !== undefined && v !== ""));
   return unwrap(

@@ -3,15 +3,15 @@ import { ConnectForm, type FormInput } from "@/components/connections/connect-fo
 import { CredentialsField } from "@/components/connections/credentials-field";
 import { parseCredentials } from "@/components/connections/credentials";
 import { TextField } from "@/components/ui/form";
-import { adsMutations, type AdsConnectionInput } from "@/queries/ads";
-import type { ConnectionPublic } from "@/queries/integration-api";
+import type { AdsConnectionCreate, ConnectionPublic } from "@/client";
+import { adsMutations } from "@/queries/ads";
 
 /** "123-456-7890" as Google Ads writes a customer id, sent as its digits. */
 export function customerDigits(value: string): string {
   return value.replace(/[\s-]/g, "");
 }
 
-export function adsFormInput(values: { customerId: string; loginCustomerId: string; developerToken: string; credentials: string }): FormInput<AdsConnectionInput> {
+export function adsFormInput(values: { customerId: string; loginCustomerId: string; developerToken: string; credentials: string }): FormInput<AdsConnectionCreate> {
   const customer = customerDigits(values.customerId);
   const login = customerDigits(values.loginCustomerId);
   if (!/^\d{10}$/.test(customer)) return { ok: false, error: "The customer id has 10 digits (123-456-7890)." };

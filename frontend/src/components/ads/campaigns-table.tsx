@@ -6,11 +6,12 @@ import { EmptyState, QueryBoundary } from "@/components/ui/states";
 import { Table, Td, Th, Tr } from "@/components/ui/table";
 import type { DateRange } from "@/lib/date-range";
 import { formatCurrency, formatDecimal, formatNumber, formatPercent, humanize } from "@/lib/format";
-import { adsQueries, type AdsCampaign, type AdsSort, type AdsTotals } from "@/queries/ads";
+import type { AdsCampaignPublic, AdsTotalsPublic } from "@/client";
+import { adsQueries, type AdsSort } from "@/queries/ads";
 
 const PAGE_SIZE = 20;
 
-type Column = { key: AdsSort; label: string; value: (row: AdsCampaign | AdsTotals, currency: string | null) => string };
+type Column = { key: AdsSort; label: string; value: (row: AdsCampaignPublic | AdsTotalsPublic, currency: string | null) => string };
 
 const COLUMNS: Column[] = [
   { key: "impressions", label: "Impressions", value: (row) => formatNumber(row.impressions) },
@@ -35,7 +36,7 @@ export function CampaignsTable({
   projectId: string;
   range: DateRange;
   selected: string | null;
-  onSelect: (campaign: AdsCampaign | null) => void;
+  onSelect: (campaign: AdsCampaignPublic | null) => void;
 }) {
   const [sort, setSort] = useState<{ by: AdsSort; order: "asc" | "desc" }>({ by: "cost", order: "desc" });
   const [offset, setOffset] = useState(0);

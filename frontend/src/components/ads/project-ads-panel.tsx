@@ -1,6 +1,6 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useState } from "react";
-import type { JobType, ProjectPublic } from "@/client";
+import type { AdsCampaignPublic, ConnectionPublic, ProjectPublic } from "@/client";
 import { ConnectionSummary } from "@/components/connections/connection-summary";
 import { SyncJobs, type SyncAction } from "@/components/connections/sync-jobs";
 import { Button } from "@/components/ui/button";
@@ -9,14 +9,13 @@ import { presetChoice, RangePicker, type RangeChoice } from "@/components/ui/ran
 import { ErrorState, LoadingState, QueryBoundary } from "@/components/ui/states";
 import { formatCurrency, formatDecimal, formatNumber } from "@/lib/format";
 import { toastSuccess } from "@/lib/toast";
-import { adsKeys, adsMutations, adsQueries, type AdsCampaign } from "@/queries/ads";
-import type { ConnectionPublic } from "@/queries/integration-api";
+import { adsKeys, adsMutations, adsQueries } from "@/queries/ads";
 import { AdsChart } from "./ads-chart";
 import { AdsConnectForm } from "./ads-connect-form";
 import { adsChartDays } from "./ads-series";
 import { CampaignsTable } from "./campaigns-table";
 
-function SpendChart({ projectId, range, campaign, onClear }: { projectId: string; range: RangeChoice; campaign: AdsCampaign | null; onClear: () => void }) {
+function SpendChart({ projectId, range, campaign, onClear }: { projectId: string; range: RangeChoice; campaign: AdsCampaignPublic | null; onClear: () => void }) {
   const metrics = useQuery(adsQueries.metrics(projectId, range.range, campaign?.campaign_id ?? null));
   return (
     <QueryBoundary query={metrics}>
@@ -46,8 +45,8 @@ function SpendChart({ projectId, range, campaign, onClear }: { projectId: string
 function ConnectedView({ project, connection }: { project: ProjectPublic; connection: ConnectionPublic }) {
   const queryClient = useQueryClient();
   const [range, setRange] = useState<RangeChoice>(() => presetChoice("28d"));
-  const [campaign, setCampaign] = useState<AdsCampaign | null>(null);
-  const actions: SyncAction[] = [{ key: "ads-sync", label: "Sync now", jobType: "ads_sync" as JobType, start: () => adsMutations.sync(project.id) }];
+  const [campaign, setCampaign] = useState<AdsCampaignPublic | null>(null);
+  const actions: SyncAction[] = [{ key: "ads-sync", label: "Sync now", jobType: "ads_sync", start: () => adsMutations.sync(project.id) }];
   const refresh = useCallback(() => void queryClient.invalidateQueries({ queryKey: adsKeys.data(project.id) }), [queryClient, project.id]);
   return (
     <>

@@ -1,7 +1,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { useState, type FormEvent, type ReactNode } from "react";
 import { Button } from "@/components/ui/button";
-import type { ConnectionPublic, ConnectionTestPublic } from "@/queries/integration-api";
+import type { ConnectionPublic, ConnectionTestPublic } from "@/client";
 
 export type FormInput<Input> = { ok: true; input: Input } | { ok: false; error: string };
 
@@ -25,11 +25,11 @@ export function ConnectionTestResult({
     >
       <p className="font-medium">{result.ok ? "Connection works" : "Connection failed"}</p>
       <p className="mt-0.5">{result.detail}</p>
-      {result.choices.length > 0 && (
+      {(result.choices ?? []).length > 0 && (
         <div className="mt-2">
           <p className="text-xs font-medium text-slate-600">{choicesLabel}</p>
           <ul className="mt-1 flex flex-wrap gap-1.5" aria-label={choicesLabel}>
-            {result.choices.map((choice) => (
+            {(result.choices ?? []).map((choice) => (
               <li key={choice}>
                 <Button size="sm" variant="secondary" onClick={() => onChoose(choice)}>
                   {choice}

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
 import { formatDateTime } from "@/lib/format";
-import type { ConnectionPublic } from "@/queries/integration-api";
+import type { ConnectionPublic } from "@/client";
 
 /** What the API shows of a connection: its target, and "set on <date>, for <account>" (the
  * secret itself is write-only), with Disconnect. */
