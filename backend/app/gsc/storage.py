@@ -1,0 +1,231 @@
+"""Writing one synced day: COPY into temporary tables, then set-based upserts.
+
+A day is written in the caller's transaction (one per day, so a day is all there or not at
+all):
+
+1. every page of rows is COPied, as it arrives, into `gsc_stage` (temporary; its pages are
+   never all in memory), the totals into `gsc_stage_totals`;
+2. queries and pages new to the property join the dictionaries (`gsc_queries`, `gsc_pages`);
+3. `INSERT ... SELECT ... ON CONFLICT (site, type, date, query, page, country, device) DO
+   UPDATE` writes the rows, touching only rows whose values changed (a re-run of final data
+   writes nothing);
+4. rows of the day Google no longer sends (a provisional day's rows that changed key) are
+   deleted: the anti-join runs only when the day's stored count says some are there;
+5. the day's totals are replaced and the day recorded in `gsc_days`.
+
+So any re-run of a day leaves the same rows. No row-by-row ORM anywhere on this path.
+"""
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from sqlmodel import Session
+
+from app.core.db import driver_connection
+from app.jobs.errors import PermanentJobError, TransientJobError
+
+# A dictionary value is a key of a unique btree index (at most ~2,700 bytes a key): longer
+# queries or URLs keep their start and a digest of the whole, so they stay distinct.
+MAX_KEY_CHARS = 512
+
+_CREATE_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS gsc_stage (
+    query text NOT NULL, page text NOT NULL, country text NOT NULL, device text NOT NULL,
+    clicks integer NOT NULL, impressions integer NOT NULL, position double precision NOT NULL
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS gsc_stage_totals (
+    country text NOT NULL, device text NOT NULL,
+    clicks integer NOT NULL, impressions integer NOT NULL, position double precision NOT NULL
+) ON COMMIT DELETE ROWS;
+TRUNCATE gsc_stage, gsc_stage_totals;
+"""
+
+_NEW_QUERIES = """
+INSERT INTO gsc_queries (site_id, query)
+SELECT DISTINCT %(site)s, s.query FROM gsc_stage s
+WHERE NOT EXISTS (SELECT 1 FROM gsc_queries q WHERE q.site_id = %(site)s AND q.query = s.query)
+ON CONFLICT (site_id, query) DO NOTHING
+"""
+
+_NEW_PAGES = """
+INSERT INTO gsc_pages (site_id, page)
+SELECT DISTINCT %(site)s, s.page FROM gsc_stage s
+WHERE NOT EXISTS (SELECT 1 FROM gsc_pages p WHERE p.site_id = %(site)s AND p.page = s.page)
+ON CONFLICT (site_id, page) DO NOTHING
+"""
+
+_UPSERT_ROWS = """
+WITH written AS (
+    INSERT INTO gsc_rows AS r (site_id, search_type, date, query_id, page_id, country, device,
+                               clicks, impressions, position)
+    SELECT %(site)s, %(type)s, %(day)s, q.id, p.id, s.country, s.device,
+           s.clicks, s.impressions, s.position
+    FROM gsc_stage s
+    JOIN gsc_queries q ON q.site_id = %(site)s AND q.query = s.query
+    JOIN gsc_pages p ON p.site_id = %(site)s AND p.page = s.page
+    ON CONFLICT (site_id, search_type, date, query_id, page_id, country, device) DO UPDATE
+    SET clicks = excluded.clicks, impressions = excluded.impressions,
+        position = excluded.position
+    WHERE (r.clicks, r.impressions, r.position)
+          IS DISTINCT FROM (excluded.clicks, excluded.impressions, excluded.position)
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written
+"""
+
+_DELETE_UNSEEN = """
+DELETE FROM gsc_rows r
+WHERE r.site_id = %(site)s AND r.search_type = %(type)s AND r.date = %(day)s
+  AND NOT EXISTS (
+    SELECT 1 FROM gsc_stage s
+    JOIN gsc_queries q ON q.site_id = %(site)s AND q.query = s.query
+    JOIN gsc_pages p ON p.site_id = %(site)s AND p.page = s.page
+    WHERE q.id = r.query_id AND p.id = r.page_id
+      AND s.country = r.country AND s.device = r.device
+  )
+"""
+
+_STORED_COUNT = """
+SELECT row_count FROM gsc_days WHERE site_id = %(site)s AND search_type = %(type)s
+  AND date = %(day)s
+"""
+
+_DELETE_TOTALS = """
+DELETE FROM gsc_totals WHERE site_id = %(site)s AND search_type = %(type)s AND date = %(day)s
+"""
+
+_INSERT_TOTALS = """
+INSERT INTO gsc_totals (site_id, search_type, date, country, device, clicks, impressions,
+                        position)
+SELECT %(site)s, %(type)s, %(day)s, country, device, sum(clicks), sum(impressions),
+       coalesce(sum(position * impressions) / nullif(sum(impressions), 0), avg(position))
+FROM gsc_stage_totals GROUP BY country, device
+"""
+
+_RECORD_DAY = """
+INSERT INTO gsc_days (site_id, search_type, date, provisional, row_count, synced_at)
+VALUES (%(site)s, %(type)s, %(day)s, %(provisional)s, %(rows)s, now())
+ON CONFLICT (site_id, search_type, date) DO UPDATE
+SET provisional = excluded.provisional, row_count = excluded.row_count,
+    synced_at = excluded.synced_at
+"""
+
+
+def key_text(value: str) -> str:
+    """A query or page as stored: no NUL (PostgreSQL text cannot hold it), bounded length."""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    if len(value) > MAX_KEY_CHARS:
+        digest = hashlib.sha256(value.encode()).hexdigest()[:16]
+        value = f"{value[: MAX_KEY_CHARS - 20]}…#{digest}"
+    return value
+
+
+@dataclass(slots=True)
+class DayWritten:
+    rows: int  # rows Google sent for the day
+    inserted: int
+    updated: int
+    deleted: int
+
+
+class DayWriter:
+    """One (property, search type, day) being written; see the module's steps."""
+
+    def __init__(self, session: Session, *, site_id: int, search_type: int, day: dt.date) -> None:
+        self._connection = driver_connection(session)
+        self._params: dict[str, Any] = {"site": site_id, "type": search_type, "day": day}
+        self.rows = 0
+        self._connection.execute(_CREATE_STAGE)
+
+    def add_rows(self, rows: Sequence[Any]) -> None:
+        """Rows of dimensions [date, query, page, country, device], as Google sends them."""
+        with (
+            self._connection.cursor() as cursor,
+            cursor.copy(
+                "COPY gsc_stage (query, page, country, device, clicks, impressions, position)"
+                " FROM STDIN"
+            ) as copy,
+        ):
+            write = copy.write_row
+            try:
+                for row in rows:
+                    keys = row["keys"]
+                    query = keys[1]
+                    page = keys[2]
+                    if len(query) > MAX_KEY_CHARS or "\x00" in query:
+                        query = key_text(query)
+                    if len(page) > MAX_KEY_CHARS or "\x00" in page:
+                        page = key_text(page)
+                    write(
+                        (
+                            query,
+                            page,
+                            keys[3],
+                            keys[4],
+                            int(row["clicks"]),
+                            int(row["impressions"]),
+                            float(row["position"]),
+                        )
+                    )
+            except (KeyError, IndexError, TypeError, ValueError) as exc:
+                raise TransientJobError(
+                    f"Search Console sent a malformed row ({type(exc).__name__}: {exc})",
+                    category="provider_error",
+                ) from exc
+        self.rows += len(rows)
+
+    def add_totals(self, rows: Sequence[Any]) -> None:
+        """Rows of dimensions [date, country, device]: the property's totals."""
+        with (
+            self._connection.cursor() as cursor,
+            cursor.copy(
+                "COPY gsc_stage_totals (country, device, clicks, impressions, position) FROM STDIN"
+            ) as copy,
+        ):
+            try:
+                for row in rows:
+                    keys = row["keys"]
+                    copy.write_row(
+                        (
+                            keys[1],
+                            keys[2],
+                            int(row["clicks"]),
+                            int(row["impressions"]),
+                            float(row["position"]),
+                        )
+                    )
+            except (KeyError, IndexError, TypeError, ValueError) as exc:
+                raise TransientJobError(
+                    f"Search Console sent a malformed totals row ({type(exc).__name__}: {exc})",
+                    category="provider_error",
+                ) from exc
+
+    def finish(self, *, provisional: bool) -> DayWritten:
+        """Steps 2-5; the caller commits."""
+        connection, params = self._connection, self._params
+        stored = connection.execute(_STORED_COUNT, params).fetchone()
+        connection.execute(_NEW_QUERIES, params)
+        connection.execute(_NEW_PAGES, params)
+        try:
+            counts = connection.execute(_UPSERT_ROWS, params).fetchone()
+        except psycopg.errors.CardinalityViolation as exc:
+            raise PermanentJobError(
+                "Search Console sent the same row twice for one day; the day was not stored",
+                category="provider_error",
+            ) from exc
+        inserted, updated = (int(counts[0]), int(counts[1])) if counts else (0, 0)
+        deleted = 0
+        before = int(stored[0]) if stored else 0
+        # Rows there now = before + inserted; more than Google sent means some went away.
+        if before + inserted > self.rows:
+            cursor = connection.execute(_DELETE_UNSEEN, params)
+            deleted = cursor.rowcount
+        connection.execute(_DELETE_TOTALS, params)
+        connection.execute(_INSERT_TOTALS, params)
+        connection.execute(_RECORD_DAY, {**params, "provisional": provisional, "rows": self.rows})
+        return DayWritten(rows=self.rows, inserted=inserted, updated=updated, deleted=deleted)
