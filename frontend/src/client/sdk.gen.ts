@@ -2,7 +2,7 @@
 
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client';
 import { client } from './client.gen';
-import type { AdsCheckAdsConnectionData, AdsCheckAdsConnectionErrors, AdsCheckAdsConnectionResponses, AdsConnectAdsData, AdsConnectAdsErrors, AdsConnectAdsResponses, AdsDisconnectAdsData, AdsDisconnectAdsErrors, AdsDisconnectAdsResponses, AdsListAdsCampaignsData, AdsListAdsCampaignsErrors, AdsListAdsCampaignsResponses, AdsReadAdsConnectionData, AdsReadAdsConnectionErrors, AdsReadAdsConnectionResponses, AdsReadAdsMetricsData, AdsReadAdsMetricsErrors, AdsReadAdsMetricsResponses, AdsStartAdsSyncData, AdsStartAdsSyncErrors, AdsStartAdsSyncResponses, AuditsDiffAuditData, AuditsDiffAuditErrors, AuditsDiffAuditResponses, AuditsExportIssuesData, AuditsExportIssuesErrors, AuditsExportIssuesResponses, AuditsExportPagesData, AuditsExportPagesErrors, AuditsExportPagesResponses, AuditsListAuditsData, AuditsListAuditsErrors, AuditsListAuditsResponses, AuditsListChecksData, AuditsListChecksResponses, AuditsListIssuesData, AuditsListIssuesErrors, AuditsListIssuesResponses, AuditsListPagesData, AuditsListPagesErrors, AuditsListPagesResponses, AuditsReadAuditData, AuditsReadAuditErrors, AuditsReadAuditResponses, AuditsStartAuditData, AuditsStartAuditErrors, AuditsStartAuditResponses, DashboardReadDashboardConfigData, DashboardReadDashboardConfigResponses, HealthLivenessData, HealthLivenessResponses, HealthReadinessData, HealthReadinessErrors, HealthReadinessResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsListJobTypesData, JobsListJobTypesResponses, JobsListProjectJobsData, JobsListProjectJobsErrors, JobsListProjectJobsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadJobStatsData, JobsReadJobStatsErrors, JobsReadJobStatsResponses, JobsRetryFailedJobsData, JobsRetryFailedJobsErrors, JobsRetryFailedJobsResponses, JobsRetryJobData, JobsRetryJobErrors, JobsRetryJobResponses, JobsStartCleanupData, JobsStartCleanupErrors, JobsStartCleanupResponses, JobsStartHealthCheckData, JobsStartHealthCheckErrors, JobsStartHealthCheckResponses, ProjectsCreateProjectData, ProjectsCreateProjectErrors, ProjectsCreateProjectResponses, ProjectsDeleteProjectData, ProjectsDeleteProjectErrors, ProjectsDeleteProjectResponses, ProjectsListProjectsData, ProjectsListProjectsErrors, ProjectsListProjectsResponses, ProjectsReadProjectData, ProjectsReadProjectErrors, ProjectsReadProjectResponses, ProjectsUpdateProjectData, ProjectsUpdateProjectErrors, ProjectsUpdateProjectResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateApiTokenData, UsersCreateApiTokenErrors, UsersCreateApiTokenResponses, UsersListApiTokensData, UsersListApiTokensResponses, UsersLoginAccessTokenData, UsersLoginAccessTokenErrors, UsersLoginAccessTokenResponses, UsersReadMeData, UsersReadMeResponses, UsersRevokeApiTokenData, UsersRevokeApiTokenErrors, UsersRevokeApiTokenResponses, UsersSignupData, UsersSignupErrors, UsersSignupResponses, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses } from './types.gen';
+import type { AdsCheckAdsConnectionData, AdsCheckAdsConnectionErrors, AdsCheckAdsConnectionResponses, AdsConnectAdsData, AdsConnectAdsErrors, AdsConnectAdsResponses, AdsDisconnectAdsData, AdsDisconnectAdsErrors, AdsDisconnectAdsResponses, AdsListAdsCampaignsData, AdsListAdsCampaignsErrors, AdsListAdsCampaignsResponses, AdsReadAdsConnectionData, AdsReadAdsConnectionErrors, AdsReadAdsConnectionResponses, AdsReadAdsMetricsData, AdsReadAdsMetricsErrors, AdsReadAdsMetricsResponses, AdsStartAdsSyncData, AdsStartAdsSyncErrors, AdsStartAdsSyncResponses, AuditsDiffAuditData, AuditsDiffAuditErrors, AuditsDiffAuditResponses, AuditsExportIssuesData, AuditsExportIssuesErrors, AuditsExportIssuesResponses, AuditsExportPagesData, AuditsExportPagesErrors, AuditsExportPagesResponses, AuditsListAuditsData, AuditsListAuditsErrors, AuditsListAuditsResponses, AuditsListChecksData, AuditsListChecksResponses, AuditsListIssuesData, AuditsListIssuesErrors, AuditsListIssuesResponses, AuditsListPagesData, AuditsListPagesErrors, AuditsListPagesResponses, AuditsReadAuditData, AuditsReadAuditErrors, AuditsReadAuditResponses, AuditsStartAuditData, AuditsStartAuditErrors, AuditsStartAuditResponses, DashboardReadDashboardConfigData, DashboardReadDashboardConfigResponses, GscCheckGscConnectionData, GscCheckGscConnectionErrors, GscCheckGscConnectionResponses, GscConnectGscData, GscConnectGscErrors, GscConnectGscResponses, GscDeleteGscConnectionData, GscDeleteGscConnectionErrors, GscDeleteGscConnectionResponses, GscGetGscConnectionData, GscGetGscConnectionErrors, GscGetGscConnectionResponses, GscGetGscMetricsData, GscGetGscMetricsErrors, GscGetGscMetricsResponses, GscGetGscPageSeriesData, GscGetGscPageSeriesErrors, GscGetGscPageSeriesResponses, GscGetGscQuerySeriesData, GscGetGscQuerySeriesErrors, GscGetGscQuerySeriesResponses, GscListGscPagesData, GscListGscPagesErrors, GscListGscPagesResponses, GscListGscQueriesData, GscListGscQueriesErrors, GscListGscQueriesResponses, GscStartGscBackfillData, GscStartGscBackfillErrors, GscStartGscBackfillResponses, GscStartGscSyncData, GscStartGscSyncErrors, GscStartGscSyncResponses, HealthLivenessData, HealthLivenessResponses, HealthReadinessData, HealthReadinessErrors, HealthReadinessResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsListJobTypesData, JobsListJobTypesResponses, JobsListProjectJobsData, JobsListProjectJobsErrors, JobsListProjectJobsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadJobStatsData, JobsReadJobStatsErrors, JobsReadJobStatsResponses, JobsRetryFailedJobsData, JobsRetryFailedJobsErrors, JobsRetryFailedJobsResponses, JobsRetryJobData, JobsRetryJobErrors, JobsRetryJobResponses, JobsStartCleanupData, JobsStartCleanupErrors, JobsStartCleanupResponses, JobsStartHealthCheckData, JobsStartHealthCheckErrors, JobsStartHealthCheckResponses, ProjectsCreateProjectData, ProjectsCreateProjectErrors, ProjectsCreateProjectResponses, ProjectsDeleteProjectData, ProjectsDeleteProjectErrors, ProjectsDeleteProjectResponses, ProjectsListProjectsData, ProjectsListProjectsErrors, ProjectsListProjectsResponses, ProjectsReadProjectData, ProjectsReadProjectErrors, ProjectsReadProjectResponses, ProjectsUpdateProjectData, ProjectsUpdateProjectErrors, ProjectsUpdateProjectResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateApiTokenData, UsersCreateApiTokenErrors, UsersCreateApiTokenResponses, UsersListApiTokensData, UsersListApiTokensResponses, UsersLoginAccessTokenData, UsersLoginAccessTokenErrors, UsersLoginAccessTokenResponses, UsersReadMeData, UsersReadMeResponses, UsersRevokeApiTokenData, UsersRevokeApiTokenErrors, UsersRevokeApiTokenResponses, UsersSignupData, UsersSignupErrors, UsersSignupResponses, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -405,6 +405,122 @@ export const auditsListAudits = <ThrowOnError extends boolean = false>(options: 
 export const auditsStartAudit = <ThrowOnError extends boolean = false>(options: Options<AuditsStartAuditData, ThrowOnError>) => (options.client ?? client).post<AuditsStartAuditResponses, AuditsStartAuditErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/v1/projects/{project_id}/audits',
+    ...options
+});
+
+/**
+ * Start Gsc Backfill
+ */
+export const gscStartGscBackfill = <ThrowOnError extends boolean = false>(options: Options<GscStartGscBackfillData, ThrowOnError>) => (options.client ?? client).post<GscStartGscBackfillResponses, GscStartGscBackfillErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/backfill',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete Gsc Connection
+ */
+export const gscDeleteGscConnection = <ThrowOnError extends boolean = false>(options: Options<GscDeleteGscConnectionData, ThrowOnError>) => (options.client ?? client).delete<GscDeleteGscConnectionResponses, GscDeleteGscConnectionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/connection',
+    ...options
+});
+
+/**
+ * Get Gsc Connection
+ */
+export const gscGetGscConnection = <ThrowOnError extends boolean = false>(options: Options<GscGetGscConnectionData, ThrowOnError>) => (options.client ?? client).get<GscGetGscConnectionResponses, GscGetGscConnectionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/connection',
+    ...options
+});
+
+/**
+ * Connect Gsc
+ */
+export const gscConnectGsc = <ThrowOnError extends boolean = false>(options: Options<GscConnectGscData, ThrowOnError>) => (options.client ?? client).put<GscConnectGscResponses, GscConnectGscErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/connection',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Check Gsc Connection
+ *
+ * Tests the credential and property given (before saving), or the stored ones.
+ */
+export const gscCheckGscConnection = <ThrowOnError extends boolean = false>(options: Options<GscCheckGscConnectionData, ThrowOnError>) => (options.client ?? client).post<GscCheckGscConnectionResponses, GscCheckGscConnectionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/connection/test',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Get Gsc Metrics
+ *
+ * Daily clicks, impressions, CTR and average position (from the property totals, so
+ * anonymised queries count), with the same-length period before.
+ */
+export const gscGetGscMetrics = <ThrowOnError extends boolean = false>(options: Options<GscGetGscMetricsData, ThrowOnError>) => (options.client ?? client).get<GscGetGscMetricsResponses, GscGetGscMetricsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/metrics',
+    ...options
+});
+
+/**
+ * List Gsc Pages
+ */
+export const gscListGscPages = <ThrowOnError extends boolean = false>(options: Options<GscListGscPagesData, ThrowOnError>) => (options.client ?? client).get<GscListGscPagesResponses, GscListGscPagesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/pages',
+    ...options
+});
+
+/**
+ * Get Gsc Page Series
+ */
+export const gscGetGscPageSeries = <ThrowOnError extends boolean = false>(options: Options<GscGetGscPageSeriesData, ThrowOnError>) => (options.client ?? client).get<GscGetGscPageSeriesResponses, GscGetGscPageSeriesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/pages/series',
+    ...options
+});
+
+/**
+ * List Gsc Queries
+ */
+export const gscListGscQueries = <ThrowOnError extends boolean = false>(options: Options<GscListGscQueriesData, ThrowOnError>) => (options.client ?? client).get<GscListGscQueriesResponses, GscListGscQueriesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/queries',
+    ...options
+});
+
+/**
+ * Get Gsc Query Series
+ */
+export const gscGetGscQuerySeries = <ThrowOnError extends boolean = false>(options: Options<GscGetGscQuerySeriesData, ThrowOnError>) => (options.client ?? client).get<GscGetGscQuerySeriesResponses, GscGetGscQuerySeriesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/queries/series',
+    ...options
+});
+
+/**
+ * Start Gsc Sync
+ */
+export const gscStartGscSync = <ThrowOnError extends boolean = false>(options: Options<GscStartGscSyncData, ThrowOnError>) => (options.client ?? client).post<GscStartGscSyncResponses, GscStartGscSyncErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/sync',
     ...options
 });
 

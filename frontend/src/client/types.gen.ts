@@ -775,6 +775,185 @@ export type DurationPercentiles = {
 };
 
 /**
+ * GscBackfillCreate
+ */
+export type GscBackfillCreate = {
+    /**
+     * Days
+     */
+    days?: number | null;
+};
+
+/**
+ * GscConnectionCreate
+ *
+ * `property`: `sc-domain:example.com` or a URL prefix such as `https://www.example.com/`.
+ * `credentials`: a service-account key (JSON) or `{client_id, client_secret, refresh_token,
+ * token_uri?}`; stored encrypted, never returned.
+ */
+export type GscConnectionCreate = {
+    /**
+     * Credentials
+     */
+    credentials: {
+        [key: string]: unknown;
+    };
+    /**
+     * Property
+     */
+    property: string;
+};
+
+/**
+ * GscConnectionTest
+ *
+ * Test before saving (both given), or the stored connection (body omitted).
+ */
+export type GscConnectionTest = {
+    /**
+     * Credentials
+     */
+    credentials?: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Property
+     */
+    property?: string | null;
+};
+
+/**
+ * GscMetricsPublic
+ *
+ * The range's daily series and totals, and the same-length period just before it.
+ */
+export type GscMetricsPublic = {
+    /**
+     * Daily
+     */
+    daily: Array<MetricPoint>;
+    /**
+     * End
+     */
+    end: string;
+    previous: GscPeriodPublic;
+    /**
+     * Start
+     */
+    start: string;
+    totals: MetricTotals;
+};
+
+/**
+ * GscPageRow
+ */
+export type GscPageRow = {
+    /**
+     * Clicks
+     */
+    clicks: number;
+    /**
+     * Ctr
+     */
+    ctr: number;
+    /**
+     * Impressions
+     */
+    impressions: number;
+    /**
+     * Page
+     */
+    page: string;
+    /**
+     * Position
+     */
+    position: number;
+};
+
+/**
+ * GscPagesPublic
+ */
+export type GscPagesPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<GscPageRow>;
+};
+
+/**
+ * GscPeriodPublic
+ */
+export type GscPeriodPublic = {
+    /**
+     * Daily
+     */
+    daily: Array<MetricPoint>;
+    /**
+     * End
+     */
+    end: string;
+    /**
+     * Start
+     */
+    start: string;
+    totals: MetricTotals;
+};
+
+/**
+ * GscQueriesPublic
+ */
+export type GscQueriesPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<GscQueryRow>;
+};
+
+/**
+ * GscQueryRow
+ */
+export type GscQueryRow = {
+    /**
+     * Clicks
+     */
+    clicks: number;
+    /**
+     * Ctr
+     */
+    ctr: number;
+    /**
+     * Impressions
+     */
+    impressions: number;
+    /**
+     * Position
+     */
+    position: number;
+    /**
+     * Query
+     */
+    query: string;
+};
+
+/**
+ * GscSeriesPublic
+ */
+export type GscSeriesPublic = {
+    /**
+     * Daily
+     */
+    daily: Array<MetricPoint>;
+};
+
+/**
  * HTTPValidationError
  */
 export type HttpValidationError = {
@@ -1047,7 +1226,7 @@ export type JobStatus = 'queued' | 'running' | 'retrying' | 'completed' | 'faile
 /**
  * JobType
  */
-export type JobType = 'ads_sync' | 'audit' | 'maintenance';
+export type JobType = 'gsc_sync' | 'gsc_backfill' | 'ads_sync' | 'audit' | 'maintenance';
 
 /**
  * JobTypePublic
@@ -1108,6 +1287,58 @@ export type LivenessPublic = {
      * Status
      */
     status: string;
+};
+
+/**
+ * MetricPoint
+ */
+export type MetricPoint = {
+    /**
+     * Clicks
+     */
+    clicks: number;
+    /**
+     * Ctr
+     */
+    ctr: number;
+    /**
+     * Date
+     */
+    date: string;
+    /**
+     * Impressions
+     */
+    impressions: number;
+    /**
+     * Position
+     */
+    position: number;
+    /**
+     * Provisional
+     */
+    provisional?: boolean;
+};
+
+/**
+ * MetricTotals
+ */
+export type MetricTotals = {
+    /**
+     * Clicks
+     */
+    clicks: number;
+    /**
+     * Ctr
+     */
+    ctr: number;
+    /**
+     * Impressions
+     */
+    impressions: number;
+    /**
+     * Position
+     */
+    position: number;
 };
 
 /**
@@ -2644,6 +2875,569 @@ export type AuditsStartAuditResponses = {
 };
 
 export type AuditsStartAuditResponse = AuditsStartAuditResponses[keyof AuditsStartAuditResponses];
+
+export type GscStartGscBackfillData = {
+    /**
+     * Body
+     */
+    body?: GscBackfillCreate | null;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/gsc/backfill';
+};
+
+export type GscStartGscBackfillErrors = {
+    /**
+     * Search Console is not connected
+     */
+    409: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscStartGscBackfillError = GscStartGscBackfillErrors[keyof GscStartGscBackfillErrors];
+
+export type GscStartGscBackfillResponses = {
+    /**
+     * The job: a new one, or the project's active one (then the header `X-Job-Existing: true`)
+     */
+    202: JobPublic;
+};
+
+export type GscStartGscBackfillResponse = GscStartGscBackfillResponses[keyof GscStartGscBackfillResponses];
+
+export type GscDeleteGscConnectionData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/gsc/connection';
+};
+
+export type GscDeleteGscConnectionErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscDeleteGscConnectionError = GscDeleteGscConnectionErrors[keyof GscDeleteGscConnectionErrors];
+
+export type GscDeleteGscConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type GscDeleteGscConnectionResponse = GscDeleteGscConnectionResponses[keyof GscDeleteGscConnectionResponses];
+
+export type GscGetGscConnectionData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/gsc/connection';
+};
+
+export type GscGetGscConnectionErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscGetGscConnectionError = GscGetGscConnectionErrors[keyof GscGetGscConnectionErrors];
+
+export type GscGetGscConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionPublic;
+};
+
+export type GscGetGscConnectionResponse = GscGetGscConnectionResponses[keyof GscGetGscConnectionResponses];
+
+export type GscConnectGscData = {
+    body: GscConnectionCreate;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/gsc/connection';
+};
+
+export type GscConnectGscErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscConnectGscError = GscConnectGscErrors[keyof GscConnectGscErrors];
+
+export type GscConnectGscResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionPublic;
+};
+
+export type GscConnectGscResponse = GscConnectGscResponses[keyof GscConnectGscResponses];
+
+export type GscCheckGscConnectionData = {
+    /**
+     * Body
+     */
+    body?: GscConnectionTest | null;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/gsc/connection/test';
+};
+
+export type GscCheckGscConnectionErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscCheckGscConnectionError = GscCheckGscConnectionErrors[keyof GscCheckGscConnectionErrors];
+
+export type GscCheckGscConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionTestPublic;
+};
+
+export type GscCheckGscConnectionResponse = GscCheckGscConnectionResponses[keyof GscCheckGscConnectionResponses];
+
+export type GscGetGscMetricsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         *
+         * First day (default: 28 days before end)
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day (default: the latest synced day)
+         */
+        end?: string | null;
+        /**
+         * Type
+         */
+        type?: 'web' | 'image' | 'video' | 'news' | 'discover' | 'googleNews';
+        /**
+         * Country
+         *
+         * ISO alpha-3
+         */
+        country?: string | null;
+        /**
+         * Device
+         */
+        device?: 'DESKTOP' | 'MOBILE' | 'TABLET' | null;
+    };
+    url: '/api/v1/projects/{project_id}/gsc/metrics';
+};
+
+export type GscGetGscMetricsErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscGetGscMetricsError = GscGetGscMetricsErrors[keyof GscGetGscMetricsErrors];
+
+export type GscGetGscMetricsResponses = {
+    /**
+     * Successful Response
+     */
+    200: GscMetricsPublic;
+};
+
+export type GscGetGscMetricsResponse = GscGetGscMetricsResponses[keyof GscGetGscMetricsResponses];
+
+export type GscListGscPagesData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         *
+         * First day (default: 28 days before end)
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day (default: the latest synced day)
+         */
+        end?: string | null;
+        /**
+         * Type
+         */
+        type?: 'web' | 'image' | 'video' | 'news' | 'discover' | 'googleNews';
+        /**
+         * Country
+         *
+         * ISO alpha-3
+         */
+        country?: string | null;
+        /**
+         * Device
+         */
+        device?: 'DESKTOP' | 'MOBILE' | 'TABLET' | null;
+        /**
+         * Search
+         *
+         * Substring, any case
+         */
+        search?: string | null;
+        /**
+         * Sort
+         */
+        sort?: 'clicks' | 'impressions' | 'ctr' | 'position';
+        /**
+         * Order
+         */
+        order?: 'asc' | 'desc';
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/gsc/pages';
+};
+
+export type GscListGscPagesErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscListGscPagesError = GscListGscPagesErrors[keyof GscListGscPagesErrors];
+
+export type GscListGscPagesResponses = {
+    /**
+     * Successful Response
+     */
+    200: GscPagesPublic;
+};
+
+export type GscListGscPagesResponse = GscListGscPagesResponses[keyof GscListGscPagesResponses];
+
+export type GscGetGscPageSeriesData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query: {
+        /**
+         * Page
+         */
+        page: string;
+        /**
+         * Start
+         *
+         * First day (default: 28 days before end)
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day (default: the latest synced day)
+         */
+        end?: string | null;
+        /**
+         * Type
+         */
+        type?: 'web' | 'image' | 'video' | 'news' | 'discover' | 'googleNews';
+        /**
+         * Country
+         *
+         * ISO alpha-3
+         */
+        country?: string | null;
+        /**
+         * Device
+         */
+        device?: 'DESKTOP' | 'MOBILE' | 'TABLET' | null;
+    };
+    url: '/api/v1/projects/{project_id}/gsc/pages/series';
+};
+
+export type GscGetGscPageSeriesErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscGetGscPageSeriesError = GscGetGscPageSeriesErrors[keyof GscGetGscPageSeriesErrors];
+
+export type GscGetGscPageSeriesResponses = {
+    /**
+     * Successful Response
+     */
+    200: GscSeriesPublic;
+};
+
+export type GscGetGscPageSeriesResponse = GscGetGscPageSeriesResponses[keyof GscGetGscPageSeriesResponses];
+
+export type GscListGscQueriesData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         *
+         * First day (default: 28 days before end)
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day (default: the latest synced day)
+         */
+        end?: string | null;
+        /**
+         * Type
+         */
+        type?: 'web' | 'image' | 'video' | 'news' | 'discover' | 'googleNews';
+        /**
+         * Country
+         *
+         * ISO alpha-3
+         */
+        country?: string | null;
+        /**
+         * Device
+         */
+        device?: 'DESKTOP' | 'MOBILE' | 'TABLET' | null;
+        /**
+         * Search
+         *
+         * Substring, any case
+         */
+        search?: string | null;
+        /**
+         * Sort
+         */
+        sort?: 'clicks' | 'impressions' | 'ctr' | 'position';
+        /**
+         * Order
+         */
+        order?: 'asc' | 'desc';
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/gsc/queries';
+};
+
+export type GscListGscQueriesErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscListGscQueriesError = GscListGscQueriesErrors[keyof GscListGscQueriesErrors];
+
+export type GscListGscQueriesResponses = {
+    /**
+     * Successful Response
+     */
+    200: GscQueriesPublic;
+};
+
+export type GscListGscQueriesResponse = GscListGscQueriesResponses[keyof GscListGscQueriesResponses];
+
+export type GscGetGscQuerySeriesData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query: {
+        /**
+         * Query
+         */
+        query: string;
+        /**
+         * Start
+         *
+         * First day (default: 28 days before end)
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day (default: the latest synced day)
+         */
+        end?: string | null;
+        /**
+         * Type
+         */
+        type?: 'web' | 'image' | 'video' | 'news' | 'discover' | 'googleNews';
+        /**
+         * Country
+         *
+         * ISO alpha-3
+         */
+        country?: string | null;
+        /**
+         * Device
+         */
+        device?: 'DESKTOP' | 'MOBILE' | 'TABLET' | null;
+    };
+    url: '/api/v1/projects/{project_id}/gsc/queries/series';
+};
+
+export type GscGetGscQuerySeriesErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscGetGscQuerySeriesError = GscGetGscQuerySeriesErrors[keyof GscGetGscQuerySeriesErrors];
+
+export type GscGetGscQuerySeriesResponses = {
+    /**
+     * Successful Response
+     */
+    200: GscSeriesPublic;
+};
+
+export type GscGetGscQuerySeriesResponse = GscGetGscQuerySeriesResponses[keyof GscGetGscQuerySeriesResponses];
+
+export type GscStartGscSyncData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/gsc/sync';
+};
+
+export type GscStartGscSyncErrors = {
+    /**
+     * Search Console is not connected
+     */
+    409: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscStartGscSyncError = GscStartGscSyncErrors[keyof GscStartGscSyncErrors];
+
+export type GscStartGscSyncResponses = {
+    /**
+     * The job: a new one, or the project's active one (then the header `X-Job-Existing: true`)
+     */
+    202: JobPublic;
+};
+
+export type GscStartGscSyncResponse = GscStartGscSyncResponses[keyof GscStartGscSyncResponses];
 
 export type UsersReadMeData = {
     body?: never;

@@ -3,14 +3,15 @@ import { ConnectForm, type FormInput } from "@/components/connections/connect-fo
 import { CredentialsField } from "@/components/connections/credentials-field";
 import { parseCredentials } from "@/components/connections/credentials";
 import { TextField } from "@/components/ui/form";
-import { gscMutations, type ConnectionPublic, type GscConnectionInput } from "@/queries/gsc";
+import type { ConnectionPublic, GscConnectionCreate } from "@/client";
+import { gscMutations } from "@/queries/gsc";
 
 /** A Search Console property and the Google credential that reads it. */
 export function GscConnectForm({ projectId, onSaved }: { projectId: string; onSaved: (connection: ConnectionPublic) => void }) {
   const [property, setProperty] = useState("");
   const [credentials, setCredentials] = useState("");
   const parsed = parseCredentials(credentials);
-  const form: FormInput<GscConnectionInput> = !property.trim()
+  const form: FormInput<GscConnectionCreate> = !property.trim()
     ? { ok: false, error: "Enter the property." }
     : parsed.ok
       ? { ok: true, input: { property: property.trim(), credentials: parsed.credentials } }

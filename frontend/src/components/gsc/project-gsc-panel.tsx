@@ -1,6 +1,6 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useState } from "react";
-import type { JobType, ProjectPublic } from "@/client";
+import type { ConnectionPublic, ProjectPublic } from "@/client";
 import { ConnectionSummary } from "@/components/connections/connection-summary";
 import { SyncJobs, type SyncAction } from "@/components/connections/sync-jobs";
 import { Card, CardBody, CardHeader } from "@/components/ui/card";
@@ -8,8 +8,8 @@ import { SelectField } from "@/components/ui/form";
 import { presetChoice, RangePicker, type RangeChoice } from "@/components/ui/range-picker";
 import { ErrorState, LoadingState, QueryBoundary } from "@/components/ui/states";
 import { toastSuccess } from "@/lib/toast";
-import { gscKeys, gscMutations, gscQueries, type ConnectionPublic, type GscRowKind, type GscSegment } from "@/queries/gsc";
-import { GSC_COUNTRIES, GSC_DEVICES } from "./countries";
+import { gscKeys, gscMutations, gscQueries, type GscRowKind, type GscSegment } from "@/queries/gsc";
+import { GSC_COUNTRIES, GSC_DEVICES, GSC_SEARCH_TYPES } from "./segments";
 import { GscConnectForm } from "./gsc-connect-form";
 import { GscChart, MetricToggles } from "./gsc-chart";
 import { SeriesDialog } from "./series-dialog";
@@ -43,8 +43,8 @@ function ConnectedView({ project, connection }: { project: ProjectPublic; connec
   const [segment, setSegment] = useState<GscSegment>({});
   const [opened, setOpened] = useState<{ kind: GscRowKind; item: string } | null>(null);
   const actions: SyncAction[] = [
-    { key: "gsc-sync", label: "Sync now", jobType: "gsc_sync" as JobType, start: () => gscMutations.sync(project.id) },
-    { key: "gsc-backfill", label: "Backfill 16 months", jobType: "gsc_backfill" as JobType, start: () => gscMutations.backfill(project.id) },
+    { key: "gsc-sync", label: "Sync now", jobType: "gsc_sync", start: () => gscMutations.sync(project.id) },
+    { key: "gsc-backfill", label: "Backfill 16 months", jobType: "gsc_backfill", start: () => gscMutations.backfill(project.id) },
   ];
   const refresh = useCallback(() => void queryClient.invalidateQueries({ queryKey: gscKeys.data(project.id) }), [queryClient, project.id]);
   return (
@@ -75,8 +75,14 @@ function ConnectedView({ project, connection }: { project: ProjectPublic; connec
             <SelectField
               label="Device"
               value={segment.device ?? ""}
-              onChange={(event) => setSegment((s) => ({ ...s, device: event.target.value || undefined }))}
+              onChange={(event) => setSegment((s) => ({ ...s, device: (event.target.value || undefined) as GscSegment["device"] }))}
               options={[{ value: "", label: "All devices" }, ...GSC_DEVICES]}
+            />
+            <SelectField
+              label="Search type"
+              value={segment.type ?? "web"}
+              onChange={(event) => setSegment((s) => ({ ...s, type: event.target.value === "web" ? undefined : (event.target.value as GscSegment["type"]) }))}
+              options={GSC_SEARCH_TYPES}
             />
           </div>
         </div>
@@ -86,7 +92,7 @@ function ConnectedView({ project, connection }: { project: ProjectPublic; connec
         <TopTable projectId={project.id} kind="queries" range={range.range} segment={segment} onOpen={(item) => setOpened({ kind: "queries", item })} />
         <TopTable projectId={project.id} kind="pages" range={range.range} segment={segment} onOpen={(item) => setOpened({ kind: "pages", item })} />
       </div>
-      <SeriesDialog projectId={project.id} kind={opened?.kind ?? "queries"} item={opened?.item ?? null} range={range.range} onClose={() => setOpened(null)} />
+      <SeriesDialog projectId={project.id} kind={opened?.kind ?? "queries"} item={opened?.item ?? null} range={range.range} segment={segment} onClose={() => setOpened(null)} />
     </>
   );
 }

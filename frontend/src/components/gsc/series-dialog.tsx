@@ -4,7 +4,7 @@ import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
 import { QueryBoundary } from "@/components/ui/states";
 import type { DateRange } from "@/lib/date-range";
-import { gscQueries, type GscRowKind } from "@/queries/gsc";
+import { gscQueries, type GscRowKind, type GscSegment } from "@/queries/gsc";
 import { GscChart, MetricToggles } from "./gsc-chart";
 import { compareSeries, summarize, type GscMetric } from "./series";
 
@@ -14,16 +14,18 @@ export function SeriesDialog({
   kind,
   item,
   range,
+  segment,
   onClose,
 }: {
   projectId: string;
   kind: GscRowKind;
   item: string | null;
   range: DateRange;
+  segment: GscSegment;
   onClose: () => void;
 }) {
   const [metrics, setMetrics] = useState<GscMetric[]>(["clicks", "impressions"]);
-  const series = useQuery({ ...gscQueries.series(projectId, kind, item ?? "", range), enabled: item !== null });
+  const series = useQuery({ ...gscQueries.series(projectId, kind, item ?? "", range, segment), enabled: item !== null });
   const toggle = (metric: GscMetric) => setMetrics((current) => (current.includes(metric) ? current.filter((m) => m !== metric) : [...current, metric]));
   return (
     <Dialog open={item !== null} onClose={onClose} title={item ?? ""} size="lg">

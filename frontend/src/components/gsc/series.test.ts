@@ -1,7 +1,7 @@
-import type { GscDay } from "@/queries/gsc";
+import type { MetricPoint } from "@/client";
 import { compareSeries, provisionalSpan, summarize } from "./series";
 
-const day = (date: string, clicks: number, impressions: number, position: number, provisional = false): GscDay => ({
+const day = (date: string, clicks: number, impressions: number, position: number, provisional = false): MetricPoint => ({
   date,
   clicks,
   impressions,

@@ -1,5 +1,5 @@
 import { daysOf, type DateRange } from "@/lib/date-range";
-import type { GscDay } from "@/queries/gsc";
+import type { MetricPoint } from "@/client";
 
 export const GSC_METRICS = ["clicks", "impressions", "ctr", "position"] as const;
 export type GscMetric = (typeof GSC_METRICS)[number];
@@ -13,13 +13,13 @@ export type ChartDay = {
   previous_date: string | null;
 } & Record<GscMetric | `previous_${GscMetric}`, number | null>;
 
-function byDate(days: GscDay[] | undefined): Map<string, GscDay> {
+function byDate(days: MetricPoint[] | undefined): Map<string, MetricPoint> {
   return new Map((days ?? []).map((day) => [day.date.slice(0, 10), day]));
 }
 
 /** The days of `range` with the current figures, and the previous period's figures laid
  * over them day by day (its first day beside the range's first day). */
-export function compareSeries(range: DateRange, current: GscDay[], previous?: { start: string; end: string; daily: GscDay[] }): ChartDay[] {
+export function compareSeries(range: DateRange, current: MetricPoint[], previous?: { start: string; end: string; daily: MetricPoint[] }): ChartDay[] {
   const now = byDate(current);
   const before = byDate(previous?.daily);
   const previousDays = previous ? daysOf({ start: previous.start.slice(0, 10), end: previous.end.slice(0, 10) }) : [];
@@ -50,7 +50,7 @@ export type GscSummary = Record<GscMetric, number | null>;
 /** Totals of a daily series the way Search Console counts them: clicks and impressions add
  * up, CTR is clicks over impressions, the average position is weighted by impressions (a day
  * seen a thousand times counts more than a day seen once). */
-export function summarize(days: Pick<GscDay, "clicks" | "impressions" | "position">[]): GscSummary {
+export function summarize(days: Pick<MetricPoint, "clicks" | "impressions" | "position">[]): GscSummary {
   if (days.length === 0) return { clicks: null, impressions: null, ctr: null, position: null };
   let clicks = 0;
   let impressions = 0;

@@ -99,7 +99,7 @@ export function TopTable({
               </thead>
               <tbody className="divide-y divide-slate-100">
                 {page.data.map((row) => {
-                  const key = (kind === "queries" ? row.query : row.page) ?? "";
+                  const key = "query" in row ? row.query : row.page;
                   return (
                     <Tr key={key} data-testid={`gsc-${kind}-row`}>
                       <Td className="max-w-md truncate">

@@ -28,3 +28,12 @@ export const GSC_DEVICES = [
   { value: "MOBILE", label: "Mobile" },
   { value: "TABLET", label: "Tablet" },
 ];
+
+export const GSC_SEARCH_TYPES = [
+  { value: "web", label: "Web" },
+  { value: "image", label: "Image" },
+  { value: "video", label: "Video" },
+  { value: "news", label: "News" },
+  { value: "discover", label: "Discover" },
+  { value: "googleNews", label: "Google News" },
+];
