@@ -69,7 +69,7 @@ test("connect Google Ads, sync, read spend and the campaigns with their totals",
 
   const section = page.getByRole("region", { name: "Ads" });
   const form = section.getByRole("form", { name: "Connect Google Ads" });
-  await form.getByLabel("Customer id").fill(`${ads.customer_id.slice(0, 3)}-${ads.customer_id.slice(3, 6)}-${ads.customer_id.slice(6)}`);
+  await form.getByLabel("Customer id", { exact: true }).fill(`${ads.customer_id.slice(0, 3)}-${ads.customer_id.slice(3, 6)}-${ads.customer_id.slice(6)}`);
   await form.getByLabel("Developer token").fill(ads.developer_token);
   await form.getByLabel("Credentials (JSON)").fill(JSON.stringify(google.oauth));
   await form.getByRole("button", { name: "Test connection" }).click();
