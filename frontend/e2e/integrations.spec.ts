@@ -43,6 +43,9 @@ test("connect Search Console, sync, read the charts and a query's own chart", as
   await section.getByTestId("gsc-total-impressions").click();
   await expect(section.getByTestId("gsc-total-position")).toHaveAttribute("aria-pressed", "true");
   await expect(section.getByTestId("gsc-total-impressions")).toHaveAttribute("aria-pressed", "false");
+  await section.getByTestId("gsc-total-ctr").click();
+  await section.getByRole("img", { name: "Search performance by day" }).screenshot({ path: "test-results/screenshots/53-gsc-chart.png" });
+  await section.getByTestId("gsc-total-ctr").click();
   await shoot("51-gsc-synced");
 
   const queries = section.getByRole("table", { name: "Top queries" });
@@ -83,7 +86,9 @@ test("connect Google Ads, sync, read spend and the campaigns with their totals",
   const totals = section.getByTestId("ads-totals");
   await expect(totals).toContainText(money(ads.cost, ads.currency));
   await expect(totals).toContainText(number(ads.clicks));
-  await expect(section.getByRole("img", { name: "Spend, clicks and conversions by day" })).toBeVisible();
+  const chart = section.getByRole("img", { name: "Spend, clicks and conversions by day" });
+  await expect(chart).toBeVisible();
+  await chart.screenshot({ path: "test-results/screenshots/62-ads-chart.png" });
 
   const campaigns = section.getByRole("table", { name: "Campaigns" });
   const campaign = campaigns.getByTestId("campaign-row").filter({ hasText: ads.campaign.name });

@@ -20,7 +20,7 @@ export function AdsChart({ title, days, currency, height = 260 }: { title: strin
             <XAxis dataKey="date" tickFormatter={(value) => formatDay(value)} tick={{ fontSize: 12, fill: "#64748b" }} tickLine={false} axisLine={{ stroke: "#cbd5e1" }} minTickGap={24} />
             <YAxis yAxisId="cost" tickFormatter={(value: number) => compact.format(value)} tick={{ fontSize: 12, fill: COLORS.cost }} tickLine={false} axisLine={false} width={52} />
             <YAxis yAxisId="clicks" orientation="right" allowDecimals={false} tickFormatter={(value: number) => compact.format(value)} tick={{ fontSize: 12, fill: COLORS.clicks }} tickLine={false} axisLine={false} width={44} />
-            <YAxis yAxisId="conversions" hide />
+            <YAxis yAxisId="conversions" orientation="right" hide width={0} />
             <Tooltip
               labelFormatter={(label) => formatDay(label, true)}
               formatter={(value, name) => (name === "Spend" ? formatCurrency(Number(value), currency) : formatNumber(Number(value)))}

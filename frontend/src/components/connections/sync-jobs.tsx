@@ -50,9 +50,9 @@ export function SyncJobs({
   const start = useMutation({
     mutationFn: (action: SyncAction) => action.start(),
     meta: { errorTitle: "Could not start the job" },
-    onSuccess: (started, action) => {
+    onSuccess: (started) => {
       setStartedId(started.id);
-      toastSuccess(`${action.label} started`);
+      toastSuccess(`${label(started.job_type)} started`, "Its progress shows here and in the jobs table.");
     },
     onSettled: () => queryClient.invalidateQueries({ queryKey: jobKeys.all }),
   });

@@ -127,7 +127,7 @@ export function GscChart({
                 key={metric}
                 yAxisId={metric}
                 hide={!visibleAxes.includes(metric)}
-                orientation={visibleAxes.indexOf(metric) === 1 ? "right" : "left"}
+                orientation={visibleAxes.indexOf(metric) === 0 ? "left" : "right"}
                 reversed={metric === "position"}
                 domain={metric === "position" ? [1, "auto"] : [0, "auto"]}
                 allowDecimals={metric === "ctr" || metric === "position"}
@@ -135,7 +135,8 @@ export function GscChart({
                 tick={{ fontSize: 12, fill: GSC_METRIC_INFO[metric].color }}
                 tickLine={false}
                 axisLine={false}
-                width={48}
+                // A hidden axis still takes room unless told not to.
+                width={visibleAxes.includes(metric) ? 48 : 0}
               />
             ))}
             {span && (

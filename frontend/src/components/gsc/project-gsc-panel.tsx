@@ -88,7 +88,7 @@ function ConnectedView({ project, connection }: { project: ProjectPublic; connec
         </div>
         <Performance projectId={project.id} range={range} segment={segment} />
       </CardBody>
-      <div className="grid gap-4 border-t border-slate-100 bg-slate-50/60 p-4 xl:grid-cols-2">
+      <div className="grid gap-4 border-t border-slate-100 bg-slate-50/60 p-4 2xl:grid-cols-2">
         <TopTable projectId={project.id} kind="queries" range={range.range} segment={segment} onOpen={(item) => setOpened({ kind: "queries", item })} />
         <TopTable projectId={project.id} kind="pages" range={range.range} segment={segment} onOpen={(item) => setOpened({ kind: "pages", item })} />
       </div>

@@ -43,8 +43,9 @@ describe("compareSeries", () => {
   });
 
   it("marks the provisional days for the shaded band", () => {
-    const rows = compareSeries(range, [day("2026-12-01", 1, 10, 2), day("2026-12-03", 1, 10, 2, true), day("2026-12-04", 1, 10, 2, true)]);
-    expect(rows.map((row) => row.provisional)).toEqual([false, false, true, true]);
+    const rows = compareSeries(range, [day("2026-12-01", 1, 10, 2), day("2026-12-02", 1, 10, 2), day("2026-12-03", 1, 10, 2, true)]);
+    expect(rows.map((row) => row.provisional)).toEqual([false, false, true, false]);
+    // To the end of the range: the day after has no data yet, and is not final either.
     expect(provisionalSpan(rows)).toEqual({ from: "2026-12-03", to: "2026-12-04" });
     expect(provisionalSpan(compareSeries(range, [day("2026-12-01", 1, 10, 2)]))).toBeNull();
   });

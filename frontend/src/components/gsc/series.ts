@@ -36,13 +36,13 @@ export function compareSeries(range: DateRange, current: MetricPoint[], previous
   });
 }
 
-/** The first provisional day and the last day of the series, for the shaded area; null when
- * every day is final. */
+/** The band of days that are not final yet: from the first provisional day to the end of
+ * the range (days after it have no data yet, and a one-day band would have no width); null
+ * when every day is final. */
 export function provisionalSpan(days: ChartDay[]): { from: string; to: string } | null {
   const first = days.findIndex((day) => day.provisional);
   if (first < 0) return null;
-  const last = days.findLastIndex((day) => day.provisional);
-  return { from: days[first]!.date, to: days[last]!.date };
+  return { from: days[first]!.date, to: days[days.length - 1]!.date };
 }
 
 export type GscSummary = Record<GscMetric, number | null>;
