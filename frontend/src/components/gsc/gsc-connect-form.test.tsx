@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { render, screen, within } from "@testing-library/react";
+import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { configureApiClient, setToken } from "@/lib/api";
 import { GscConnectForm } from "./gsc-connect-form";
@@ -83,7 +83,7 @@ describe("GscConnectForm", () => {
     await user.click(test);
     expect(await within(form).findByRole("status", { name: "Connection test" })).toHaveTextContent("Permission level: siteOwner");
     await user.click(within(form).getByRole("button", { name: "Save" }));
-    await vi.waitFor(() => expect(onSaved).toHaveBeenCalledOnce());
+    await waitFor(() => expect(onSaved).toHaveBeenCalledOnce());
     expect(saved).toEqual([{ property: "sc-domain:example.com", credentials: KEY }]);
   });
 
@@ -97,7 +97,7 @@ describe("GscConnectForm", () => {
     expect(within(form).getByRole("alert")).toHaveTextContent("This connection has not been tested.");
     expect(saved).toEqual([]);
     await user.click(within(form).getByRole("button", { name: "Save anyway" }));
-    await vi.waitFor(() => expect(onSaved).toHaveBeenCalledOnce());
-    await vi.waitFor(() => expect(within(form).getByRole("button", { name: /Save/ })).not.toHaveAttribute("aria-busy"));
+    await waitFor(() => expect(onSaved).toHaveBeenCalledOnce());
+    await waitFor(() => expect(within(form).getByRole("button", { name: /Save/ })).not.toHaveAttribute("aria-busy"));
   });
 });
