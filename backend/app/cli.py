@@ -85,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("openapi", help="print the OpenAPI document (JSON)")
 
+    commands.add_parser(
+        "rotate-credentials",
+        help="re-encrypt stored provider credentials with CREDENTIALS_ENCRYPTION_KEYS' first key",
+    )
+
     services = commands.add_parser(
         "services", help="make PostgreSQL and Redis answer for the tests (private ones if needed)"
     )
@@ -104,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "migrate": _migrate,
         "create-superuser": _create_superuser,
         "openapi": _openapi,
+        "rotate-credentials": _rotate_credentials,
         "services": _services,
     }
     return handlers[args.command](args)
@@ -192,6 +198,16 @@ def _flower(args: argparse.Namespace) -> int:
     # --logging=none: tornado leaves logging to structlog, like the other processes.
     argv = ["flower", f"--address={args.address}", f"--port={port}", "--logging=none"]
     return int(celery_app.start(argv) or 0)
+
+
+def _rotate_credentials(args: argparse.Namespace) -> int:
+    from app.connections import service as connections_service
+    from app.core.db import session_scope
+
+    with session_scope() as session:
+        count = connections_service.rotate_secrets(session=session)
+    print(f"re-encrypted {count} stored credentials with the first key")
+    return 0
 
 
 def _migrate(args: argparse.Namespace) -> int:

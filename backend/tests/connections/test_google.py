@@ -63,7 +63,8 @@ def test_invalid_grant_fails_at_once_asking_to_reconnect(
     with pytest.raises(PermanentJobError) as caught:
         session_for(credential, http).request("GET", f"{fake.url}/api/who", what="who")
     assert caught.value.category == "auth_failed"
-    assert "invalid_grant" in str(caught.value) and "reconnect the account" in str(caught.value)
+    assert "invalid_grant" in str(caught.value)
+    assert "reconnect the account" in str(caught.value)
 
 
 def test_a_forged_service_account_is_refused(fake: FakeGoogle, http: httpx.Client) -> None:
@@ -147,7 +148,8 @@ def test_a_rejected_token_is_refreshed_once_then_401_fails(
 
 
 def test_ads_errors_inside_an_array_with_retry_delay_are_understood() -> None:
-    body = b"""[{"error": {"code": 429, "message": "Resource has been exhausted (e.g. check quota).",
+    body = b"""[{"error": {"code": 429,
+      "message": "Resource has been exhausted (e.g. check quota).",
       "status": "RESOURCE_EXHAUSTED", "details": [{"@type":
       "type.googleapis.com/google.ads.googleads.v22.errors.GoogleAdsFailure", "errors": [{
       "errorCode": {"quotaError": "RESOURCE_EXHAUSTED"}, "message": "Too many requests.",
@@ -155,18 +157,23 @@ def test_ads_errors_inside_an_array_with_retry_delay_are_understood() -> None:
       "Number of operations for basic access", "retryDelay": "30s"}}}],
       "requestId": "abc"}]}}]"""
     error = google.parse_error(429, body)
-    assert error.retryable and error.retry_delay == 30.0
-    assert "RESOURCE_EXHAUSTED" in error.reasons and "Too many requests" in error.message
+    assert error.retryable
+    assert error.retry_delay == 30.0
+    assert "RESOURCE_EXHAUSTED" in error.reasons
+    assert "Too many requests" in error.message
     not_approved = google.parse_error(
         403,
-        b"""{"error": {"code": 403, "message": "The caller does not have permission", "status": "PERMISSION_DENIED", "details": [{"@type":
+        b"""{"error": {"code": 403, "message": "The caller does not have permission",
+      "status": "PERMISSION_DENIED", "details": [{"@type":
       "type.googleapis.com/google.ads.googleads.v22.errors.GoogleAdsFailure", "errors": [{
       "errorCode": {"authorizationError": "DEVELOPER_TOKEN_NOT_APPROVED"}, "message":
       "The developer token is only approved for use with test accounts."}]}]}}""",
     )
-    assert not not_approved.retryable and "DEVELOPER_TOKEN_NOT_APPROVED" in not_approved.reasons
+    assert not not_approved.retryable
+    assert "DEVELOPER_TOKEN_NOT_APPROVED" in not_approved.reasons
     garbage = google.parse_error(502, b"<html>Bad Gateway</html>")
-    assert garbage.retryable and "Bad Gateway" in garbage.message
+    assert garbage.retryable
+    assert "Bad Gateway" in garbage.message
 
 
 def test_token_uri_must_be_googles(fake: FakeGoogle) -> None:
@@ -200,7 +207,8 @@ def test_the_shared_rate_limit_makes_calls_wait(
     for _ in range(3):
         s.request("GET", f"{fake.url}/api/who", what="who")
     waits = WAITS
-    assert len(waits) >= 1 and 0.5 < sum(waits) <= 1.1  # the third call waited ~1 s for a token
+    assert len(waits) >= 1
+    assert 0.5 < sum(waits) <= 1.1
 
 
 def test_calls_that_were_answered_are_all_logged(fake: FakeGoogle) -> None:
