@@ -22,6 +22,10 @@ from app.core.db import utcnow
 SEARCH_TYPES: tuple[str, ...] = ("web", "image", "video", "news", "discover", "googleNews")
 DEVICES: tuple[str, ...] = ("DESKTOP", "MOBILE", "TABLET")
 
+# Key text compares byte-wise (collation "C"): keys are only matched, never sorted for people,
+# and a primary key of a million rows a day compares them on every insert.
+KEY_TEXT = sa.String(length=8, collation="C")
+
 
 class GscSite(SQLModel, table=True):
     """A Search Console property as a project has synced it."""
@@ -56,8 +60,8 @@ class GscTotal(SQLModel, table=True):
     site_id: int = Field(foreign_key="gsc_sites.id", ondelete="CASCADE", primary_key=True)
     search_type: int = Field(sa_type=sa.SmallInteger, primary_key=True)
     date: dt.date = Field(primary_key=True)
-    country: str = Field(max_length=8, primary_key=True)
-    device: str = Field(max_length=8, primary_key=True)
+    country: str = Field(sa_type=KEY_TEXT, primary_key=True)
+    device: str = Field(sa_type=KEY_TEXT, primary_key=True)
     clicks: int
     impressions: int
     position: float
@@ -69,7 +73,7 @@ class GscQuery(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     site_id: int = Field(foreign_key="gsc_sites.id", ondelete="CASCADE")
-    query: str = Field(sa_type=sa.Text)
+    query: str = Field(sa_type=sa.Text(collation="C"))
 
 
 class GscPage(SQLModel, table=True):
@@ -78,7 +82,7 @@ class GscPage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     site_id: int = Field(foreign_key="gsc_sites.id", ondelete="CASCADE")
-    page: str = Field(sa_type=sa.Text)
+    page: str = Field(sa_type=sa.Text(collation="C"))
 
 
 class GscRow(SQLModel, table=True):
@@ -95,8 +99,8 @@ class GscRow(SQLModel, table=True):
     date: dt.date = Field(primary_key=True)
     query_id: int = Field(primary_key=True)
     page_id: int = Field(primary_key=True)
-    country: str = Field(max_length=8, primary_key=True)
-    device: str = Field(max_length=8, primary_key=True)
+    country: str = Field(sa_type=KEY_TEXT, primary_key=True)
+    device: str = Field(sa_type=KEY_TEXT, primary_key=True)
     clicks: int
     impressions: int
     position: float

@@ -265,11 +265,7 @@ def site_for(*, session: Session, project_id: uuid.UUID, property: str) -> GscSi
 
 
 def _prepare(
-    session: Session,
-    project_id: uuid.UUID,
-    config: Mapping[str, Any],
-    checkpoint: Callable[[], None],
-    http: httpx.Client,
+    session: Session, project_id: uuid.UUID, config: Mapping[str, Any], http: httpx.Client
 ) -> tuple[SearchConsoleClient, sync.SyncTarget]:
     connection = connections_service.get_connection(
         session=session, project_id=project_id, provider=PROVIDER
@@ -284,7 +280,9 @@ def _prepare(
     credential = google.parse_credential(connections_service.read_secret(connection))
     site = site_for(session=session, project_id=project_id, property=connection.target)
     assert site.id is not None
-    client = SearchConsoleClient(credential=credential, client=http, checkpoint=checkpoint)
+    # No checkpoint inside the client: its calls run in the prefetch thread (sync.prefetched),
+    # and a job's checkpoint belongs to the job's own thread; the sync checks between pages.
+    client = SearchConsoleClient(credential=credential, client=http)
     return client, sync.SyncTarget(site.id, connection.target, search_type)
 
 
@@ -301,7 +299,7 @@ def run_sync(
 ) -> dict[str, Any]:
     """The daily sync: the last days again, provisional days until final, missed days."""
     with http or _http_client() as client_http:
-        client, target = _prepare(session, project_id, config, checkpoint, client_http)
+        client, target = _prepare(session, project_id, config, client_http)
         days = sync.daily_plan(session=session, target=target, today=today or utcnow().date())
         report = sync.run_days(
             session=session,
@@ -333,7 +331,7 @@ def run_backfill(
     )
     since = dt.datetime.fromisoformat(str(config["since"]))
     with http or _http_client() as client_http:
-        client, target = _prepare(session, project_id, config, checkpoint, client_http)
+        client, target = _prepare(session, project_id, config, client_http)
         done = sync.finished_since(session=session, target=target, days=days, since=since)
         report = sync.run_days(
             session=session,

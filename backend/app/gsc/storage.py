@@ -1,19 +1,27 @@
 """Writing one synced day: COPY into temporary tables, then set-based upserts.
 
 A day is written in the caller's transaction (one per day, so a day is all there or not at
-all):
+all). For each page of rows, as it arrives:
 
-1. every page of rows is COPied, as it arrives, into `gsc_stage` (temporary; its pages are
-   never all in memory), the totals into `gsc_stage_totals`;
+1. the page is COPied into `gsc_stage` (temporary, emptied per page: pages are never all in
+   memory or in one statement);
 2. queries and pages new to the property join the dictionaries (`gsc_queries`, `gsc_pages`);
 3. `INSERT ... SELECT ... ON CONFLICT (site, type, date, query, page, country, device) DO
-   UPDATE` writes the rows, touching only rows whose values changed (a re-run of final data
-   writes nothing);
-4. rows of the day Google no longer sends (a provisional day's rows that changed key) are
-   deleted: the anti-join runs only when the day's stored count says some are there;
-5. the day's totals are replaced and the day recorded in `gsc_days`.
+   UPDATE` writes the page's rows, touching only rows whose values changed (a re-run of
+   final data writes nothing). While the server runs these statements the sync fetches and
+   parses the next page (sync.py), so Python and PostgreSQL work at the same time;
+4. when the day already had rows, the page's keys are kept in `gsc_stage_keys`.
 
-So any re-run of a day leaves the same rows. No row-by-row ORM anywhere on this path.
+Then, at the end of the day:
+
+5. rows of the day Google no longer sends (a provisional day's rows whose key changed) are
+   deleted: the anti-join against `gsc_stage_keys` runs only when the day's counts say some
+   are there (rows stored before + rows inserted > rows sent);
+6. the day's totals are replaced and the day recorded in `gsc_days`.
+
+So any re-run of a day leaves the same rows. No row-by-row ORM anywhere on this path. The
+day's commit does not wait for the WAL flush (`synchronous_commit` off for it): a day lost
+to a server crash is simply not recorded as synced, and the next sync fetches it again.
 """
 
 import datetime as dt
@@ -33,15 +41,26 @@ from app.jobs.errors import PermanentJobError, TransientJobError
 MAX_KEY_CHARS = 512
 
 _CREATE_STAGE = """
+SET LOCAL synchronous_commit = off;
 CREATE TEMP TABLE IF NOT EXISTS gsc_stage (
-    query text NOT NULL, page text NOT NULL, country text NOT NULL, device text NOT NULL,
+    query text COLLATE "C" NOT NULL, page text COLLATE "C" NOT NULL,
+    country text COLLATE "C" NOT NULL, device text COLLATE "C" NOT NULL,
     clicks integer NOT NULL, impressions integer NOT NULL, position double precision NOT NULL
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS gsc_stage_keys (
+    query text COLLATE "C" NOT NULL, page text COLLATE "C" NOT NULL,
+    country text COLLATE "C" NOT NULL, device text COLLATE "C" NOT NULL
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS gsc_stage_totals (
-    country text NOT NULL, device text NOT NULL,
+    country text COLLATE "C" NOT NULL, device text COLLATE "C" NOT NULL,
     clicks integer NOT NULL, impressions integer NOT NULL, position double precision NOT NULL
 ) ON COMMIT DELETE ROWS;
-TRUNCATE gsc_stage, gsc_stage_totals;
+TRUNCATE gsc_stage, gsc_stage_keys, gsc_stage_totals;
+"""
+
+_KEEP_KEYS = """
+INSERT INTO gsc_stage_keys (query, page, country, device)
+SELECT query, page, country, device FROM gsc_stage
 """
 
 _NEW_QUERIES = """
@@ -81,7 +100,7 @@ _DELETE_UNSEEN = """
 DELETE FROM gsc_rows r
 WHERE r.site_id = %(site)s AND r.search_type = %(type)s AND r.date = %(day)s
   AND NOT EXISTS (
-    SELECT 1 FROM gsc_stage s
+    SELECT 1 FROM gsc_stage_keys s
     JOIN gsc_queries q ON q.site_id = %(site)s AND q.query = s.query
     JOIN gsc_pages p ON p.site_id = %(site)s AND p.page = s.page
     WHERE q.id = r.query_id AND p.id = r.page_id
@@ -139,13 +158,18 @@ class DayWriter:
     def __init__(self, session: Session, *, site_id: int, search_type: int, day: dt.date) -> None:
         self._connection = driver_connection(session)
         self._params: dict[str, Any] = {"site": site_id, "type": search_type, "day": day}
-        self.rows = 0
+        self.rows = self.inserted = self.updated = 0
         self._connection.execute(_CREATE_STAGE)
+        stored = self._connection.execute(_STORED_COUNT, self._params).fetchone()
+        self._before = int(stored[0]) if stored else 0
 
     def add_rows(self, rows: Sequence[Any]) -> None:
-        """Rows of dimensions [date, query, page, country, device], as Google sends them."""
+        """A page of rows of dimensions [date, query, page, country, device], as Google
+        sends them: staged, then upserted (steps 1-4)."""
+        connection = self._connection
+        connection.execute("TRUNCATE gsc_stage")
         with (
-            self._connection.cursor() as cursor,
+            connection.cursor() as cursor,
             cursor.copy(
                 "COPY gsc_stage (query, page, country, device, clicks, impressions, position)"
                 " FROM STDIN"
@@ -178,6 +202,21 @@ class DayWriter:
                     category="provider_error",
                 ) from exc
         self.rows += len(rows)
+        params = self._params
+        connection.execute(_NEW_QUERIES, params)
+        connection.execute(_NEW_PAGES, params)
+        try:
+            counts = connection.execute(_UPSERT_ROWS, params).fetchone()
+        except psycopg.errors.CardinalityViolation as exc:
+            raise PermanentJobError(
+                "Search Console sent the same row twice for one day; the day was not stored",
+                category="provider_error",
+            ) from exc
+        if counts:
+            self.inserted += int(counts[0])
+            self.updated += int(counts[1])
+        if self._before:
+            connection.execute(_KEEP_KEYS)
 
     def add_totals(self, rows: Sequence[Any]) -> None:
         """Rows of dimensions [date, country, device]: the property's totals."""
@@ -206,26 +245,16 @@ class DayWriter:
                 ) from exc
 
     def finish(self, *, provisional: bool) -> DayWritten:
-        """Steps 2-5; the caller commits."""
+        """Steps 5-6; the caller commits."""
         connection, params = self._connection, self._params
-        stored = connection.execute(_STORED_COUNT, params).fetchone()
-        connection.execute(_NEW_QUERIES, params)
-        connection.execute(_NEW_PAGES, params)
-        try:
-            counts = connection.execute(_UPSERT_ROWS, params).fetchone()
-        except psycopg.errors.CardinalityViolation as exc:
-            raise PermanentJobError(
-                "Search Console sent the same row twice for one day; the day was not stored",
-                category="provider_error",
-            ) from exc
-        inserted, updated = (int(counts[0]), int(counts[1])) if counts else (0, 0)
         deleted = 0
-        before = int(stored[0]) if stored else 0
-        # Rows there now = before + inserted; more than Google sent means some went away.
-        if before + inserted > self.rows:
-            cursor = connection.execute(_DELETE_UNSEEN, params)
-            deleted = cursor.rowcount
+        # Rows there now = before + inserted; more than Google sent means some went away
+        # (never when the day had no rows before, so the keys were kept whenever needed).
+        if self._before + self.inserted > self.rows:
+            deleted = connection.execute(_DELETE_UNSEEN, params).rowcount
         connection.execute(_DELETE_TOTALS, params)
         connection.execute(_INSERT_TOTALS, params)
         connection.execute(_RECORD_DAY, {**params, "provisional": provisional, "rows": self.rows})
-        return DayWritten(rows=self.rows, inserted=inserted, updated=updated, deleted=deleted)
+        return DayWritten(
+            rows=self.rows, inserted=self.inserted, updated=self.updated, deleted=deleted
+        )

@@ -6,10 +6,13 @@ calls them final; days on or after `metadata.firstIncompleteDate` are recorded p
 and the daily sync fetches them again until they are final (storage replaces their rows).
 """
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -27,6 +30,48 @@ MAX_CATCHUP_DAYS = 30  # missed days a daily sync fills in; more is a backfill's
 
 
 Progress = Callable[[int, int, str], None]  # (days done, days in all, message)
+T = TypeVar("T")
+
+
+def prefetched(items: Iterator[T]) -> Generator[T, None, None]:
+    """The items of `items`, each next one produced in a thread while the caller works on the
+    current one: the next page is fetched and parsed (Python) while the server upserts this
+    one (PostgreSQL, which releases the GIL while it waits). At most one item waits ahead.
+    The producer's exceptions are raised here; leaving early stops it."""
+    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(entry: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="gsc-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = handoff.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join(timeout=60)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,13 +160,15 @@ def sync_day(
     incomplete: dt.date | None = None
     try:
         writer = DayWriter(session, site_id=target.site_id, search_type=target.type_code, day=day)
-        for page in client.query_pages(target.site_url, body, row_limit=row_limit):
-            incomplete = first_incomplete_date(page) or incomplete
-            rows = _rows_of(page)
-            if rows:
-                writer.add_rows(rows)
-            del page, rows
-            checkpoint()
+        pages = prefetched(client.query_pages(target.site_url, body, row_limit=row_limit))
+        with contextlib.closing(pages):
+            for page in pages:
+                incomplete = first_incomplete_date(page) or incomplete
+                rows = _rows_of(page)
+                if rows:
+                    writer.add_rows(rows)
+                del page, rows
+                checkpoint()
         totals_body = {**body, "dimensions": list(TOTAL_DIMENSIONS)}
         for page in client.query_pages(target.site_url, totals_body, row_limit=row_limit):
             incomplete = first_incomplete_date(page) or incomplete

@@ -230,6 +230,26 @@ class GscState:
                 self._cache[key] = payload
         return Reply(200, payload)
 
+    def prerender(self, site_url: str, day: dt.date, *, search_type: str = "web") -> int:
+        """Encodes every page (rows and totals, as the sync asks for them) of a day ahead of
+        the calls, so a benchmark measures its client, not this server; returns the bytes."""
+        self.cache_pages = True
+        size = 0
+        for dimensions in (ROWS_FULL, TOTALS):
+            start_row = 0
+            while True:
+                page = self._page(
+                    site_url, day, day, dimensions, search_type, MAX_ROW_LIMIT, start_row, True
+                )
+                payload = json.dumps(page, separators=(",", ":")).encode()
+                key = (site_url, day, day, dimensions, search_type, MAX_ROW_LIMIT, start_row, True)
+                self._cache[key] = payload
+                size += len(payload)
+                if "rows" not in page:
+                    break
+                start_row += MAX_ROW_LIMIT
+        return size
+
     def _page(
         self,
         site_url: str,
