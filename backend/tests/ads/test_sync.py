@@ -308,3 +308,32 @@ def test_data_is_kept_per_customer(
     assert ([c.campaign_id for c in read.data], read.currency) == (["111"], "USD")
     count = session.execute(sa.text("SELECT count(DISTINCT customer_id) FROM ads_campaign_days"))
     assert count.scalar_one() == 2
+
+
+def test_a_project_whose_start_fails_does_not_stop_the_fan_out(
+    session: Session,
+    ads: AdsState,
+    fake: FakeGoogle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.ads import tasks
+    from app.jobs.models import JobRun
+    from tests.builders import create_project, create_user
+
+    owner = create_user(session)
+    projects = [create_project(session, owner=owner, name=f"P{i}") for i in range(3)]
+    for project in projects:
+        connect(session, project, fake.oauth_client())
+    original = service.start_scheduled_sync
+
+    def flaky(db: Session, project: Project):  # type: ignore[no-untyped-def]
+        if project.id == projects[1].id:
+            raise RuntimeError("the database said no")
+        return original(db, project)
+
+    monkeypatch.setattr(service, "start_scheduled_sync", flaky)
+    assert tasks.sync_all_accounts() == {"started": 2, "already": 0, "failed": 1}
+    started = {job.project_id for job in session.exec(select(JobRun)).all()}
+    assert started == {projects[0].id, projects[2].id}
+    monkeypatch.setattr(service, "start_scheduled_sync", original)
+    assert tasks.sync_all_accounts() == {"started": 1, "already": 2, "failed": 0}
