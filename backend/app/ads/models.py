@@ -68,7 +68,7 @@ class AdsCampaignDay(SQLModel, table=True):
 
 # --- Input -----------------------------------------------------------------------------------
 
-_CUSTOMER_ID = re.compile(r"\d{3}-\d{3}-\d{4}|\d{10}")
+_CUSTOMER_ID = re.compile(r"[0-9]{3}-[0-9]{3}-[0-9]{4}|[0-9]{10}")
 
 
 def customer_digits(value: str) -> str:
@@ -87,8 +87,12 @@ def format_customer_id(digits: str) -> str:
 
 
 CustomerId = Annotated[str, AfterValidator(customer_digits)]
+# Sent as an HTTP header: visible ASCII only (Google's tokens are letters, digits, - and _).
 DeveloperToken = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$"
+    ),
 ]
 
 

@@ -102,7 +102,8 @@ def connect(*, session: Session, project: Project, body: AdsConnectionCreate) ->
         project=project,
         provider=ADS_PROVIDER,
         target=format_customer_id(body.customer_id),
-        account=access.credential.account,
+        # Shown, never secret; the column holds 512 characters and no NUL.
+        account=access.credential.account.replace("\x00", "")[:512],
         secret={
             "developer_token": access.developer_token,
             "credentials": dict(access.credential.info),
@@ -328,7 +329,10 @@ def read_range(
     """A read's range: `end` defaults to today, `start` to DEFAULT_RANGE_DAYS days before
     `end`; refused when reversed or longer than MAX_RANGE_DAYS."""
     end = end or today or utcnow().date()
-    start = start or end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    try:
+        start = start or end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    except OverflowError:
+        raise InvalidRangeError("end is too early for a default start; give start") from None
     if start > end:
         raise InvalidRangeError("start must be on or before end")
     if (end - start).days + 1 > MAX_RANGE_DAYS:

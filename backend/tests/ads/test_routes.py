@@ -86,6 +86,9 @@ def test_connect_read_and_remove_never_showing_secrets(
         {"login_customer_id": "98-765-43210"},
         {"developer_token": ""},
         {"developer_token": "x" * 200},
+        {"developer_token": "t\u00f8ken"},
+        {"developer_token": "two words"},
+        {"customer_id": "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660"},
         {"credentials": {"hello": "world"}},
         {
             "credentials": {
@@ -307,6 +310,7 @@ def test_the_reads_answer_the_documented_shapes(
         ("/metrics", {"start": "2026-11-10", "end": "2026-11-01"}),
         ("/metrics", {"start": "2020-01-01", "end": "2026-11-01"}),
         ("/metrics", {"start": "yesterday"}),
+        ("/metrics", {"end": "0001-01-05"}),
         ("/metrics", {"campaign_id": 0}),
         ("/metrics", {"campaign_id": 2**63}),
         ("/campaigns", {"sort": "secret"}),
@@ -343,3 +347,17 @@ def test_a_customer_id_is_shown_formatted_and_used_as_digits(
     row = session.exec(select(ProviderConnection)).one()
     assert row.target == "123-456-7890"
     assert service.stored_access(row)[1] == CUSTOMER
+
+
+def test_an_odd_but_valid_credential_is_shown_within_bounds(
+    client: TestClient, owner: User, project: Project, credential: dict[str, str]
+) -> None:
+    odd = {**credential, "client_id": "a\u0000b" + "c" * 509}
+    response = client.put(
+        BASE.format(project.id) + "/connection",
+        json=_body(credential, credentials=odd),
+        headers=auth_headers(owner),
+    )
+    assert response.status_code == 200, response.text
+    assert len(response.json()["account"]) == 512
+    assert "\u0000" not in response.json()["account"]
