@@ -191,6 +191,20 @@ def start_sync(
     )
 
 
+def start_first_sync(
+    *, session: Session, project: Project, user: User | None
+) -> tuple[JobRun, bool] | None:
+    """On connecting: the first sync (the ADS_FIRST_SYNC_DAYS backfill) when nothing of the
+    connected account is stored yet; None when there is."""
+    connection = get_connection(session=session, project_id=project.id)
+    if connection is None:
+        raise AdsNotConnectedError()
+    customer_id = connection.target.replace("-", "")
+    if has_data(session=session, project_id=project.id, customer_id=customer_id):
+        return None
+    return start_sync(session=session, project=project, user=user)
+
+
 def start_scheduled_sync(session: Session, project: Project) -> tuple[JobRun, bool]:
     """The daily sync of one project: once per project per UTC day, however often Beat fires."""
     return jobs_service.start_job(

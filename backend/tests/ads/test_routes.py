@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, delete, select
 
 from app.ads import service
 from app.connections.models import ProviderConnection
 from app.core.db import utcnow
+from app.jobs.models import JobRun, JobStatus
 from app.projects.models import Project
 from app.users.models import User
 from tests.ads.conftest import (
@@ -361,3 +362,34 @@ def test_an_odd_but_valid_credential_is_shown_within_bounds(
     assert response.status_code == 200, response.text
     assert len(response.json()["account"]) == 512
     assert "\u0000" not in response.json()["account"]
+
+
+def test_connecting_an_account_with_nothing_stored_starts_its_first_sync(
+    client: TestClient,
+    session: Session,
+    owner: User,
+    project: Project,
+    ads: AdsState,
+    credential: dict[str, str],
+) -> None:
+    url, headers = BASE.format(project.id) + "/connection", auth_headers(owner)
+
+    def jobs() -> list[JobRun]:
+        session.expire_all()
+        return list(session.exec(select(JobRun).where(col(JobRun.job_type) == "ads_sync")).all())
+
+    assert client.put(url, json=_body(credential), headers=headers).status_code == 200
+    (first,) = jobs()
+    assert (first.status, first.project_id, first.config_json) == (
+        JobStatus.queued,
+        project.id,
+        {"days": None},
+    )
+    client.put(url, json=_body(credential), headers=headers)
+    assert [job.id for job in jobs()] == [first.id]  # the active sync, not a second
+
+    session.exec(delete(JobRun))  # type: ignore[call-overload]
+    session.commit()
+    sync(session, project, days=1, today=utcnow().date())
+    client.put(url, json=_body(credential), headers=headers)
+    assert jobs() == []  # the account's data is there: the daily sync carries on

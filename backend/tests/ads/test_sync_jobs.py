@@ -17,7 +17,7 @@ from app.core.celery_app import celery_app
 from app.core.db import utcnow
 from app.jobs.models import JobRun, JobStatus
 from app.projects.models import Project
-from tests.ads.conftest import ACCOUNT, connect
+from tests.ads.conftest import ACCOUNT, DEVELOPER_TOKEN, connect
 from tests.builders import auth_headers, create_project, create_user
 from tests.fakes.google import FakeGoogle
 from tests.fakes.google_ads import AdsState
@@ -55,12 +55,21 @@ def test_a_sync_from_the_api_runs_on_a_worker(
     owner = create_user(session)
     project = create_project(session, owner=owner)
     headers = auth_headers(owner)
-    connect(session, project, credential)
     ads.quota_error(times=1, retry_delay="0.2s")
 
-    started = client.post(f"/api/v1/projects/{project.id}/ads/sync", headers=headers)
-    assert started.status_code == 202, started.text
-    job = wait_terminal(uuid.UUID(started.json()["id"]), timeout=60)
+    # Connecting starts the first sync: the backfill.
+    connected = client.put(
+        f"/api/v1/projects/{project.id}/ads/connection",
+        json={
+            "customer_id": "123-456-7890",
+            "developer_token": DEVELOPER_TOKEN,
+            "credentials": credential,
+        },
+        headers=headers,
+    )
+    assert connected.status_code == 200, connected.text
+    (first,) = _ads_jobs(session)
+    job = wait_terminal(first.id, timeout=60)
     assert job.status == JobStatus.completed, job.error_message
     result: dict[str, Any] = job.result_json or {}
     today = utcnow().date()
