@@ -30,6 +30,9 @@ class AdsAccount(SQLModel, table=True):
     customer_id: str = Field(max_length=10, primary_key=True)  # 10 digits
     currency_code: str = Field(max_length=3)  # ISO 4217, as the account reports it
     synced_at: dt.datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    # When the first sync's whole range was stored; until then every sync is a first sync
+    # (a backfill that failed half-way is done again, not taken for a daily one).
+    backfilled_at: dt.datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
 class AdsCampaign(SQLModel, table=True):

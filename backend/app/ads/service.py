@@ -226,12 +226,22 @@ def start_scheduled_syncs(*, session: Session) -> connections_service.FanOutResu
 
 
 def has_data(*, session: Session, project_id: uuid.UUID, customer_id: str) -> bool:
+    """Whether the account's first sync (its backfill) was stored whole."""
     found = session.exec(
-        select(AdsAccount.customer_id).where(
+        select(AdsAccount.backfilled_at).where(
             col(AdsAccount.project_id) == project_id, col(AdsAccount.customer_id) == customer_id
         )
     ).first()
     return found is not None
+
+
+def mark_backfilled(*, session: Session, project_id: uuid.UUID, customer_id: str) -> None:
+    session.execute(
+        sa.update(AdsAccount)
+        .where(col(AdsAccount.project_id) == project_id, col(AdsAccount.customer_id) == customer_id)
+        .values(backfilled_at=utcnow())
+    )
+    session.commit()
 
 
 def sync_range(*, has_stored: bool, days: int | None, today: date) -> tuple[date, date]:
@@ -327,6 +337,8 @@ def sync_account(
                 total=total_days,
                 message=f"day {done} of {total_days}: {result['rows']} campaign-days",
             )
+        if total_days >= settings.ADS_FIRST_SYNC_DAYS:
+            mark_backfilled(session=session, project_id=project_id, customer_id=customer_id)
         result["retries"] = ads.session.retries
     finally:
         if owned:

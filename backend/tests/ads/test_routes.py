@@ -390,6 +390,6 @@ def test_connecting_an_account_with_nothing_stored_starts_its_first_sync(
 
     session.exec(delete(JobRun))  # type: ignore[call-overload]
     session.commit()
-    sync(session, project, days=1, today=utcnow().date())
+    sync(session, project, today=utcnow().date())
     client.put(url, json=_body(credential), headers=headers)
-    assert jobs() == []  # the account's data is there: the daily sync carries on
+    assert jobs() == []  # the account's backfill is there: the daily sync carries on

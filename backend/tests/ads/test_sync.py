@@ -89,7 +89,7 @@ def test_the_daily_sync_refetches_the_last_three_days_and_replaces_their_numbers
     session: Session, project: Project, ads: AdsState, credential: dict[str, str]
 ) -> None:
     connect(session, project, credential)
-    sync(session, project, days=30)
+    sync(session, project)  # the first sync
     yesterday = TODAY - timedelta(days=1)
     old_day = TODAY - timedelta(days=10)
     # Google revised yesterday (late conversions) and an older day; Brand's numbers on the
@@ -190,7 +190,7 @@ def test_a_longer_manual_range_is_bounded_by_the_first_sync_days(
     ]
 
 
-def test_a_failing_chunk_keeps_the_chunks_before_it(
+def test_a_failing_chunk_keeps_the_chunks_before_it_and_the_backfill_is_redone(
     session: Session,
     project: Project,
     fake: FakeGoogle,
@@ -218,8 +218,13 @@ def test_a_failing_chunk_keeps_the_chunks_before_it(
         second_fails,
     )
     with pytest.raises(TransientJobError):
-        sync(session, project, days=30)
+        sync(session, project)  # the first sync: 90 days, 6 chunks
     assert len(_stored(session, project)) == 3 * 15
+    # Taken up again (the job's retry, or tomorrow's sync), it is still the first sync.
+    again, _ = sync(session, project)
+    assert (again["first_sync"], again["days"], again["inserted"]) == (True, 90, 3 * 75)
+    after, _ = sync(session, project)
+    assert (after["first_sync"], after["days"]) == (False, 3)
 
 
 def test_a_sync_of_a_refused_account_fails_permanently(
