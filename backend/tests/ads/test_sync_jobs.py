@@ -2,6 +2,8 @@
 fan-out (twice: one job per project per day; one failing project does not stop another),
 and the developer token's rate limit shared by two workers."""
 
+import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,8 +21,8 @@ from app.jobs.models import JobRun, JobStatus
 from app.projects.models import Project
 from tests.ads.conftest import ACCOUNT, DEVELOPER_TOKEN, connect
 from tests.builders import auth_headers, create_project, create_user
-from tests.fakes.google import FakeGoogle
-from tests.fakes.google_ads import AdsState
+from tests.fakes.google import Call, FakeGoogle, Reply
+from tests.fakes.google_ads import SEARCH_STREAM, AdsState
 from tests.jobs.conftest import wait_for, wait_terminal
 from tests.workers import celery_worker
 
@@ -127,3 +129,31 @@ def test_the_daily_fan_out_starts_one_job_per_project_once_a_day(
     )
     assert len(_ads_jobs(session)) == 3  # still: the day's keys hold after the jobs ended
     assert tasks.sync_all_accounts()["started"] == 0
+
+
+def test_a_running_sync_stops_when_cancelled(
+    worker: None,
+    client: TestClient,
+    session: Session,
+    fake: FakeGoogle,
+    ads: AdsState,
+    credential: dict[str, str],
+) -> None:
+    owner = create_user(session)
+    project = create_project(session, owner=owner)
+    headers = auth_headers(owner)
+    connect(session, project, credential)
+    fake.routes.clear()
+
+    def slow(call: Call, match: "re.Match[str]") -> Reply:
+        time.sleep(1.0)  # a large account's report takes its time
+        return ads.search_stream(call, match)
+
+    fake.route("POST", SEARCH_STREAM, slow)
+    started = client.post(f"/api/v1/projects/{project.id}/ads/sync", headers=headers)
+    job_id = started.json()["id"]
+    wait_for(lambda: len(fake.calls("searchStream")) >= 1, timeout=30, what="the first call")
+    assert client.post(f"/api/v1/jobs/{job_id}/cancel", headers=headers).status_code in (200, 202)
+    job = wait_terminal(uuid.UUID(job_id), timeout=30)
+    assert job.status == JobStatus.cancelled
+    assert len(fake.calls("searchStream")) < 6  # it stopped before the last chunk
