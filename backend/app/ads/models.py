@@ -30,6 +30,9 @@ class AdsAccount(SQLModel, table=True):
     customer_id: str = Field(max_length=10, primary_key=True)  # 10 digits
     currency_code: str = Field(max_length=3)  # ISO 4217, as the account reports it
     synced_at: dt.datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    # When the first sync's whole range was stored; until then every sync is a first sync
+    # (a backfill that failed half-way is done again, not taken for a daily one).
+    backfilled_at: dt.datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
 class AdsCampaign(SQLModel, table=True):
@@ -68,7 +71,7 @@ class AdsCampaignDay(SQLModel, table=True):
 
 # --- Input -----------------------------------------------------------------------------------
 
-_CUSTOMER_ID = re.compile(r"\d{3}-\d{3}-\d{4}|\d{10}")
+_CUSTOMER_ID = re.compile(r"[0-9]{3}-[0-9]{3}-[0-9]{4}|[0-9]{10}")
 
 
 def customer_digits(value: str) -> str:
@@ -87,8 +90,12 @@ def format_customer_id(digits: str) -> str:
 
 
 CustomerId = Annotated[str, AfterValidator(customer_digits)]
+# Sent as an HTTP header: visible ASCII only (Google's tokens are letters, digits, - and _).
 DeveloperToken = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$"
+    ),
 ]
 
 

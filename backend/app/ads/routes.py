@@ -42,15 +42,18 @@ def _range(start: date | None, end: date | None) -> tuple[date, date]:
 
 @router.put("/projects/{project_id}/ads/connection", response_model=ConnectionPublic)
 def connect_ads(
-    session: SessionDep, project: ProjectDep, body: AdsConnectionCreate
+    session: SessionDep, current_user: CurrentUser, project: ProjectDep, body: AdsConnectionCreate
 ) -> ConnectionPublic:
     """Connects (or reconnects) the project's Google Ads account. The developer token and
-    the credential are stored encrypted and never returned."""
+    the credential are stored encrypted and never returned. When nothing of the account is
+    stored yet, its first sync (the backfill) starts (see the project's jobs)."""
     try:
         connection = service.connect(session=session, project=project, body=body)
     except google.CredentialInvalidError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from exc
-    return connections_service.describe(connection)
+    public = connections_service.describe(connection)
+    service.start_first_sync(session=session, project=project, user=current_user)
+    return public
 
 
 @router.get(

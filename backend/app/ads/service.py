@@ -102,7 +102,8 @@ def connect(*, session: Session, project: Project, body: AdsConnectionCreate) ->
         project=project,
         provider=ADS_PROVIDER,
         target=format_customer_id(body.customer_id),
-        account=access.credential.account,
+        # Shown, never secret; the column holds 512 characters and no NUL.
+        account=access.credential.account.replace("\x00", "")[:512],
         secret={
             "developer_token": access.developer_token,
             "credentials": dict(access.credential.info),
@@ -190,6 +191,20 @@ def start_sync(
     )
 
 
+def start_first_sync(
+    *, session: Session, project: Project, user: User | None
+) -> tuple[JobRun, bool] | None:
+    """On connecting: the first sync (the ADS_FIRST_SYNC_DAYS backfill) when nothing of the
+    connected account is stored yet; None when there is."""
+    connection = get_connection(session=session, project_id=project.id)
+    if connection is None:
+        raise AdsNotConnectedError()
+    customer_id = connection.target.replace("-", "")
+    if has_data(session=session, project_id=project.id, customer_id=customer_id):
+        return None
+    return start_sync(session=session, project=project, user=user)
+
+
 def start_scheduled_sync(session: Session, project: Project) -> tuple[JobRun, bool]:
     """The daily sync of one project: once per project per UTC day, however often Beat fires."""
     return jobs_service.start_job(
@@ -211,12 +226,22 @@ def start_scheduled_syncs(*, session: Session) -> connections_service.FanOutResu
 
 
 def has_data(*, session: Session, project_id: uuid.UUID, customer_id: str) -> bool:
+    """Whether the account's first sync (its backfill) was stored whole."""
     found = session.exec(
-        select(AdsAccount.customer_id).where(
+        select(AdsAccount.backfilled_at).where(
             col(AdsAccount.project_id) == project_id, col(AdsAccount.customer_id) == customer_id
         )
     ).first()
     return found is not None
+
+
+def mark_backfilled(*, session: Session, project_id: uuid.UUID, customer_id: str) -> None:
+    session.execute(
+        sa.update(AdsAccount)
+        .where(col(AdsAccount.project_id) == project_id, col(AdsAccount.customer_id) == customer_id)
+        .values(backfilled_at=utcnow())
+    )
+    session.commit()
 
 
 def sync_range(*, has_stored: bool, days: int | None, today: date) -> tuple[date, date]:
@@ -312,6 +337,8 @@ def sync_account(
                 total=total_days,
                 message=f"day {done} of {total_days}: {result['rows']} campaign-days",
             )
+        if total_days >= settings.ADS_FIRST_SYNC_DAYS:
+            mark_backfilled(session=session, project_id=project_id, customer_id=customer_id)
         result["retries"] = ads.session.retries
     finally:
         if owned:
@@ -328,7 +355,10 @@ def read_range(
     """A read's range: `end` defaults to today, `start` to DEFAULT_RANGE_DAYS days before
     `end`; refused when reversed or longer than MAX_RANGE_DAYS."""
     end = end or today or utcnow().date()
-    start = start or end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    try:
+        start = start or end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    except OverflowError:
+        raise InvalidRangeError("end is too early for a default start; give start") from None
     if start > end:
         raise InvalidRangeError("start must be on or before end")
     if (end - start).days + 1 > MAX_RANGE_DAYS:

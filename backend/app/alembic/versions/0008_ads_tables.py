@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.String(length=10), nullable=False),
         sa.Column("currency_code", sa.String(length=3), nullable=False),
         sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("backfilled_at", sa.DateTime(timezone=True), nullable=True),
         _project_fk("ads_accounts"),
         sa.PrimaryKeyConstraint("project_id", "customer_id", name=op.f("pk_ads_accounts")),
     )
