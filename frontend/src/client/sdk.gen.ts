@@ -335,7 +335,8 @@ export const adsReadAdsConnection = <ThrowOnError extends boolean = false>(optio
  * Connect Ads
  *
  * Connects (or reconnects) the project's Google Ads account. The developer token and
- * the credential are stored encrypted and never returned.
+ * the credential are stored encrypted and never returned. When nothing of the account is
+ * stored yet, its first sync (the backfill) starts (see the project's jobs).
  */
 export const adsConnectAds = <ThrowOnError extends boolean = false>(options: Options<AdsConnectAdsData, ThrowOnError>) => (options.client ?? client).put<AdsConnectAdsResponses, AdsConnectAdsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
