@@ -21,10 +21,13 @@ export function SyncJobs({
   projectId,
   actions,
   onFinished,
+  pollMs,
 }: {
   projectId: string;
   actions: SyncAction[];
   onFinished: (job: JobPublic) => void;
+  /** How often the followed job is polled (the job views' default unless given). */
+  pollMs?: number;
 }) {
   const queryClient = useQueryClient();
   const { label } = useJobTypes();
@@ -32,7 +35,7 @@ export function SyncJobs({
   const latest = useQuery(jobQueries.project(projectId, { jobType: jobTypes, limit: 1 }));
   const [startedId, setStartedId] = useState<string | null>(null);
   const jobId = startedId ?? latest.data?.data[0]?.id;
-  const job = useJob(jobId).data;
+  const job = useJob(jobId, pollMs ? { intervalMs: pollMs } : undefined).data;
 
   // Refresh the data once, when a job seen running (or just started here) reaches its end.
   const watched = useRef(new Set<string>());
