@@ -11,11 +11,16 @@ test("connect Search Console, sync, read the charts and a query's own chart", as
 
   const section = page.getByRole("region", { name: "Search Console" });
   const form = section.getByRole("form", { name: "Connect Search Console" });
-  await form.getByLabel("Property").fill(google.gsc.property);
+  // A property the credential cannot see: the test lists those it can; a click picks one.
+  await form.getByLabel("Property").fill("sc-domain:not-mine.example");
   await form.getByLabel("Credentials (JSON)").fill(JSON.stringify(google.service_account));
   await expect(form.getByText(`Service account: ${google.service_account.client_email}`)).toBeVisible();
   await form.getByRole("button", { name: "Test connection" }).click();
   const result = form.getByRole("status", { name: "Connection test" });
+  await expect(result).toHaveAttribute("data-ok", "false");
+  await result.getByRole("button", { name: google.gsc.property }).click();
+  await expect(form.getByLabel("Property")).toHaveValue(google.gsc.property);
+  await form.getByRole("button", { name: "Test connection" }).click();
   await expect(result).toHaveAttribute("data-ok", "true");
   await expect(result).toContainText(google.gsc.permission);
   await shoot("50-gsc-connect-tested");
@@ -102,4 +107,9 @@ test("connect Google Ads, sync, read spend and the campaigns with their totals",
   await expect(section.getByRole("img", { name: `Spend, clicks and conversions of ${ads.campaign.name} by day` })).toBeVisible();
   await expect(totals).toContainText(money(ads.campaign.cost, ads.currency));
   await shoot("61-ads-campaign");
+
+  // Disconnecting deletes the credentials and brings the connect form back.
+  await section.getByTestId("connection-summary").getByRole("button", { name: "Disconnect" }).click();
+  await page.getByRole("dialog", { name: "Disconnect Google Ads?" }).getByRole("button", { name: "Disconnect" }).click();
+  await expect(section.getByRole("form", { name: "Connect Google Ads" })).toBeVisible();
 });
