@@ -40,6 +40,12 @@ export function CampaignsTable({
 }) {
   const [sort, setSort] = useState<{ by: AdsSort; order: "asc" | "desc" }>({ by: "cost", order: "desc" });
   const [offset, setOffset] = useState(0);
+  // Another range starts again from the first page.
+  const [rangeSeen, setRangeSeen] = useState(range);
+  if (rangeSeen !== range) {
+    setRangeSeen(range);
+    setOffset(0);
+  }
   const campaigns = useQuery(adsQueries.campaigns(projectId, range, { sort: sort.by, order: sort.order, offset, limit: PAGE_SIZE }));
   const sortBy = (by: AdsSort) => {
     setSort((current) => (current.by === by ? { by, order: current.order === "asc" ? "desc" : "asc" } : { by, order: by === "name" ? "asc" : "desc" }));
