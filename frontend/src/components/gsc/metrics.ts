@@ -5,7 +5,7 @@ import type { GscMetric } from "./series";
  * better, so its axis runs upside down and a fall is good news. */
 export const GSC_METRIC_INFO: Record<GscMetric, { label: string; color: string; format: (value: number | null) => string; lowerIsBetter?: boolean }> = {
   clicks: { label: "Clicks", color: "#4f46e5", format: (value) => formatNumber(value) },
-  impressions: { label: "Impressions", color: "#7c3aed", format: (value) => formatNumber(value) },
+  impressions: { label: "Impressions", color: "#0891b2", format: (value) => formatNumber(value) },
   ctr: { label: "CTR", color: "#059669", format: (value) => formatPercent(value) },
   position: { label: "Position", color: "#ea580c", format: (value) => formatDecimal(value), lowerIsBetter: true },
 };
