@@ -17,7 +17,8 @@ Then, at the end of the day:
 5. rows of the day Google no longer sends (a provisional day's rows whose key changed) are
    deleted: the anti-join against `gsc_stage_keys` runs only when the day's counts say some
    are there (rows stored before + rows inserted > rows sent);
-6. the day's totals are replaced and the day recorded in `gsc_days`.
+6. when any row of the day changed, its per-query and per-page sums are rewritten;
+7. the day's totals are replaced and the day recorded in `gsc_days`.
 
 So any re-run of a day leaves the same rows. No row-by-row ORM anywhere on this path. The
 day's commit does not wait for the WAL flush (`synchronous_commit` off for it): a day lost
@@ -159,6 +160,26 @@ SELECT %(site)s, %(type)s, %(day)s, country, device, sum(clicks), sum(impression
 FROM gsc_stage_totals GROUP BY country, device
 """
 
+# The day's per-query and per-page sums, rewritten when any row of the day changed.
+_ROLLUPS = [
+    """DELETE FROM gsc_query_days
+       WHERE site_id = %(site)s AND search_type = %(type)s AND date = %(day)s""",
+    """INSERT INTO gsc_query_days (site_id, search_type, date, query_id, clicks, impressions,
+                                  position)
+       SELECT %(site)s, %(type)s, %(day)s, query_id, sum(clicks), sum(impressions),
+              coalesce(sum(position * impressions) / nullif(sum(impressions), 0), avg(position))
+       FROM gsc_rows WHERE site_id = %(site)s AND search_type = %(type)s AND date = %(day)s
+       GROUP BY query_id""",
+    """DELETE FROM gsc_page_days
+       WHERE site_id = %(site)s AND search_type = %(type)s AND date = %(day)s""",
+    """INSERT INTO gsc_page_days (site_id, search_type, date, page_id, clicks, impressions,
+                                 position)
+       SELECT %(site)s, %(type)s, %(day)s, page_id, sum(clicks), sum(impressions),
+              coalesce(sum(position * impressions) / nullif(sum(impressions), 0), avg(position))
+       FROM gsc_rows WHERE site_id = %(site)s AND search_type = %(type)s AND date = %(day)s
+       GROUP BY page_id""",
+]
+
 _RECORD_DAY = """
 INSERT INTO gsc_days (site_id, search_type, date, provisional, row_count, synced_at)
 VALUES (%(site)s, %(type)s, %(day)s, %(provisional)s, %(rows)s, now())
@@ -281,7 +302,7 @@ class DayWriter:
                 ) from exc
 
     def finish(self, *, provisional: bool) -> DayWritten:
-        """Steps 5-6; the caller commits."""
+        """Steps 5-7; the caller commits."""
         connection, params = self._connection, self._params
         deleted = 0
         # Rows there now = before + inserted; more than Google sent means some went away
@@ -289,6 +310,10 @@ class DayWriter:
         if self._before + self.inserted > self.rows:
             connection.execute(_WHOLE_DAY_PLANS)
             deleted = connection.execute(_DELETE_UNSEEN, params).rowcount
+        if self.inserted or self.updated or deleted:
+            connection.execute(_WHOLE_DAY_PLANS)
+            for statement in _ROLLUPS:
+                connection.execute(statement, params)
         connection.execute(_DELETE_TOTALS, params)
         connection.execute(_INSERT_TOTALS, params)
         connection.execute(_RECORD_DAY, {**params, "provisional": provisional, "rows": self.rows})
