@@ -7,6 +7,8 @@ Storage (docs/architecture.md; storage.py writes it): a property is a small inte
 and the index every date-range read walks. `gsc_totals` holds the property-level totals per
 day (no query/page dimension: nothing anonymised is lost), which the daily chart reads.
 `gsc_days` records each synced day: provisional or final, and when (backfills resume from it).
+`gsc_query_days` and `gsc_page_days` are the rows summed per query (page) and day, rewritten
+with each day that changed: the top lists of a 90-day range read them, not the rows.
 """
 
 import datetime as dt
@@ -101,6 +103,36 @@ class GscRow(SQLModel, table=True):
     page_id: int = Field(primary_key=True)
     country: str = Field(sa_type=KEY_TEXT, primary_key=True)
     device: str = Field(sa_type=KEY_TEXT, primary_key=True)
+    clicks: int
+    impressions: int
+    position: float
+
+
+class GscQueryDay(SQLModel, table=True):
+    """A query's day summed over pages, countries and devices (written with the day): what
+    top queries and a query's series read when no country or device is asked for, a fraction
+    of the rows to sum."""
+
+    __tablename__ = "gsc_query_days"
+
+    site_id: int = Field(primary_key=True)
+    search_type: int = Field(sa_type=sa.SmallInteger, primary_key=True)
+    date: dt.date = Field(primary_key=True)
+    query_id: int = Field(primary_key=True)
+    clicks: int
+    impressions: int
+    position: float  # impressions-weighted
+
+
+class GscPageDay(SQLModel, table=True):
+    """A page's day summed over queries, countries and devices (as GscQueryDay)."""
+
+    __tablename__ = "gsc_page_days"
+
+    site_id: int = Field(primary_key=True)
+    search_type: int = Field(sa_type=sa.SmallInteger, primary_key=True)
+    date: dt.date = Field(primary_key=True)
+    page_id: int = Field(primary_key=True)
     clicks: int
     impressions: int
     position: float

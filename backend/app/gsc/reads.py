@@ -1,6 +1,7 @@
 """What the dashboard reads: the daily series (from the property totals), top queries and
 pages for a range, and one query's or page's series. All of them walk the primary keys'
-(site, type, date) prefix for the range."""
+(site, type, date) prefix for the range; without a country or device filter, the top lists
+and series sum the per-day sums (gsc_query_days, gsc_page_days) instead of the rows."""
 
 import datetime as dt
 from collections.abc import Sequence
@@ -106,6 +107,20 @@ def daily(session: Session, scope: Scope) -> list[MetricPoint]:
     return [_point(*row) for row in rows]
 
 
+_DIMENSIONS: dict[str, tuple[str, str, str]] = {
+    "query": ("gsc_queries", "query", "query_id"),
+    "page": ("gsc_pages", "page", "page_id"),
+}
+
+
+def _source(scope: Scope, dimension: Dimension) -> str:
+    """The rows to sum: the per-day sums of the dimension unless a country or device is
+    asked for (those need the rows themselves)."""
+    if scope.country is None and scope.device is None:
+        return "gsc_query_days" if dimension == "query" else "gsc_page_days"
+    return "gsc_rows"
+
+
 _ORDER = {
     "clicks": "clicks",
     "impressions": "impressions",
@@ -127,11 +142,8 @@ def top(
 ) -> tuple[list[dict[str, Any]], int]:
     """Queries (or pages) of the range with their clicks, impressions, CTR and average
     position (impressions-weighted), sorted and paged; and how many there are."""
-    table, column, key = (
-        ("gsc_queries", "query", "query_id")
-        if dimension == "query"
-        else ("gsc_pages", "page", "page_id")
-    )
+    table, column, key = _DIMENSIONS[dimension]
+    source = _source(scope, dimension)
     params = scope.params()
     matching = ""
     if search:
@@ -146,7 +158,7 @@ def top(
         WITH grouped AS (
             SELECT r.{key} AS id, sum(r.clicks) AS clicks, sum(r.impressions) AS impressions,
                    sum(r.position * r.impressions) AS weighted
-            FROM gsc_rows r
+            FROM {source} r
             WHERE r.site_id = :site AND r.search_type = :type
                   AND r.date BETWEEN :start AND :end {scope.filters("r")} {matching}
             GROUP BY r.{key}
@@ -167,7 +179,7 @@ def top(
         total = int(
             session.execute(
                 sa.text(f"""
-                SELECT count(DISTINCT r.{key}) FROM gsc_rows r
+                SELECT count(DISTINCT r.{key}) FROM {source} r
                 WHERE r.site_id = :site AND r.search_type = :type
                       AND r.date BETWEEN :start AND :end {scope.filters("r")} {matching}
                 """),  # noqa: S608 - constants
@@ -194,11 +206,8 @@ def series(
     session: Session, scope: Scope, *, dimension: Dimension, value: str
 ) -> list[MetricPoint]:
     """One query's (or page's) daily clicks, impressions, CTR and position."""
-    table, column, key = (
-        ("gsc_queries", "query", "query_id")
-        if dimension == "query"
-        else ("gsc_pages", "page", "page_id")
-    )
+    table, column, key = _DIMENSIONS[dimension]
+    source = _source(scope, dimension)
     params = {**scope.params(), "value": value}
     rows = session.execute(
         sa.text(f"""
@@ -207,7 +216,7 @@ def series(
         LEFT JOIN (
             SELECT r.date, sum(r.clicks) AS clicks, sum(r.impressions) AS impressions,
                    sum(r.position * r.impressions) AS weighted
-            FROM gsc_rows r
+            FROM {source} r
             WHERE r.site_id = :site AND r.search_type = :type
                   AND r.date BETWEEN :start AND :end {scope.filters("r")}
                   AND r.{key} = (SELECT id FROM {table} WHERE site_id = :site

@@ -17,7 +17,8 @@ Then, at the end of the day:
 5. rows of the day Google no longer sends (a provisional day's rows whose key changed) are
    deleted: the anti-join against `gsc_stage_keys` runs only when the day's counts say some
    are there (rows stored before + rows inserted > rows sent);
-6. the day's totals are replaced and the day recorded in `gsc_days`.
+6. when any row of the day changed, its per-query and per-page sums are rewritten;
+7. the day's totals are replaced and the day recorded in `gsc_days`.
 
 So any re-run of a day leaves the same rows. No row-by-row ORM anywhere on this path. The
 day's commit does not wait for the WAL flush (`synchronous_commit` off for it): a day lost
@@ -63,29 +64,44 @@ INSERT INTO gsc_stage_keys (query, page, country, device)
 SELECT query, page, country, device FROM gsc_stage
 """
 
+# Every lookup of a page's queries and pages in the dictionaries is a probe of their unique
+# index, written as a correlated scalar subquery: a join would leave the plan to statistics
+# that lag far behind a dictionary growing by thousands of entries a page (a nested loop
+# over a dictionary thought empty reads it once per staged row). Sequential scans are off
+# for the page statements (_PROBE_PLANS), so the probes use the index.
 _NEW_QUERIES = """
 INSERT INTO gsc_queries (site_id, query)
-SELECT DISTINCT %(site)s, s.query FROM gsc_stage s
-WHERE NOT EXISTS (SELECT 1 FROM gsc_queries q WHERE q.site_id = %(site)s AND q.query = s.query)
+SELECT %(site)s, s.query FROM (SELECT DISTINCT query FROM gsc_stage) s
+WHERE (SELECT q.id FROM gsc_queries q WHERE q.site_id = %(site)s AND q.query = s.query) IS NULL
 ON CONFLICT (site_id, query) DO NOTHING
 """
 
 _NEW_PAGES = """
 INSERT INTO gsc_pages (site_id, page)
-SELECT DISTINCT %(site)s, s.page FROM gsc_stage s
-WHERE NOT EXISTS (SELECT 1 FROM gsc_pages p WHERE p.site_id = %(site)s AND p.page = s.page)
+SELECT %(site)s, s.page FROM (SELECT DISTINCT page FROM gsc_stage) s
+WHERE (SELECT p.id FROM gsc_pages p WHERE p.site_id = %(site)s AND p.page = s.page) IS NULL
 ON CONFLICT (site_id, page) DO NOTHING
 """
 
+# Rows of a page, with their dictionary ids, in primary-key order (the index then grows
+# nearly in order instead of splitting pages all over). ON CONFLICT finds existing rows by
+# probing the primary key, whatever the statistics say; unchanged ones are not rewritten.
 _UPSERT_ROWS = """
 WITH written AS (
     INSERT INTO gsc_rows AS r (site_id, search_type, date, query_id, page_id, country, device,
                                clicks, impressions, position)
-    SELECT %(site)s, %(type)s, %(day)s, q.id, p.id, s.country, s.device,
-           s.clicks, s.impressions, s.position
-    FROM gsc_stage s
-    JOIN gsc_queries q ON q.site_id = %(site)s AND q.query = s.query
-    JOIN gsc_pages p ON p.site_id = %(site)s AND p.page = s.page
+    SELECT %(site)s, %(type)s, %(day)s, k.query_id, k.page_id, k.country, k.device,
+           k.clicks, k.impressions, k.position
+    FROM (
+        SELECT (SELECT q.id FROM gsc_queries q
+                WHERE q.site_id = %(site)s AND q.query = s.query) AS query_id,
+               (SELECT p.id FROM gsc_pages p
+                WHERE p.site_id = %(site)s AND p.page = s.page) AS page_id,
+               s.country, s.device, s.clicks, s.impressions, s.position
+        FROM gsc_stage s
+    ) k
+    {unchanged}
+    ORDER BY k.query_id, k.page_id, k.country, k.device
     ON CONFLICT (site_id, search_type, date, query_id, page_id, country, device) DO UPDATE
     SET clicks = excluded.clicks, impressions = excluded.impressions,
         position = excluded.position
@@ -95,6 +111,25 @@ WITH written AS (
 )
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written
 """
+
+# A day synced before: rows stored with the same values are left out up front (one probe of
+# the primary key each), so they are neither locked nor rewritten, as ON CONFLICT would.
+_UNCHANGED = """
+    WHERE (SELECT 1 FROM gsc_rows x
+           WHERE x.site_id = %(site)s AND x.search_type = %(type)s AND x.date = %(day)s
+             AND x.query_id = k.query_id AND x.page_id = k.page_id
+             AND x.country = k.country AND x.device = k.device
+             AND x.clicks = k.clicks AND x.impressions = k.impressions
+             AND x.position = k.position) IS NULL"""
+
+_INSERT_ROWS = _UPSERT_ROWS.format(unchanged="")
+_RESYNC_ROWS = _UPSERT_ROWS.format(unchanged=_UNCHANGED)
+
+# (JIT off too: the disabled scans' huge costs would make every page statement compile.)
+_PROBE_PLANS = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off"
+# The day's anti-join (rare: only when rows went away) compares every stored row of the day
+# with the day's keys: by hash, never a nested loop over a day whose statistics say "one row".
+_WHOLE_DAY_PLANS = "SET LOCAL enable_seqscan = on; SET LOCAL enable_nestloop = off"
 
 _DELETE_UNSEEN = """
 DELETE FROM gsc_rows r
@@ -124,6 +159,26 @@ SELECT %(site)s, %(type)s, %(day)s, country, device, sum(clicks), sum(impression
        coalesce(sum(position * impressions) / nullif(sum(impressions), 0), avg(position))
 FROM gsc_stage_totals GROUP BY country, device
 """
+
+# The day's per-query and per-page sums, rewritten when any row of the day changed.
+_ROLLUPS = [
+    """DELETE FROM gsc_query_days
+       WHERE site_id = %(site)s AND search_type = %(type)s AND date = %(day)s""",
+    """INSERT INTO gsc_query_days (site_id, search_type, date, query_id, clicks, impressions,
+                                  position)
+       SELECT %(site)s, %(type)s, %(day)s, query_id, sum(clicks), sum(impressions),
+              coalesce(sum(position * impressions) / nullif(sum(impressions), 0), avg(position))
+       FROM gsc_rows WHERE site_id = %(site)s AND search_type = %(type)s AND date = %(day)s
+       GROUP BY query_id""",
+    """DELETE FROM gsc_page_days
+       WHERE site_id = %(site)s AND search_type = %(type)s AND date = %(day)s""",
+    """INSERT INTO gsc_page_days (site_id, search_type, date, page_id, clicks, impressions,
+                                 position)
+       SELECT %(site)s, %(type)s, %(day)s, page_id, sum(clicks), sum(impressions),
+              coalesce(sum(position * impressions) / nullif(sum(impressions), 0), avg(position))
+       FROM gsc_rows WHERE site_id = %(site)s AND search_type = %(type)s AND date = %(day)s
+       GROUP BY page_id""",
+]
 
 _RECORD_DAY = """
 INSERT INTO gsc_days (site_id, search_type, date, provisional, row_count, synced_at)
@@ -162,6 +217,7 @@ class DayWriter:
         self._connection.execute(_CREATE_STAGE)
         stored = self._connection.execute(_STORED_COUNT, self._params).fetchone()
         self._before = int(stored[0]) if stored else 0
+        self._connection.execute(_PROBE_PLANS)
 
     def add_rows(self, rows: Sequence[Any]) -> None:
         """A page of rows of dimensions [date, query, page, country, device], as Google
@@ -206,7 +262,8 @@ class DayWriter:
         connection.execute(_NEW_QUERIES, params)
         connection.execute(_NEW_PAGES, params)
         try:
-            counts = connection.execute(_UPSERT_ROWS, params).fetchone()
+            upsert = _RESYNC_ROWS if self._before else _INSERT_ROWS
+            counts = connection.execute(upsert, params).fetchone()
         except psycopg.errors.CardinalityViolation as exc:
             raise PermanentJobError(
                 "Search Console sent the same row twice for one day; the day was not stored",
@@ -245,13 +302,18 @@ class DayWriter:
                 ) from exc
 
     def finish(self, *, provisional: bool) -> DayWritten:
-        """Steps 5-6; the caller commits."""
+        """Steps 5-7; the caller commits."""
         connection, params = self._connection, self._params
         deleted = 0
         # Rows there now = before + inserted; more than Google sent means some went away
         # (never when the day had no rows before, so the keys were kept whenever needed).
         if self._before + self.inserted > self.rows:
+            connection.execute(_WHOLE_DAY_PLANS)
             deleted = connection.execute(_DELETE_UNSEEN, params).rowcount
+        if self.inserted or self.updated or deleted:
+            connection.execute(_WHOLE_DAY_PLANS)
+            for statement in _ROLLUPS:
+                connection.execute(statement, params)
         connection.execute(_DELETE_TOTALS, params)
         connection.execute(_INSERT_TOTALS, params)
         connection.execute(_RECORD_DAY, {**params, "provisional": provisional, "rows": self.rows})

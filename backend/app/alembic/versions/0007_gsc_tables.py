@@ -123,8 +123,37 @@ def upgrade() -> None:
         ),
     )
 
+    op.create_table(
+        "gsc_query_days",
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("search_type", sa.SmallInteger(), nullable=False),
+        sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("query_id", sa.Integer(), nullable=False),
+        sa.Column("clicks", sa.Integer(), nullable=False),
+        sa.Column("impressions", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "site_id", "search_type", "date", "query_id", name=op.f("pk_gsc_query_days")
+        ),
+    )
+    op.create_table(
+        "gsc_page_days",
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("search_type", sa.SmallInteger(), nullable=False),
+        sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("page_id", sa.Integer(), nullable=False),
+        sa.Column("clicks", sa.Integer(), nullable=False),
+        sa.Column("impressions", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "site_id", "search_type", "date", "page_id", name=op.f("pk_gsc_page_days")
+        ),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("gsc_page_days")
+    op.drop_table("gsc_query_days")
     op.drop_table("gsc_totals")
     op.drop_table("gsc_queries")
     op.drop_table("gsc_pages")
