@@ -41,8 +41,16 @@ test("connect Search Console, sync, read the charts and a query's own chart", as
   await expect(section.getByTestId("gsc-total-impressions").getByTestId("metric-value")).toHaveText(number(google.gsc.impressions));
   await expect(section.getByRole("img", { name: "Search performance by day" })).toBeVisible();
   const legend = section.getByRole("list", { name: "Legend" });
-  await expect(legend).toContainText("Previous period");
   await expect(legend).toContainText("Provisional");
+  // The first sync took 28 days: the 28 before are not there to compare with.
+  await expect(section.getByTestId("gsc-previous-incomplete")).toContainText("backfill to compare");
+  await expect(legend).not.toContainText("Previous period");
+  // The last 7 days have their previous 7 synced: compared, dashed.
+  await section.getByRole("button", { name: "Last 7 days" }).click();
+  await expect(legend).toContainText("Previous period");
+  await expect(section.getByTestId("gsc-total-clicks")).toContainText("vs previous period");
+  await section.getByRole("button", { name: "Last 28 days" }).click();
+  await expect(section.getByTestId("gsc-total-clicks").getByTestId("metric-value")).toHaveText(number(google.gsc.clicks));
   // Position on, impressions off: the toggles drive the lines.
   await section.getByTestId("gsc-total-position").click();
   await section.getByTestId("gsc-total-impressions").click();

@@ -7,13 +7,15 @@ import { Card, CardBody, CardHeader } from "@/components/ui/card";
 import { SelectField } from "@/components/ui/form";
 import { presetChoice, RangePicker, type RangeChoice } from "@/components/ui/range-picker";
 import { ErrorState, LoadingState, QueryBoundary } from "@/components/ui/states";
+import { dayCount } from "@/lib/date-range";
+import { formatDay } from "@/lib/format";
 import { toastSuccess } from "@/lib/toast";
 import { gscKeys, gscMutations, gscQueries, type GscRowKind, type GscSegment } from "@/queries/gsc";
 import { GSC_COUNTRIES, GSC_DEVICES, GSC_SEARCH_TYPES } from "./segments";
 import { GscConnectForm } from "./gsc-connect-form";
 import { GscChart, MetricToggles } from "./gsc-chart";
 import { SeriesDialog } from "./series-dialog";
-import { compareSeries, type GscMetric } from "./series";
+import { compareSeries, previousIsComparable, type GscMetric } from "./series";
 import { TopTable } from "./top-table";
 
 function Performance({ projectId, range, segment }: { projectId: string; range: RangeChoice; segment: GscSegment }) {
@@ -22,17 +24,27 @@ function Performance({ projectId, range, segment }: { projectId: string; range: 
   const toggle = (metric: GscMetric) => setMetrics((current) => (current.includes(metric) ? current.filter((m) => m !== metric) : [...current, metric]));
   return (
     <QueryBoundary query={data}>
-      {(metricsData) => (
-        <div className="space-y-4">
-          <MetricToggles totals={metricsData.totals} previous={metricsData.previous.totals} selected={metrics} onToggle={toggle} />
-          <GscChart
-            title="Search performance by day"
-            days={compareSeries(range.range, metricsData.daily, metricsData.previous)}
-            metrics={metrics}
-            showPrevious
-          />
-        </div>
-      )}
+      {(metricsData) => {
+        const comparable = previousIsComparable(metricsData.daily, metricsData.previous.daily);
+        return (
+          <div className="space-y-4">
+            <MetricToggles totals={metricsData.totals} previous={comparable ? metricsData.previous.totals : undefined} selected={metrics} onToggle={toggle} />
+            {!comparable && metricsData.daily.length > 0 && (
+              <p className="text-xs text-slate-500" data-testid="gsc-previous-incomplete">
+                The previous period ({formatDay(metricsData.previous.start, true)} – {formatDay(metricsData.previous.end, true)}) has data on{" "}
+                {metricsData.previous.daily.length} of its {dayCount({ start: metricsData.previous.start, end: metricsData.previous.end })} days: backfill
+                to compare with it.
+              </p>
+            )}
+            <GscChart
+              title="Search performance by day"
+              days={compareSeries(range.range, metricsData.daily, metricsData.previous)}
+              metrics={metrics}
+              showPrevious={comparable}
+            />
+          </div>
+        );
+      }}
     </QueryBoundary>
   );
 }

@@ -1,5 +1,5 @@
 import type { MetricPoint } from "@/client";
-import { compareSeries, provisionalSpan, summarize } from "./series";
+import { compareSeries, previousIsComparable, provisionalSpan, summarize } from "./series";
 
 const day = (date: string, clicks: number, impressions: number, position: number, provisional = false): MetricPoint => ({
   date,
@@ -64,5 +64,17 @@ describe("summarize", () => {
   it("has no ratio without impressions", () => {
     expect(summarize([])).toEqual({ clicks: null, impressions: null, ctr: null, position: null });
     expect(summarize([day("2026-12-01", 0, 0, 0)])).toMatchObject({ ctr: null, position: null });
+  });
+});
+
+describe("previousIsComparable", () => {
+  const days = (count: number) => Array.from({ length: count }, (_, i) => day(`2026-11-${String(i + 1).padStart(2, "0")}`, 1, 10, 2));
+
+  it("compares only with a previous period synced on (nearly) as many days", () => {
+    expect(previousIsComparable(days(28), days(28))).toBe(true);
+    expect(previousIsComparable(days(28), days(26))).toBe(true);
+    // A first sync of 28 days leaves the previous period with a day or two.
+    expect(previousIsComparable(days(27), days(1))).toBe(false);
+    expect(previousIsComparable([], [])).toBe(false);
   });
 });

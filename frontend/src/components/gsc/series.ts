@@ -67,3 +67,10 @@ export function summarize(days: Pick<MetricPoint, "clicks" | "impressions" | "po
     position: impressions > 0 ? weighted / impressions : null,
   };
 }
+
+/** Whether the previous period can be compared with: the API lists only synced days, and a
+ * period synced on a few days only would make every change look huge. It needs data on at
+ * least 90 % as many days as the current period. */
+export function previousIsComparable(current: MetricPoint[], previous: MetricPoint[]): boolean {
+  return current.length > 0 && previous.length >= current.length * 0.9;
+}
