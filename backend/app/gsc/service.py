@@ -45,6 +45,7 @@ NOT_CONNECTED = "Search Console is not connected"
 # Permission levels that can read Search Analytics (siteUnverifiedUser cannot).
 READABLE_LEVELS = frozenset({"siteOwner", "siteFullUser", "siteRestrictedUser"})
 
+ACCOUNT_MAX_CHARS = 512  # provider_connections.account
 _DOMAIN_PROPERTY = re.compile(r"sc-domain:(.+)")
 
 
@@ -60,6 +61,8 @@ def parse_property(value: str) -> str:
     (scheme, host, path with its trailing slash: Google names the property by it). Raises
     ValueError with what is wrong."""
     value = value.strip()
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise ValueError("property must not contain spaces or control characters")
     domain = _DOMAIN_PROPERTY.fullmatch(value)
     if domain:
         host = normalize_host(domain.group(1))
@@ -85,6 +88,9 @@ def connect(
     (google.CredentialInvalidError included) for input to fix."""
     site_url = parse_property(property)
     credential = google.parse_credential(credentials)
+    # What is stored in the clear must fit its column and be text PostgreSQL can hold.
+    if "\x00" in credential.account or len(credential.account) > ACCOUNT_MAX_CHARS:
+        raise google.CredentialInvalidError("the credential's client id or email is not valid")
     connection = connections_service.save_connection(
         session=session,
         project=project,
@@ -349,6 +355,14 @@ def run_backfill(
 # --- Reading ---------------------------------------------------------------------------------
 
 DEFAULT_RANGE_DAYS = 28
+# Search Console keeps 16 months; dates far outside any data are refused, not computed with.
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)
+
+
+def _check_text(name: str, value: str | None) -> None:
+    if value is not None and "\x00" in value:
+        raise ValueError(f"{name} must not contain NUL characters")
 
 
 def _scope(
@@ -363,6 +377,9 @@ def _scope(
 ) -> reads.Scope:
     """The read's scope on the connected property (site 0, which holds nothing, before the
     first sync). Raises NotConnectedError, ValueError for a range or filter to fix."""
+    for day in (start, end):
+        if day is not None and not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise ValueError(f"dates must lie between {EARLIEST_DATE} and {LATEST_DATE}")
     connection = _require_connection(session, project)
     if search_type not in SEARCH_TYPES:
         raise ValueError(f"type must be one of {', '.join(SEARCH_TYPES)}")
@@ -458,6 +475,7 @@ def top_queries(
         country=country,
         device=device,
     )
+    _check_text("search", search)
     data, count = reads.top(
         session,
         scope,
@@ -495,6 +513,7 @@ def top_pages(
         country=country,
         device=device,
     )
+    _check_text("search", search)
     data, count = reads.top(
         session,
         scope,
@@ -529,6 +548,7 @@ def series(
         country=country,
         device=device,
     )
+    _check_text(dimension, value)
     return GscSeriesPublic(daily=reads.series(session, scope, dimension=dimension, value=value))
 
 

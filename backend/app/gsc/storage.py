@@ -16,7 +16,7 @@ Then, at the end of the day:
 
 5. rows of the day Google no longer sends (a provisional day's rows whose key changed) are
    deleted: the anti-join against `gsc_stage_keys` runs only when the day's counts say some
-   are there (rows stored before + rows inserted > rows sent);
+   are there (more rows stored than sent);
 6. when any row of the day changed, its per-query and per-page sums are rewritten;
 7. the day's totals are replaced and the day recorded in `gsc_days`.
 
@@ -87,7 +87,6 @@ ON CONFLICT (site_id, page) DO NOTHING
 # nearly in order instead of splitting pages all over). ON CONFLICT finds existing rows by
 # probing the primary key, whatever the statistics say; unchanged ones are not rewritten.
 _UPSERT_ROWS = """
-WITH written AS (
     INSERT INTO gsc_rows AS r (site_id, search_type, date, query_id, page_id, country, device,
                                clicks, impressions, position)
     SELECT %(site)s, %(type)s, %(day)s, k.query_id, k.page_id, k.country, k.device,
@@ -107,9 +106,6 @@ WITH written AS (
         position = excluded.position
     WHERE (r.clicks, r.impressions, r.position)
           IS DISTINCT FROM (excluded.clicks, excluded.impressions, excluded.position)
-    RETURNING (xmax = 0) AS inserted
-)
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written
 """
 
 # A day synced before: rows stored with the same values are left out up front (one probe of
@@ -145,6 +141,11 @@ WHERE r.site_id = %(site)s AND r.search_type = %(type)s AND r.date = %(day)s
 
 _STORED_COUNT = """
 SELECT row_count FROM gsc_days WHERE site_id = %(site)s AND search_type = %(type)s
+  AND date = %(day)s
+"""
+
+_DAY_COUNT = """
+SELECT count(*) FROM gsc_rows WHERE site_id = %(site)s AND search_type = %(type)s
   AND date = %(day)s
 """
 
@@ -213,7 +214,7 @@ class DayWriter:
     def __init__(self, session: Session, *, site_id: int, search_type: int, day: dt.date) -> None:
         self._connection = driver_connection(session)
         self._params: dict[str, Any] = {"site": site_id, "type": search_type, "day": day}
-        self.rows = self.inserted = self.updated = 0
+        self.rows = self.written = 0  # rows sent; rows inserted or changed
         self._connection.execute(_CREATE_STAGE)
         stored = self._connection.execute(_STORED_COUNT, self._params).fetchone()
         self._before = int(stored[0]) if stored else 0
@@ -263,15 +264,12 @@ class DayWriter:
         connection.execute(_NEW_PAGES, params)
         try:
             upsert = _RESYNC_ROWS if self._before else _INSERT_ROWS
-            counts = connection.execute(upsert, params).fetchone()
+            self.written += connection.execute(upsert, params).rowcount
         except psycopg.errors.CardinalityViolation as exc:
             raise PermanentJobError(
                 "Search Console sent the same row twice for one day; the day was not stored",
                 category="provider_error",
             ) from exc
-        if counts:
-            self.inserted += int(counts[0])
-            self.updated += int(counts[1])
         if self._before:
             connection.execute(_KEEP_KEYS)
 
@@ -304,13 +302,23 @@ class DayWriter:
     def finish(self, *, provisional: bool) -> DayWritten:
         """Steps 5-7; the caller commits."""
         connection, params = self._connection, self._params
+        # Rows stored now: a first write of the day stored what it wrote; otherwise the day's
+        # count (an index-only scan), unless nothing was written, leaving what was there.
+        if not self._before:
+            stored = self.written
+        elif self.written:
+            row = connection.execute(_DAY_COUNT, params).fetchone()
+            stored = int(row[0]) if row else 0
+        else:
+            stored = self._before
+        inserted = stored - self._before
         deleted = 0
-        # Rows there now = before + inserted; more than Google sent means some went away
-        # (never when the day had no rows before, so the keys were kept whenever needed).
-        if self._before + self.inserted > self.rows:
+        # More rows than Google sent means some went away (never when the day had no rows
+        # before, so the keys were kept whenever they are needed).
+        if stored > self.rows:
             connection.execute(_WHOLE_DAY_PLANS)
             deleted = connection.execute(_DELETE_UNSEEN, params).rowcount
-        if self.inserted or self.updated or deleted:
+        if self.written or deleted:
             connection.execute(_WHOLE_DAY_PLANS)
             for statement in _ROLLUPS:
                 connection.execute(statement, params)
@@ -318,5 +326,5 @@ class DayWriter:
         connection.execute(_INSERT_TOTALS, params)
         connection.execute(_RECORD_DAY, {**params, "provisional": provisional, "rows": self.rows})
         return DayWritten(
-            rows=self.rows, inserted=self.inserted, updated=self.updated, deleted=deleted
+            rows=self.rows, inserted=inserted, updated=self.written - inserted, deleted=deleted
         )

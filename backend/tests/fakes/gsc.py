@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,7 @@ class GscState:
     day_rows: dict[tuple[str, dt.date], int] = field(default_factory=dict)  # per-day counts
     property_rows: dict[str, int] = field(default_factory=dict)  # per-property counts
     weekday_factor: bool = False  # demo data: fewer impressions at weekends
+    query_delay: float = 0.0  # seconds each query takes (slow syncs for kill tests)
     _cache: dict[Any, bytes] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -192,6 +194,8 @@ class GscState:
         return Reply(200, {"siteEntry": entries} if entries else {})
 
     def query(self, call: Call, match: "re.Match[str]") -> Reply:
+        if self.query_delay:
+            time.sleep(self.query_delay)
         site_url = unquote(match.group(1))
         if not self.readable(call.account, site_url):
             message = permission_message(site_url)

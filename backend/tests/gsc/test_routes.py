@@ -264,3 +264,26 @@ def test_top_queries_and_pages_sort_filter_and_page(
     assert client.get(f"{base}/queries?limit=1001", headers=headers).status_code == 422
     assert client.get(f"{base}/queries?sort=name", headers=headers).status_code == 422
     assert client.get(f"{base}/queries/series", headers=headers).status_code == 422
+
+
+def test_hostile_input_is_refused_not_a_server_error(
+    client: TestClient, session: Session, fake: FakeGoogle, gsc: GscState
+) -> None:
+    connected = connect(session, fake, gsc)
+    headers = auth_headers(connected.owner)
+    base = _base(connected.project.id)
+    oauth = {**fake.oauth_client(), "client_id": "x" * 512}
+    for body in (
+        {"property": "https://www.example.com/\x00/", "credentials": fake.oauth_client()},
+        {"property": "sc-domain:exa mple.com", "credentials": fake.oauth_client()},
+        {"property": DOMAIN_PROPERTY, "credentials": oauth},
+        {"property": DOMAIN_PROPERTY, "credentials": {**fake.oauth_client(), "client_id": "a\x00"}},
+    ):
+        assert client.put(f"{base}/connection", json=body, headers=headers).status_code == 422
+    for path in (
+        "queries?search=%00",
+        "queries/series?query=a%00b",
+        "metrics?start=0001-01-01&end=0001-01-02",
+        "metrics?end=0001-01-01",
+    ):
+        assert client.get(f"{base}/{path}", headers=headers).status_code == 422, path
