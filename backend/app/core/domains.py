@@ -27,6 +27,7 @@ DOMAINS: tuple[str, ...] = (
     "app.projects",
     "app.connections",
     "app.gsc",
+    "app.ads",
     "app.audits",
     "app.maintenance",
     "app.health",

@@ -14,7 +14,13 @@ from tests.builders import auth_headers, create_user
 
 
 def test_job_types_are_those_the_domains_declare() -> None:
-    assert list(declared_job_types()) == ["gsc_sync", "gsc_backfill", "audit", "maintenance"]
+    assert list(declared_job_types()) == [
+        "gsc_sync",
+        "gsc_backfill",
+        "ads_sync",
+        "audit",
+        "maintenance",
+    ]
     assert declared_job_types() == job_types(declared_domains())
 
 
@@ -31,7 +37,7 @@ def test_the_api_documents_and_accepts_only_declared_job_types(
     client: TestClient, session: Session
 ) -> None:
     schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["JobType"]
-    assert schema["enum"] == ["gsc_sync", "gsc_backfill", "audit", "maintenance"]
+    assert schema["enum"] == ["gsc_sync", "gsc_backfill", "ads_sync", "audit", "maintenance"]
     # A type no domain declares is refused as a filter, like any invalid value.
     headers = auth_headers(create_user(session))
     assert client.get("/api/v1/jobs?job_type=no_such_job", headers=headers).status_code == 422
