@@ -14,7 +14,7 @@ from tests.builders import auth_headers, create_user
 
 
 def test_job_types_are_those_the_domains_declare() -> None:
-    assert list(declared_job_types()) == ["audit", "maintenance"]
+    assert list(declared_job_types()) == ["links_ingest", "audit", "maintenance"]
     assert declared_job_types() == job_types(declared_domains())
 
 
@@ -31,7 +31,7 @@ def test_the_api_documents_and_accepts_only_declared_job_types(
     client: TestClient, session: Session
 ) -> None:
     schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["JobType"]
-    assert schema["enum"] == ["audit", "maintenance"]
+    assert schema["enum"] == ["links_ingest", "audit", "maintenance"]
     # A type no domain declares is refused as a filter, like any invalid value.
     headers = auth_headers(create_user(session))
     assert client.get("/api/v1/jobs?job_type=gsc_sync", headers=headers).status_code == 422

@@ -1,0 +1,18 @@
+"""Backlinks: CSV imports run on the `low` queue (bulk work never delays interactive jobs)."""
+
+from app.core.domains import Domain, JobTypeSpec
+
+LINKS_INGEST_JOB = "links_ingest"
+
+domain = Domain(
+    name="links",
+    models="app.links.models",
+    tasks="app.links.tasks",
+    routes="app.links.routes",
+    queues={"app.links.tasks.*": "low"},
+    job_types={
+        LINKS_INGEST_JOB: JobTypeSpec(
+            label="Backlink import", entry_tasks=("app.links.tasks.ingest_links",)
+        )
+    },
+)
