@@ -9,6 +9,7 @@ at most one batch waits between them.
 """
 
 import csv
+import gc
 import queue
 import threading
 import uuid
@@ -217,6 +218,10 @@ def ingest(
     total = source.path.stat().st_size
     tally = ImportTally()
     connection = connect()
+    # The loop allocates millions of tuples and lists, none in a cycle: the cyclic collector
+    # would only rescan the batches held (a third of the loop's time, measured).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         store.prepare(connection)
         connection.commit()
@@ -243,6 +248,8 @@ def ingest(
         tally.new, tally.updated = writer.new, writer.updated
         progress(total, total)
     finally:
+        if collecting:
+            gc.enable()
         connection.close()
     return tally
 

@@ -8,7 +8,7 @@ of a URL, a date string, whether a target host is on the site) are cached per fi
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Final
+from typing import Any, Final
 
 from app.core.hosts import normalize_host
 from app.links.formats import ColumnPlan, LinkField
@@ -144,9 +144,14 @@ def parse_count(value: str) -> int:
     return int(digits)
 
 
-def _cut(value: str) -> str | None:
-    value = value.strip()
-    return value[:MAX_TEXT_LENGTH] if value else None
+# An http(s) URL with a plain ASCII host (nearly all): scheme, optional user info, host,
+# optional port, then the end or a path, query or fragment. Others take url_host's way.
+_PLAIN_URL = re.compile(
+    r"[hH][tT][tT][pP][sS]?://(?:[^/?#@\s]*@)?([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)\.?"
+    r"(?::\d*)?(?:[/?#]|$)"
+)
+_MISSING = object()
+_ABSENT = -1  # the index of an absent column: every row gets an empty last field
 
 
 class LinkRowReader:
@@ -158,110 +163,96 @@ class LinkRowReader:
         # Search Console's links export names no target page: the links are to the site.
         self.default_target = site_url
         index = plan.index
-        self._source = index[LinkField.source_url]
-        self._target = index.get(LinkField.target_url)
-        self._hosts: dict[str, str | None] = {}
-        self._dates: dict[str, date | str | None] = {}
         self._needed = max(index.values()) + 1
-        self._optional: dict[LinkField, int | None] = {f: index.get(f) for f in LinkField}
+        self._at = {f: index.get(f, _ABSENT) for f in LinkField}
+        self._has_target = LinkField.target_url in index
+        self._has_authority = LinkField.authority in index
+        self._dates: dict[str, object] = {}
         self._date_labels = {
             field: (plan.format.columns.get(field) or (field.value,))[0]
             for field in (LinkField.first_seen, LinkField.last_seen, LinkField.lost_on)
         }
 
-    def _host(self, url: str) -> str | None:
-        hosts = self._hosts
-        # Hosts repeat (a site links many times); the URL's start up to its path is the key.
-        slash = url.find("/", 8)
-        key = url if slash < 0 else url[:slash]
-        try:
-            return hosts[key]
-        except KeyError:
-            host = url_host(key)
-            if len(hosts) >= _CACHE_LIMIT:
-                hosts.clear()
-            hosts[key] = host
-            return host
-
-    def _date(self, fields: list[str], field: LinkField) -> date | None:
-        position = self._optional[field]
-        if position is None:
-            return None
-        value = fields[position]
-        if not value:
-            return None
-        dates = self._dates
-        try:
-            known = dates[value]
-        except KeyError:
+    def _date(self, value: str, field: LinkField) -> date | None:
+        """A date cell (cached: a file has a few thousand distinct dates), or RejectedRow."""
+        known = self._dates.get(value, _MISSING)
+        if known is _MISSING:
             try:
                 known = parse_date(value)
             except ValueError:
                 known = f"{self._date_labels[field]} is not a date: {value.strip()[:60]!r}"
-            if len(dates) >= _CACHE_LIMIT:
-                dates.clear()
-            dates[value] = known
-        if isinstance(known, str):
+            if len(self._dates) >= _CACHE_LIMIT:
+                self._dates.clear()
+            self._dates[value] = known
+        if type(known) is str:
             raise RejectedRow(known)
-        return known
-
-    def _flag(self, fields: list[str], field: LinkField) -> bool:
-        position = self._optional[field]
-        return position is not None and fields[position].strip().lower() in _TRUE
+        return known  # type: ignore[return-value]
 
     def read(self, fields: list[str]) -> StagedLink:
-        """The staged link of one row, or RejectedRow."""
+        """The staged link of one row, or RejectedRow. The hot path of an import: written
+        with few calls (the usual cells take no function call of ours)."""
         if len(fields) < self._needed:
             if len(fields) <= 1 and not "".join(fields).strip():
                 raise RejectedRow("empty line")
             raise RejectedRow(
                 f"the row has {len(fields)} columns where the header has {self.plan.width}"
             )
-        source = fields[self._source].strip()
-        source_host = self._host(source) if len(source) <= MAX_URL_LENGTH else None
-        if source_host is None:
+        fields.append("")  # what absent columns read
+        at = self._at
+        source = fields[at[LinkField.source_url]].strip()
+        match = _PLAIN_URL.match(source)
+        source_host = match.group(1).lower() if match is not None else url_host(source)
+        if source_host is None or len(source) > MAX_URL_LENGTH:
             raise RejectedRow(f"the source URL is not an http(s) URL: {source[:100]!r}")
-        if self._target is None:
-            target = self.default_target
-        else:
-            target = fields[self._target].strip()
-            target_host = self._host(target) if len(target) <= MAX_URL_LENGTH else None
-            if target_host is None:
+        if self._has_target:
+            target = fields[at[LinkField.target_url]].strip()
+            match = _PLAIN_URL.match(target)
+            target_host = match.group(1).lower() if match is not None else url_host(target)
+            if target_host is None or len(target) > MAX_URL_LENGTH:
                 raise RejectedRow(f"the target URL is not an http(s) URL: {target[:100]!r}")
             if not self.scope.contains(target_host):
                 raise RejectedRow(
                     f"the target URL is not on the project's site ({self.scope.root}): "
                     f"{target[:100]!r}"
                 )
-        optional = self._optional
-        first_seen = self._date(fields, LinkField.first_seen)
-        last_seen = self._date(fields, LinkField.last_seen)
-        lost_on = self._date(fields, LinkField.lost_on)
-        lost = lost_on is not None or self._flag(fields, LinkField.lost)
+        else:
+            target = self.default_target
+        dates = self._dates
+        value = fields[at[LinkField.first_seen]]
+        # A cached date, None, _MISSING or a cached rejection: settled by _date unless a date.
+        first_seen: Any = dates.get(value, _MISSING) if value else None
+        if first_seen is _MISSING or type(first_seen) is str:
+            first_seen = self._date(value, LinkField.first_seen)
+        value = fields[at[LinkField.last_seen]]
+        last_seen: Any = dates.get(value, _MISSING) if value else None
+        if last_seen is _MISSING or type(last_seen) is str:
+            last_seen = self._date(value, LinkField.last_seen)
+        value = fields[at[LinkField.lost_on]]
+        lost_on = self._date(value, LinkField.lost_on) if value.strip() else None
+        lost = lost_on is not None or fields[at[LinkField.lost]].strip().lower() in _TRUE
         if lost and lost_on is None:
             lost_on = last_seen
-        anchor = optional[LinkField.anchor]
-        title = optional[LinkField.source_title]
-        authority_at = optional[LinkField.authority]
         authority: float | None = None
-        if authority_at is not None:
+        if self._has_authority:
             try:
-                authority = float(fields[authority_at].replace(",", "."))
+                authority = float(fields[at[LinkField.authority]].replace(",", "."))
             except ValueError:
                 authority = None
+        anchor = fields[at[LinkField.anchor]].strip()
+        title = fields[at[LinkField.source_title]].strip()
         return (
             source,
             target,
             source_host.removeprefix("www."),
-            None if anchor is None else _cut(fields[anchor]),
-            None if title is None else _cut(fields[title]),
+            anchor[:MAX_TEXT_LENGTH] if anchor else None,
+            title[:MAX_TEXT_LENGTH] if title else None,
             first_seen,
             last_seen,
             lost,
             lost_on,
-            self._flag(fields, LinkField.nofollow),
-            self._flag(fields, LinkField.ugc),
-            self._flag(fields, LinkField.sponsored),
+            fields[at[LinkField.nofollow]].strip().lower() in _TRUE,
+            fields[at[LinkField.ugc]].strip().lower() in _TRUE,
+            fields[at[LinkField.sponsored]].strip().lower() in _TRUE,
             authority,
         )
 

@@ -302,7 +302,7 @@ def list_backlinks(
     name = sort.value.lstrip("-")
     column = col(getattr(Backlink, name))
     ordered = column.desc().nulls_last() if sort.value.startswith("-") else column.asc()
-    statement = statement.order_by(ordered, col(Backlink.id))
+    statement = statement.order_by(ordered, col(Backlink.link_key))
     return paginate(session, statement, page)
 
 

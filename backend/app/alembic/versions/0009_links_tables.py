@@ -64,7 +64,6 @@ def upgrade() -> None:
 
     op.create_table(
         "backlinks",
-        sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("project_id", sa.Uuid(), nullable=False),
         sa.Column("link_key", sa.Uuid(), nullable=False),
         sa.Column("source_url", sa.String(length=2048), nullable=False),
@@ -88,14 +87,7 @@ def upgrade() -> None:
             name=op.f("fk_backlinks_project_id_projects"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_backlinks")),
-        sa.UniqueConstraint("project_id", "link_key", name=op.f("uq_backlinks_project_id")),
-    )
-    op.create_index(
-        "ix_backlinks_project_id_referring_domain",
-        "backlinks",
-        ["project_id", "referring_domain"],
-        unique=False,
+        sa.PrimaryKeyConstraint("project_id", "link_key", name=op.f("pk_backlinks")),
     )
 
     op.create_table(
@@ -132,7 +124,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_link_summary_rows_import_id"), table_name="link_summary_rows")
     op.drop_table("link_summary_rows")
-    op.drop_index("ix_backlinks_project_id_referring_domain", table_name="backlinks")
     op.drop_table("backlinks")
     op.drop_index(op.f("ix_link_imports_project_id"), table_name="link_imports")
     op.drop_index(op.f("ix_link_imports_job_id"), table_name="link_imports")
