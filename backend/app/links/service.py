@@ -196,6 +196,22 @@ def run_import(
     }
 
 
+_ORPHAN_BACKLINKS = sa.text("""
+    DELETE FROM backlinks WHERE (project_id, link_key) IN (
+        SELECT b.project_id, b.link_key FROM backlinks AS b
+        WHERE NOT EXISTS (SELECT 1 FROM projects AS p WHERE p.id = b.project_id)
+        LIMIT :batch
+    )
+""")
+
+
+def purge_orphan_backlinks(session: Session, batch: int) -> int:
+    """Deletes at most `batch` backlinks of projects that no longer exist (the clean-up's
+    rule for the table without a foreign key)."""
+    result = session.execute(_ORPHAN_BACKLINKS, {"batch": batch})
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 # --- Reads ---------------------------------------------------------------------------------
 
 

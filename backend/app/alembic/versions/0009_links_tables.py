@@ -81,12 +81,6 @@ def upgrade() -> None:
         sa.Column("authority", sa.Float(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["project_id"],
-            ["projects.id"],
-            name=op.f("fk_backlinks_project_id_projects"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("project_id", "link_key", name=op.f("pk_backlinks")),
     )
 
