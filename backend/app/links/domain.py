@@ -12,7 +12,10 @@ domain = Domain(
     queues={"app.links.tasks.*": "low"},
     # backlinks has no foreign key to projects (models.Backlink): a deleted project's rows go
     # in the daily clean-up.
-    retention={"orphan_backlinks": RetentionSpec("app.links.service.purge_orphan_backlinks")},
+    retention={
+        "orphan_backlinks": RetentionSpec("app.links.service.purge_orphan_backlinks"),
+        "stale_link_uploads": RetentionSpec("app.links.service.purge_stale_uploads"),
+    },
     job_types={
         LINKS_INGEST_JOB: JobTypeSpec(
             label="Backlink import", entry_tasks=("app.links.tasks.ingest_links",)

@@ -9,6 +9,7 @@ starts (an unknown format never becomes a job), the job reads and writes the row
 import contextlib
 import csv
 import io
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -24,7 +25,7 @@ from app.core.config import settings
 from app.core.db import libpq_dsn, utcnow
 from app.core.pagination import COUNT_AHEAD, Page, PageRequest, paginate
 from app.jobs import service as jobs_service
-from app.jobs.models import JobRun
+from app.jobs.models import ACTIVE_STATUSES, JobRun
 from app.links import ingest
 from app.links.domain import LINKS_INGEST_JOB
 from app.links.encoding import FileEncoding, detect_encoding, read_header
@@ -210,6 +211,47 @@ def purge_orphan_backlinks(session: Session, batch: int) -> int:
     rule for the table without a foreign key)."""
     result = session.execute(_ORPHAN_BACKLINKS, {"batch": batch})
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# An upload older than this whose import is not active was left behind (a worker killed
+# mid-import, an API stopped mid-upload): the daily clean-up removes it.
+STALE_UPLOAD_SECONDS = 24 * 3600
+
+
+def purge_stale_uploads(session: Session, batch: int) -> int:
+    """Deletes at most `batch` upload files left behind: older than STALE_UPLOAD_SECONDS
+    and not the file of an import whose job is still queued or running."""
+    directory = upload_directory()
+    if not directory.is_dir():
+        return 0
+    cutoff = time.time() - STALE_UPLOAD_SECONDS
+    deleted = 0
+    for path in directory.iterdir():
+        if deleted >= batch:
+            break
+        try:
+            if path.stat().st_mtime > cutoff:
+                continue
+        except FileNotFoundError:
+            continue
+        if path.suffix == ".upload" and _import_is_active(session, path.stem):
+            continue
+        path.unlink(missing_ok=True)
+        deleted += 1
+    return deleted
+
+
+def _import_is_active(session: Session, name: str) -> bool:
+    try:
+        import_id = uuid.UUID(name)
+    except ValueError:
+        return False
+    status = session.exec(
+        select(JobRun.status)
+        .join(LinkImport, col(LinkImport.job_id) == col(JobRun.id))
+        .where(col(LinkImport.id) == import_id)
+    ).first()
+    return status in ACTIVE_STATUSES
 
 
 # --- Reads ---------------------------------------------------------------------------------

@@ -1,17 +1,22 @@
 """Reading a project's backlinks: filters and sorting, referring domains, top anchors, the
 new/lost timeline; and the clean-up of a deleted project's backlinks."""
 
+import os
+import time
+import uuid
 from datetime import date
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
+from app.links import service
 from app.links.models import Backlink
 from app.maintenance import service as maintenance_service
 from app.projects import service as projects_service
 from app.projects.models import Project
-from tests.links.conftest import upload_and_run
+from tests.links.conftest import upload, upload_and_run
 from tests.links.exports import AHREFS_HEADER, ahrefs_row, csv_text
 
 API = "/api/v1"
@@ -179,3 +184,29 @@ def test_a_deleted_projects_backlinks_go_in_the_clean_up(
     deleted = maintenance_service.cleanup_old_data(session=session)
     assert deleted["orphan_backlinks"] == 4
     assert remaining() == 0
+
+
+def test_uploads_left_behind_go_in_the_clean_up(
+    client: TestClient,
+    session: Session,
+    project: Project,
+    headers: dict[str, str],
+    upload_dir: Path,
+) -> None:
+    data = csv_text(
+        AHREFS_HEADER, [ahrefs_row(source="https://a.test/", target="https://example.com/")]
+    )
+    response = upload(client, project, headers, data.encode())  # queued: active
+    active = next(upload_dir.iterdir())
+    left = upload_dir / f"{uuid.uuid4()}.upload"
+    partial = upload_dir / "0f0f.part"
+    fresh = upload_dir / "1e1e.part"
+    for path in (left, partial, fresh):
+        path.write_bytes(b"x")
+    old = time.time() - service.STALE_UPLOAD_SECONDS - 60
+    for path in (active, left, partial):
+        os.utime(path, (old, old))
+    deleted = maintenance_service.cleanup_old_data(session=session)
+    assert deleted["stale_link_uploads"] == 2
+    assert sorted(p.name for p in upload_dir.iterdir()) == sorted([active.name, fresh.name])
+    assert response.status_code == 202
