@@ -202,13 +202,13 @@ class LinkRowReader:
         source = fields[at[LinkField.source_url]].strip()
         match = _PLAIN_URL.match(source)
         source_host = match.group(1).lower() if match is not None else url_host(source)
-        if source_host is None or len(source) > MAX_URL_LENGTH:
+        if source_host is None or len(source) > MAX_URL_LENGTH or "\x00" in source:
             raise RejectedRow(f"the source URL is not an http(s) URL: {source[:100]!r}")
         if self._has_target:
             target = fields[at[LinkField.target_url]].strip()
             match = _PLAIN_URL.match(target)
             target_host = match.group(1).lower() if match is not None else url_host(target)
-            if target_host is None or len(target) > MAX_URL_LENGTH:
+            if target_host is None or len(target) > MAX_URL_LENGTH or "\x00" in target:
                 raise RejectedRow(f"the target URL is not an http(s) URL: {target[:100]!r}")
             if not self.scope.contains(target_host):
                 raise RejectedRow(
@@ -240,6 +240,8 @@ class LinkRowReader:
                 authority = None
         anchor = fields[at[LinkField.anchor]].strip()
         title = fields[at[LinkField.source_title]].strip()
+        if "\x00" in anchor or "\x00" in title:  # PostgreSQL's text holds no NUL
+            anchor, title = anchor.replace("\x00", ""), title.replace("\x00", "")
         return (
             source,
             target,

@@ -178,6 +178,13 @@ def test_an_ahrefs_row_read() -> None:
     )
 
 
+def test_nul_characters_never_reach_the_database() -> None:
+    link = _reader(AHREFS_HEADER).read(
+        ahrefs_row(source="https://a.test/", target="https://example.com/", anchor="a\x00b")
+    )
+    assert link[3] == "ab"
+
+
 def test_semrush_and_majestic_flags() -> None:
     semrush = _reader(SEMRUSH_HEADER).read(
         semrush_row(source="https://a.test/", target="https://example.com/", lost="true")
@@ -216,6 +223,7 @@ def test_gsc_links_point_at_the_site() -> None:
             "First seen is not a date: 'soon'",
         ),
         (["https://a.test/"], "the row has 1 columns"),
+        (ahrefs_row(source="https://a.test/\x00", target="https://example.com/"), "source URL"),
     ],
 )
 def test_rows_rejected_with_a_reason(row: list[str], reason: str) -> None:
