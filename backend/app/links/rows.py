@@ -38,6 +38,16 @@ StagedSummary = tuple[str, int, int]
 
 _HTTP_URL = re.compile(r"[hH][tT][tT][pP][sS]?://([^/?#\s]*)")
 _TRUE: Final = frozenset({"true", "1", "yes", "y", "+", "x", "lost", "removed"})
+# The spellings the tools write, as written: a flag cell is looked up once, unchanged.
+_FLAG: Final = {
+    **dict.fromkeys(("true", "TRUE", "True", "1", "yes", "Yes", "YES", "+", "x", "X"), True),
+    **dict.fromkeys(("false", "FALSE", "False", "0", "no", "No", "NO", "-", ""), False),
+}
+
+
+def _flag(value: str) -> bool:
+    """A flag cell in any other spelling (spaces, `Lost`, `removed`)."""
+    return value.strip().lower() in _TRUE
 
 
 class RejectedRow(Exception):  # noqa: N818 - a row's verdict, not a failure of the import
@@ -229,7 +239,12 @@ class LinkRowReader:
             last_seen = self._date(value, LinkField.last_seen)
         value = fields[at[LinkField.lost_on]]
         lost_on = self._date(value, LinkField.lost_on) if value.strip() else None
-        lost = lost_on is not None or fields[at[LinkField.lost]].strip().lower() in _TRUE
+        flags = _FLAG
+        value = fields[at[LinkField.lost]]
+        lost = flags.get(value)
+        if lost is None:
+            lost = _flag(value)
+        lost = lost or lost_on is not None
         if lost and lost_on is None:
             lost_on = last_seen
         authority: float | None = None
@@ -238,6 +253,18 @@ class LinkRowReader:
                 authority = float(fields[at[LinkField.authority]].replace(",", "."))
             except ValueError:
                 authority = None
+        value = fields[at[LinkField.nofollow]]
+        nofollow = flags.get(value)
+        if nofollow is None:
+            nofollow = _flag(value)
+        value = fields[at[LinkField.ugc]]
+        ugc = flags.get(value)
+        if ugc is None:
+            ugc = _flag(value)
+        value = fields[at[LinkField.sponsored]]
+        sponsored = flags.get(value)
+        if sponsored is None:
+            sponsored = _flag(value)
         anchor = fields[at[LinkField.anchor]].strip()
         title = fields[at[LinkField.source_title]].strip()
         if "\x00" in anchor or "\x00" in title:  # PostgreSQL's text holds no NUL
@@ -252,9 +279,9 @@ class LinkRowReader:
             last_seen,
             lost,
             lost_on,
-            fields[at[LinkField.nofollow]].strip().lower() in _TRUE,
-            fields[at[LinkField.ugc]].strip().lower() in _TRUE,
-            fields[at[LinkField.sponsored]].strip().lower() in _TRUE,
+            nofollow,
+            ugc,
+            sponsored,
             authority,
         )
 
