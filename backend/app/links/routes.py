@@ -5,6 +5,8 @@ Access follows the project: an import of another user's project answers 404, lik
 does not exist.
 """
 
+import asyncio
+import re
 import uuid
 from datetime import date
 from pathlib import Path
@@ -35,6 +37,8 @@ from app.links.models import (
 router = APIRouter(tags=["links"])
 
 MAX_BACKLINKS_PAGE = 1000
+CONCURRENT_UPLOADS_PER_PROCESS = 2
+_uploads_in_progress = asyncio.Semaphore(CONCURRENT_UPLOADS_PER_PROCESS)
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such import, or not yours"}}
 
 _UPLOAD_BODY: dict[str, Any] = {
@@ -67,23 +71,33 @@ _UPLOAD_BODY: dict[str, Any] = {
     openapi_extra=_UPLOAD_BODY,
     responses={
         413: {"description": "The file is over LINKS_MAX_UPLOAD_BYTES"},
+        429: {"description": "Too many uploads in progress on this server"},
         422: {"description": "Not a known export (the message lists each format's columns)"},
     },
 )
 async def import_links(
     request: Request, session: SessionDep, current_user: CurrentUser, project: ProjectDep
 ) -> object:
-    # The body is read after the dependencies, as a stream (uploads.py): no connection is
-    # held while it arrives.
+    # The body is read after the dependencies, as a stream (uploads.py). The session gives
+    # its connection back meanwhile, but the request keeps its database slot (api/deps.py)
+    # until it ends: uploads at once per process are bounded, so slow ones cannot take
+    # every slot of the API.
     session.close()
-    try:
-        received = await uploads.receive_file(
-            request,
-            directory=service.upload_directory(),
-            limit=settings.LINKS_MAX_UPLOAD_BYTES,
+    if _uploads_in_progress.locked():
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail="Other uploads are in progress on this server: try again in a moment",
+            headers={"Retry-After": "10"},
         )
-    except uploads.UploadRefusedError as exc:
-        raise HTTPException(exc.status_code, detail=exc.message) from None
+    async with _uploads_in_progress:
+        try:
+            received = await uploads.receive_file(
+                request,
+                directory=service.upload_directory(),
+                limit=settings.LINKS_MAX_UPLOAD_BYTES,
+            )
+        except uploads.UploadRefusedError as exc:
+            raise HTTPException(exc.status_code, detail=exc.message) from None
     try:
         return await run_in_threadpool(
             service.start_import,
@@ -130,7 +144,8 @@ def read_import(session: SessionDep, link_import: ImportDep) -> LinkImportReport
     responses={**_NOT_FOUND, 200: {"content": {"text/csv": {}}}},
 )
 def download_rejected_rows(link_import: ImportDep) -> Response:
-    name = Path(link_import.file_name).stem or "import"
+    # The uploader's file name, reduced to what a header can carry as it is.
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(link_import.file_name).stem)[:100] or "import"
     return Response(
         content=service.rejected_rows_csv(link_import),
         media_type="text/csv; charset=utf-8",

@@ -49,7 +49,7 @@ class _FilePart:
     def __init__(self) -> None:
         self.header_field = bytearray()
         self.header_value = bytearray()
-        self.headers: dict[str, str] = {}
+        self.headers: dict[str, bytes] = {}
         self.in_file = False
         self.seen_file = False
         self.file_name = ""
@@ -68,14 +68,16 @@ class _FilePart:
         self._count(end - start)
 
     def on_header_end(self) -> None:
-        self.headers[self.header_field.decode("latin-1").lower()] = self.header_value.decode(
-            "utf-8", "replace"
-        )
+        # Kept as bytes: a file name in UTF-8 is read as such below, whatever else it holds.
+        self.headers[self.header_field.decode("latin-1").lower()] = bytes(self.header_value)
         self.header_field.clear()
         self.header_value.clear()
 
     def on_headers_finished(self) -> None:
-        _, options = parse_options_header(self.headers.get("content-disposition", ""))
+        try:
+            _, options = parse_options_header(self.headers.get("content-disposition", b""))
+        except (ValueError, UnicodeError):
+            raise UploadRefusedError(422, "A part's Content-Disposition is unreadable") from None
         name = options.get(b"name", b"").decode("utf-8", "replace")
         self.in_file = name == FILE_FIELD
         if self.in_file:
@@ -142,7 +144,10 @@ async def receive_file(request: Request, *, directory: Path, limit: int) -> Rece
                         raise too_large(limit)
                     await file.write(data)
                 part.pending.clear()
-        parser.finalize()
+        try:
+            parser.finalize()
+        except MultipartParseError as exc:
+            raise UploadRefusedError(422, f"Malformed multipart body: {exc}") from None
         if not part.seen_file:
             raise UploadRefusedError(422, "The request has no `file` field")
         if size == 0:

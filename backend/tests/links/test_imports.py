@@ -16,7 +16,7 @@ from app.jobs.models import JobRun
 from app.links.models import Backlink, LinkImport
 from app.projects.models import Project
 from tests.builders import auth_headers, create_project, create_user
-from tests.links.conftest import upload, upload_and_run
+from tests.links.conftest import run_import, upload, upload_and_run
 from tests.links.exports import (
     AHREFS_HEADER,
     GSC_LINKS_HEADER,
@@ -396,3 +396,19 @@ def test_the_job_is_recorded_with_its_import(
         ",",
     )
     assert link_import.bytes == len(data.encode()) + 3
+
+
+def test_the_rejected_rows_file_is_named_after_the_upload(
+    client: TestClient, project: Project, headers: dict[str, str]
+) -> None:
+    data = ahrefs_utf16([ahrefs_row(source="ftp://a.test/", target="https://example.com/")])
+    response = upload(client, project, headers, data, name="rapport été 日本.csv")
+    import_id = uuid.UUID(response.json()["config_json"]["import_id"])
+    run_import(import_id)
+    report = client.get(f"{API}/links/imports/{import_id}", headers=headers).json()
+    assert report["file_name"] == "rapport été 日本.csv"
+    download = client.get(f"{API}/links/imports/{import_id}/rejected.csv", headers=headers)
+    assert download.status_code == 200
+    assert download.headers["content-disposition"] == (
+        'attachment; filename="rapport_t_-rejected.csv"'
+    )

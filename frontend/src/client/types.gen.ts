@@ -2884,6 +2884,10 @@ export type LinksImportLinksErrors = {
      * Not a known export (the message lists each format's columns)
      */
     422: unknown;
+    /**
+     * Too many uploads in progress on this server
+     */
+    429: unknown;
 };
 
 export type LinksImportLinksResponses = {
