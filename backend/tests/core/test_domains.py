@@ -48,4 +48,5 @@ def test_the_clean_up_knows_every_declared_rule_without_loading_task_modules() -
     output = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     ).stdout.split("\n")
-    assert output[:2] == ["['job_runs', 'audit_runs']", "False"]
+    rules = "['job_runs', 'orphan_backlinks', 'stale_link_uploads', 'audit_runs']"
+    assert output[:2] == [rules, "False"]

@@ -2,6 +2,7 @@
 job's body (run in this process; test_worker.py runs it on a real worker), the report, the
 merge across imports, and the refusals (unknown header 422, size 413, others' imports 404)."""
 
+import asyncio
 import codecs
 import uuid
 from datetime import date
@@ -13,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.core.config import settings
 from app.jobs.models import JobRun
+from app.links import routes
 from app.links.models import Backlink, LinkImport
 from app.projects.models import Project
 from tests.builders import auth_headers, create_project, create_user
@@ -412,3 +414,15 @@ def test_the_rejected_rows_file_is_named_after_the_upload(
     assert download.headers["content-disposition"] == (
         'attachment; filename="rapport_t_-rejected.csv"'
     )
+
+
+def test_uploads_at_once_are_bounded(
+    client: TestClient, project: Project, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(routes, "_uploads_in_progress", asyncio.Semaphore(0))  # all taken
+    data = csv_text(
+        AHREFS_HEADER, [ahrefs_row(source="https://a.test/", target="https://example.com/")]
+    )
+    response = upload(client, project, headers, data.encode())
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "10"
