@@ -154,6 +154,11 @@ class Settings(BaseSettings):
     GSC_BACKFILL_MAX_DAYS: int = Field(default=486, ge=1, le=486)  # 16 months
     ADS_FIRST_SYNC_DAYS: int = Field(default=90, ge=1, le=730)
 
+    # Backlink imports: the largest upload accepted (413 above it), and where uploads wait
+    # for their job (a directory the API and the `low`-queue workers share)
+    LINKS_MAX_UPLOAD_BYTES: int = Field(default=200 * 1024 * 1024, ge=1024)
+    LINKS_UPLOAD_DIR: str = ".data/link-uploads"
+
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool | None = None  # default: JSON in production, console elsewhere
 

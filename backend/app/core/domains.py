@@ -28,6 +28,7 @@ DOMAINS: tuple[str, ...] = (
     "app.connections",
     "app.gsc",
     "app.ads",
+    "app.links",
     "app.audits",
     "app.maintenance",
     "app.health",

@@ -67,7 +67,10 @@ def test_schedule_times_are_utc() -> None:
 def test_the_domains_declare_what_the_app_collects() -> None:
     domains = declared_domains()
     assert [d.tasks for d in domains if d.tasks] == celery_app.conf.include
-    assert task_routes(domains) == {"app.audits.tasks.render_pages": {"queue": "render"}}
+    assert task_routes(domains) == {
+        "app.links.tasks.*": {"queue": "low"},
+        "app.audits.tasks.render_pages": {"queue": "render"},
+    }
     assert task_routes(domains).items() <= celery_app.conf.task_routes.items()
     assert {d.name for d in domains} == {package.rsplit(".", 1)[1] for package in DOMAINS}
 

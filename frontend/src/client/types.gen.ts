@@ -5,6 +5,34 @@ export type ClientOptions = {
 };
 
 /**
+ * AnchorPublic
+ */
+export type AnchorPublic = {
+    /**
+     * Anchor
+     */
+    anchor: string;
+    /**
+     * Links
+     */
+    links: number;
+    /**
+     * Referring Domains
+     */
+    referring_domains: number;
+};
+
+/**
+ * AnchorsPublic
+ */
+export type AnchorsPublic = {
+    /**
+     * Data
+     */
+    data: Array<AnchorPublic>;
+};
+
+/**
  * ApiTokenCreate
  */
 export type ApiTokenCreate = {
@@ -400,6 +428,91 @@ export type AuditSummaryPublic = {
      * Pages Total
      */
     pages_total: number;
+};
+
+/**
+ * BacklinkPublic
+ */
+export type BacklinkPublic = {
+    /**
+     * Anchor
+     */
+    anchor: string | null;
+    /**
+     * Authority
+     */
+    authority: number | null;
+    /**
+     * First Seen
+     */
+    first_seen: string | null;
+    /**
+     * Last Seen
+     */
+    last_seen: string | null;
+    /**
+     * Lost
+     */
+    lost: boolean;
+    /**
+     * Lost On
+     */
+    lost_on: string | null;
+    /**
+     * Nofollow
+     */
+    nofollow: boolean;
+    /**
+     * Referring Domain
+     */
+    referring_domain: string;
+    /**
+     * Source Title
+     */
+    source_title: string | null;
+    /**
+     * Source Url
+     */
+    source_url: string;
+    /**
+     * Sponsored
+     */
+    sponsored: boolean;
+    /**
+     * Target Url
+     */
+    target_url: string;
+    /**
+     * Ugc
+     */
+    ugc: boolean;
+};
+
+/**
+ * BacklinkSort
+ */
+export type BacklinkSort = 'last_seen' | '-last_seen' | 'first_seen' | '-first_seen' | 'authority' | '-authority' | 'referring_domain' | 'source_url';
+
+/**
+ * BacklinksPublic
+ */
+export type BacklinksPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
+     * Data
+     */
+    data: Array<BacklinkPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
 };
 
 /**
@@ -799,7 +912,7 @@ export type JobStatus = 'queued' | 'running' | 'retrying' | 'completed' | 'faile
 /**
  * JobType
  */
-export type JobType = 'audit' | 'maintenance';
+export type JobType = 'links_ingest' | 'audit' | 'maintenance';
 
 /**
  * JobTypePublic
@@ -850,6 +963,252 @@ export type JobsPublic = {
      * Has More
      */
     has_more?: boolean;
+};
+
+/**
+ * LinkImportPublic
+ */
+export type LinkImportPublic = {
+    /**
+     * Accepted
+     */
+    accepted: number;
+    /**
+     * Authority Metric
+     */
+    authority_metric: string | null;
+    /**
+     * Bytes
+     */
+    bytes: number;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Encoding
+     */
+    encoding: string;
+    /**
+     * File Name
+     */
+    file_name: string;
+    /**
+     * Finished At
+     */
+    finished_at: string | null;
+    /**
+     * Format
+     */
+    format: string;
+    /**
+     * Format Label
+     */
+    format_label: string;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Job Id
+     */
+    job_id: string | null;
+    /**
+     * New
+     */
+    new: number;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * Rejected
+     */
+    rejected: number;
+    /**
+     * Rows
+     */
+    rows: number;
+    status: JobStatus | null;
+    /**
+     * Updated
+     */
+    updated: number;
+};
+
+/**
+ * LinkImportReportPublic
+ */
+export type LinkImportReportPublic = {
+    /**
+     * Accepted
+     */
+    accepted: number;
+    /**
+     * Authority Metric
+     */
+    authority_metric: string | null;
+    /**
+     * Bytes
+     */
+    bytes: number;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Encoding
+     */
+    encoding: string;
+    /**
+     * File Name
+     */
+    file_name: string;
+    /**
+     * Finished At
+     */
+    finished_at: string | null;
+    /**
+     * Format
+     */
+    format: string;
+    /**
+     * Format Label
+     */
+    format_label: string;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Job Id
+     */
+    job_id: string | null;
+    /**
+     * New
+     */
+    new: number;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * Rejected
+     */
+    rejected: number;
+    /**
+     * Rejections
+     */
+    rejections: Array<LinkRejectionPublic>;
+    /**
+     * Rejections Kept
+     */
+    rejections_kept?: number;
+    /**
+     * Rows
+     */
+    rows: number;
+    status: JobStatus | null;
+    /**
+     * Updated
+     */
+    updated: number;
+};
+
+/**
+ * LinkImportsPublic
+ */
+export type LinkImportsPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
+     * Data
+     */
+    data: Array<LinkImportPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
+};
+
+/**
+ * LinkRejectionPublic
+ */
+export type LinkRejectionPublic = {
+    /**
+     * Line
+     */
+    line: number;
+    /**
+     * Reason
+     */
+    reason: string;
+    /**
+     * Source Url
+     */
+    source_url?: string | null;
+    /**
+     * Target Url
+     */
+    target_url?: string | null;
+};
+
+/**
+ * LinkSummaryPublic
+ */
+export type LinkSummaryPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
+     * Data
+     */
+    data: Array<LinkSummaryRowPublic>;
+    /**
+     * First Count Label
+     */
+    first_count_label: string;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
+    /**
+     * Kind
+     */
+    kind: string;
+    /**
+     * Second Count Label
+     */
+    second_count_label: string;
+};
+
+/**
+ * LinkSummaryRowPublic
+ */
+export type LinkSummaryRowPublic = {
+    /**
+     * First Count
+     */
+    first_count: number;
+    /**
+     * Item
+     */
+    item: string;
+    /**
+     * Second Count
+     */
+    second_count: number;
 };
 
 /**
@@ -1060,6 +1419,58 @@ export type ReadinessPublic = {
 };
 
 /**
+ * ReferringDomainPublic
+ */
+export type ReferringDomainPublic = {
+    /**
+     * Dofollow Links
+     */
+    dofollow_links: number;
+    /**
+     * Domain
+     */
+    domain: string;
+    /**
+     * First Seen
+     */
+    first_seen: string | null;
+    /**
+     * Last Seen
+     */
+    last_seen: string | null;
+    /**
+     * Links
+     */
+    links: number;
+    /**
+     * Lost Links
+     */
+    lost_links: number;
+};
+
+/**
+ * ReferringDomainsPublic
+ */
+export type ReferringDomainsPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
+     * Data
+     */
+    data: Array<ReferringDomainPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
+};
+
+/**
  * RenderStatus
  */
 export type RenderStatus = 'pending' | 'rendered' | 'skipped';
@@ -1068,6 +1479,51 @@ export type RenderStatus = 'pending' | 'rendered' | 'skipped';
  * Severity
  */
 export type Severity = 'error' | 'warning' | 'notice';
+
+/**
+ * TimelineInterval
+ */
+export type TimelineInterval = 'day' | 'week';
+
+/**
+ * TimelinePointPublic
+ */
+export type TimelinePointPublic = {
+    /**
+     * Lost
+     */
+    lost: number;
+    /**
+     * New
+     */
+    new: number;
+    /**
+     * Start
+     */
+    start: string;
+};
+
+/**
+ * TimelinePublic
+ */
+export type TimelinePublic = {
+    /**
+     * Data
+     */
+    data: Array<TimelinePointPublic>;
+    /**
+     * End
+     */
+    end: string;
+    /**
+     * Interval
+     */
+    interval: string;
+    /**
+     * Start
+     */
+    start: string;
+};
 
 /**
  * Token
@@ -1854,6 +2310,72 @@ export type JobsRetryJobResponses = {
 
 export type JobsRetryJobResponse = JobsRetryJobResponses[keyof JobsRetryJobResponses];
 
+export type LinksReadImportData = {
+    body?: never;
+    path: {
+        /**
+         * Import Id
+         */
+        import_id: string;
+    };
+    query?: never;
+    url: '/api/v1/links/imports/{import_id}';
+};
+
+export type LinksReadImportErrors = {
+    /**
+     * No such import, or not yours
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksReadImportError = LinksReadImportErrors[keyof LinksReadImportErrors];
+
+export type LinksReadImportResponses = {
+    /**
+     * Successful Response
+     */
+    200: LinkImportReportPublic;
+};
+
+export type LinksReadImportResponse = LinksReadImportResponses[keyof LinksReadImportResponses];
+
+export type LinksDownloadRejectedRowsData = {
+    body?: never;
+    path: {
+        /**
+         * Import Id
+         */
+        import_id: string;
+    };
+    query?: never;
+    url: '/api/v1/links/imports/{import_id}/rejected.csv';
+};
+
+export type LinksDownloadRejectedRowsErrors = {
+    /**
+     * No such import, or not yours
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksDownloadRejectedRowsError = LinksDownloadRejectedRowsErrors[keyof LinksDownloadRejectedRowsErrors];
+
+export type LinksDownloadRejectedRowsResponses = {
+    /**
+     * Successful Response
+     */
+    200: unknown;
+};
+
 export type UsersLoginAccessTokenData = {
     body: BodyUsersLoginAccessToken;
     path?: never;
@@ -2108,6 +2630,315 @@ export type AuditsStartAuditResponses = {
 };
 
 export type AuditsStartAuditResponse = AuditsStartAuditResponses[keyof AuditsStartAuditResponses];
+
+export type LinksListBacklinksData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Referring Domain
+         */
+        referring_domain?: string | null;
+        /**
+         * Nofollow
+         */
+        nofollow?: boolean | null;
+        /**
+         * Ugc
+         */
+        ugc?: boolean | null;
+        /**
+         * Sponsored
+         */
+        sponsored?: boolean | null;
+        /**
+         * Lost
+         */
+        lost?: boolean | null;
+        /**
+         * Anchor
+         *
+         * Anchor text contains (any case)
+         */
+        anchor?: string | null;
+        sort?: BacklinkSort;
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/backlinks';
+};
+
+export type LinksListBacklinksErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksListBacklinksError = LinksListBacklinksErrors[keyof LinksListBacklinksErrors];
+
+export type LinksListBacklinksResponses = {
+    /**
+     * Successful Response
+     */
+    200: BacklinksPublic;
+};
+
+export type LinksListBacklinksResponse = LinksListBacklinksResponses[keyof LinksListBacklinksResponses];
+
+export type LinksListTopAnchorsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+    };
+    url: '/api/v1/projects/{project_id}/backlinks/anchors';
+};
+
+export type LinksListTopAnchorsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksListTopAnchorsError = LinksListTopAnchorsErrors[keyof LinksListTopAnchorsErrors];
+
+export type LinksListTopAnchorsResponses = {
+    /**
+     * Successful Response
+     */
+    200: AnchorsPublic;
+};
+
+export type LinksListTopAnchorsResponse = LinksListTopAnchorsResponses[keyof LinksListTopAnchorsResponses];
+
+export type LinksListReferringDomainsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Limit
+         *
+         * Page size (at most 500)
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/backlinks/referring-domains';
+};
+
+export type LinksListReferringDomainsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksListReferringDomainsError = LinksListReferringDomainsErrors[keyof LinksListReferringDomainsErrors];
+
+export type LinksListReferringDomainsResponses = {
+    /**
+     * Successful Response
+     */
+    200: ReferringDomainsPublic;
+};
+
+export type LinksListReferringDomainsResponse = LinksListReferringDomainsResponses[keyof LinksListReferringDomainsResponses];
+
+export type LinksReadLinkSummaryData = {
+    body?: never;
+    path: {
+        /**
+         * Kind
+         */
+        kind: string;
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Limit
+         *
+         * Page size (at most 500)
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/backlinks/summaries/{kind}';
+};
+
+export type LinksReadLinkSummaryErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksReadLinkSummaryError = LinksReadLinkSummaryErrors[keyof LinksReadLinkSummaryErrors];
+
+export type LinksReadLinkSummaryResponses = {
+    /**
+     * Successful Response
+     */
+    200: LinkSummaryPublic;
+};
+
+export type LinksReadLinkSummaryResponse = LinksReadLinkSummaryResponses[keyof LinksReadLinkSummaryResponses];
+
+export type LinksBacklinksTimelineData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         */
+        start?: string | null;
+        /**
+         * End
+         */
+        end?: string | null;
+        interval?: TimelineInterval;
+    };
+    url: '/api/v1/projects/{project_id}/backlinks/timeline';
+};
+
+export type LinksBacklinksTimelineErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksBacklinksTimelineError = LinksBacklinksTimelineErrors[keyof LinksBacklinksTimelineErrors];
+
+export type LinksBacklinksTimelineResponses = {
+    /**
+     * Successful Response
+     */
+    200: TimelinePublic;
+};
+
+export type LinksBacklinksTimelineResponse = LinksBacklinksTimelineResponses[keyof LinksBacklinksTimelineResponses];
+
+export type LinksImportLinksData = {
+    body: {
+        /**
+         * A backlink export: Ahrefs, Semrush, Majestic or Search Console, recognised from its header row
+         */
+        file: Blob | File;
+    };
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/links/import';
+};
+
+export type LinksImportLinksErrors = {
+    /**
+     * The file is over LINKS_MAX_UPLOAD_BYTES
+     */
+    413: unknown;
+    /**
+     * Not a known export (the message lists each format's columns)
+     */
+    422: unknown;
+    /**
+     * Too many uploads in progress on this server
+     */
+    429: unknown;
+};
+
+export type LinksImportLinksResponses = {
+    /**
+     * Successful Response
+     */
+    202: JobPublic;
+};
+
+export type LinksImportLinksResponse = LinksImportLinksResponses[keyof LinksImportLinksResponses];
+
+export type LinksListImportsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Limit
+         *
+         * Page size (at most 500)
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/links/imports';
+};
+
+export type LinksListImportsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksListImportsError = LinksListImportsErrors[keyof LinksListImportsErrors];
+
+export type LinksListImportsResponses = {
+    /**
+     * Successful Response
+     */
+    200: LinkImportsPublic;
+};
+
+export type LinksListImportsResponse = LinksListImportsResponses[keyof LinksListImportsResponses];
 
 export type UsersReadMeData = {
     body?: never;

@@ -3,7 +3,7 @@ import type { ProjectPublic } from "@/client";
 import { ProjectJobsPanel } from "@/components/jobs/project-jobs-panel";
 
 /** The panels of a project's page, in order. Each domain adds its panel when its API exists
- * (jobs, audits now; Search Console, rankings, backlinks, Ads later). Chart panels load
+ * (jobs, audits, backlinks now; Search Console, rankings, Ads later). Chart panels load
  * lazily: the charting library is the heaviest part of the bundle. */
 export type ProjectSection = { key: string; Section: ComponentType<{ project: ProjectPublic }> };
 
@@ -13,6 +13,12 @@ export const projectSections: ProjectSection[] = [
     key: "audits",
     Section: lazy(() =>
       import("@/components/audits/project-audits-panel").then((m) => ({ default: m.ProjectAuditsPanel })),
+    ),
+  },
+  {
+    key: "backlinks",
+    Section: lazy(() =>
+      import("@/components/links/project-backlinks-panel").then((m) => ({ default: m.ProjectBacklinksPanel })),
     ),
   },
   {
