@@ -26,6 +26,7 @@ DOMAINS: tuple[str, ...] = (
     "app.users",
     "app.projects",
     "app.connections",
+    "app.serp",
     "app.audits",
     "app.maintenance",
     "app.health",

@@ -197,7 +197,9 @@ class KeywordsAddedPublic(SQLModel):
     """What an add did: how many keywords were added, and each line rejected, with why."""
 
     added: int
+    # The first 1,000 rejected lines; rejected_count counts them all.
     rejected: list[KeywordRejection]
+    rejected_count: int = 0
     data: list[KeywordPublic] = []
 
 

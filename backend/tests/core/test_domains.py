@@ -14,7 +14,7 @@ from tests.builders import auth_headers, create_user
 
 
 def test_job_types_are_those_the_domains_declare() -> None:
-    assert list(declared_job_types()) == ["audit", "maintenance"]
+    assert list(declared_job_types()) == ["serp_refresh", "audit", "maintenance"]
     assert declared_job_types() == job_types(declared_domains())
 
 
@@ -31,10 +31,10 @@ def test_the_api_documents_and_accepts_only_declared_job_types(
     client: TestClient, session: Session
 ) -> None:
     schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["JobType"]
-    assert schema["enum"] == ["audit", "maintenance"]
+    assert schema["enum"] == ["serp_refresh", "audit", "maintenance"]
     # A type no domain declares is refused as a filter, like any invalid value.
     headers = auth_headers(create_user(session))
-    assert client.get("/api/v1/jobs?job_type=gsc_sync", headers=headers).status_code == 422
+    assert client.get("/api/v1/jobs?job_type=no_such_job", headers=headers).status_code == 422
     assert client.get("/api/v1/jobs?job_type=maintenance", headers=headers).status_code == 200
 
 
@@ -48,4 +48,4 @@ def test_the_clean_up_knows_every_declared_rule_without_loading_task_modules() -
     output = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     ).stdout.split("\n")
-    assert output[:2] == ["['job_runs', 'audit_runs']", "False"]
+    assert output[:2] == ["['job_runs', 'serp_snapshots', 'audit_runs']", "False"]

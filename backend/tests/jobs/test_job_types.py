@@ -21,7 +21,9 @@ def _types(client: TestClient, session: Session) -> dict[str, dict[str, object]]
 
 def test_every_declared_type_is_listed_with_its_label(client: TestClient, session: Session) -> None:
     types = _types(client, session)
-    assert list(types) == list(declared_job_types()) == ["audit", "maintenance"]
+    assert list(types) == list(declared_job_types())
+    assert list(types) == ["serp_refresh", "audit", "maintenance"]
+    assert types["serp_refresh"]["label"] == "Rank refresh"
     assert types["audit"] == {"job_type": "audit", "label": "Audit", "startable": True}
     assert types["maintenance"] == {
         "job_type": "maintenance",
