@@ -451,13 +451,18 @@ class DataForSeoClient:
         try:
             document = json.loads(response.content)
             code, message = _dfs_status(document)
-            task = document["tasks"][0]
-            task_code, task_message = _dfs_status(task)
-        except (ValueError, KeyError, IndexError, TypeError):
+        except (ValueError, AttributeError):
             return AccountStatus(
                 False, f"DataForSEO's account check failed (HTTP {response.status_code})"
             )
-        if code in DFS_AUTH or task_code in DFS_AUTH:
+        if code in DFS_AUTH:
+            return AccountStatus(False, "DataForSEO refused the login and API password")
+        try:
+            task = document["tasks"][0]
+            task_code, task_message = _dfs_status(task)
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return AccountStatus(False, f"DataForSEO's account check failed: {message}")
+        if task_code in DFS_AUTH:
             return AccountStatus(False, "DataForSEO refused the login and API password")
         if code != DFS_OK or task_code != DFS_OK:
             return AccountStatus(

@@ -57,7 +57,7 @@ def normalize_tags(values: list[str]) -> list[str]:
 
 
 class KeywordCreate(SQLModel):
-    text: str = Field(min_length=1, max_length=MAX_KEYWORD_LENGTH * 4)
+    text: str = Field(max_length=MAX_KEYWORD_LENGTH * 4)
     country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
     language: str = Field(min_length=2, max_length=2, description="ISO 639-1")
     device: Device = "desktop"

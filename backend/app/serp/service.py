@@ -214,13 +214,11 @@ def add_keywords(
         seen[identity] = candidate.line
         count += 1
         added.append(SerpKeyword(project_id=project.id, created_at=now, **keyword.model_dump()))
+    data = [_public(k) for k in added]  # before the commit expires them
     session.add_all(added)
     session.commit()
     return KeywordsAddedPublic(
-        added=len(added),
-        rejected=rejected,
-        rejected_count=rejected_count,
-        data=[_public(k) for k in added],
+        added=len(added), rejected=rejected, rejected_count=rejected_count, data=data
     )
 
 
@@ -278,9 +276,8 @@ def list_keywords(
 
 
 def _public(keyword: SerpKeyword, changes: dict[str, int | None] | None = None) -> KeywordPublic:
-    return KeywordPublic.model_validate(
-        {**keyword.model_dump(), "status": keyword.status, **(changes or {})}
-    )
+    public = KeywordPublic.model_validate(keyword, from_attributes=True)
+    return public.model_copy(update=changes) if changes else public
 
 
 def _changes(
