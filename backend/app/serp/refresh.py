@@ -215,8 +215,8 @@ class _Refresh:
                 fill()
                 while pending:
                     done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        self._record(pending.pop(future), future.result())
+                    # What finished while the last batch was written is written together.
+                    self._record([(pending.pop(f), f.result()) for f in done])
                     self.checkpoint()  # a cancel stops here
                     fill()
             except BaseException:
@@ -226,49 +226,44 @@ class _Refresh:
             raise self.fatal
         return self.report
 
-    def _record(self, keyword: SerpKeyword, outcome: Outcome) -> None:
+    def _record(self, finished: list[tuple[SerpKeyword, Outcome]]) -> None:
         report = self.report
-        if isinstance(outcome, SerpCheck):
-            report.requests += outcome.requests
-            service.record_check(
-                session=self.session,
-                keyword=keyword,
-                provider=self.provider.name,
-                depth=self.depth,
-                check=outcome,
-            )
-            report.checked += 1
-            if outcome.ranked:
-                report.ranked += 1
-            else:
-                report.not_in_top_n += 1
-            self.unavailable_in_a_row = 0
-        elif isinstance(outcome, KeywordCheckError):
-            report.requests += outcome.requests
-            service.record_check(
-                session=self.session,
-                keyword=keyword,
-                provider=self.provider.name,
-                depth=self.depth,
-                check=None,
-                error=str(outcome),
-            )
-            report.checked += 1
-            report.failed += 1
-            if len(report.errors) < 10:
-                report.errors[keyword.text] = str(outcome)[:300]
-            self.unavailable_in_a_row = self.unavailable_in_a_row + 1 if outcome.unavailable else 0
-            if self.unavailable_in_a_row >= UNAVAILABLE_IN_A_ROW and self.fatal is None:
+        checks: list[service.CheckOutcome] = []
+        for keyword, outcome in finished:
+            if isinstance(outcome, SerpCheck):
+                checks.append(service.CheckOutcome(keyword, outcome))
+                report.requests += outcome.requests
+                report.checked += 1
+                if outcome.ranked:
+                    report.ranked += 1
+                else:
+                    report.not_in_top_n += 1
+                self.unavailable_in_a_row = 0
+            elif isinstance(outcome, KeywordCheckError):
+                checks.append(service.CheckOutcome(keyword, None, str(outcome)))
+                report.requests += outcome.requests
+                report.checked += 1
+                report.failed += 1
+                if len(report.errors) < 10:
+                    report.errors[keyword.text] = str(outcome)[:300]
+                self._note_failure(outcome)
+            elif isinstance(outcome, RefreshHaltedError):
                 self.stop.set()
-                self.fatal = TransientJobError(
-                    f"{self.provider.name}: {self.unavailable_in_a_row} checks in a row could "
-                    f"not reach the provider ({outcome}); the refresh resumes later",
-                    category="provider_unavailable",
-                )
-        elif isinstance(outcome, RefreshHaltedError):
-            self.stop.set()
-            report.stopped = report.stopped or str(outcome)
-        elif isinstance(outcome, PermanentJobError | TransientJobError):
-            self.stop.set()
-            self.fatal = self.fatal or outcome
+                report.stopped = report.stopped or str(outcome)
+            elif isinstance(outcome, PermanentJobError | TransientJobError):
+                self.stop.set()
+                self.fatal = self.fatal or outcome
+        service.record_checks(
+            session=self.session, outcomes=checks, provider=self.provider.name, depth=self.depth
+        )
         self.progress(report.checked, report.due, report.message(self.depth))
+
+    def _note_failure(self, outcome: KeywordCheckError) -> None:
+        self.unavailable_in_a_row = self.unavailable_in_a_row + 1 if outcome.unavailable else 0
+        if self.unavailable_in_a_row >= UNAVAILABLE_IN_A_ROW and self.fatal is None:
+            self.stop.set()
+            self.fatal = TransientJobError(
+                f"{self.provider.name}: {self.unavailable_in_a_row} checks in a row could not "
+                f"reach the provider ({outcome}); the refresh resumes later",
+                category="provider_unavailable",
+            )

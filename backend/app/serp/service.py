@@ -485,63 +485,93 @@ def due_keywords(
     return list(session.exec(statement).all())
 
 
-def record_check(
-    *,
-    session: Session,
-    keyword: SerpKeyword,
-    provider: str,
-    depth: int,
-    check: SerpCheck | None,
-    error: str | None = None,
-) -> None:
-    """Records a completed check (`check`) or a failed one (`error`), and commits. The day's
-    snapshot is replaced by a later check that day unless that one failed and the day's did
-    not: a failure never erases a position."""
-    now = utcnow()
-    if check is not None:
-        status = CheckStatus.ranked if check.ranked else CheckStatus.not_in_top_n
-        position, url = check.position, check.url
-        top = [{"position": r.position, "url": r.url, "title": r.title} for r in check.top]
-        depth = check.depth
-    else:
-        status, position, url, top = CheckStatus.failed, None, None, []
-    error = error[:500] if error else None
-    values: dict[str, Any] = {
-        "checked_at": now,
-        "status": status.value,
-        "position": position,
-        "url": url,
-        "depth": depth,
+@dataclass(frozen=True, slots=True)
+class CheckOutcome:
+    """A keyword's check: completed (`check`) or failed (`error`)."""
+
+    keyword: SerpKeyword
+    check: SerpCheck | None
+    error: str | None = None
+
+
+def _snapshot_values(outcome: CheckOutcome, provider: str, depth: int) -> dict[str, Any]:
+    check = outcome.check
+    if check is None:
+        return {
+            "status": CheckStatus.failed.value,
+            "position": None,
+            "url": None,
+            "depth": depth,
+            "provider": provider,
+            "top_results": [],
+            "error": (outcome.error or "the check failed")[:500],
+        }
+    return {
+        "status": (CheckStatus.ranked if check.ranked else CheckStatus.not_in_top_n).value,
+        "position": check.position,
+        "url": check.url,
+        "depth": check.depth,
         "provider": provider,
-        "top_results": top,
-        "error": error,
+        "top_results": [
+            {"position": r.position, "url": r.url, "title": r.title} for r in check.top
+        ],
+        "error": None,
     }
-    statement = insert(SerpSnapshot).values(
-        id=uuid.uuid4(),
-        keyword_id=keyword.id,
-        project_id=keyword.project_id,
-        checked_on=now.date(),
-        **values,
-    )
+
+
+def record_checks(
+    *, session: Session, outcomes: Sequence[CheckOutcome], provider: str, depth: int
+) -> None:
+    """Records checks (one statement for the snapshots, one for the keywords) and commits.
+    The day's snapshot is replaced by a later check that day unless that one failed and the
+    day's did not: a failure never erases a position."""
+    if not outcomes:
+        return
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        values = _snapshot_values(outcome, provider, depth)
+        keyword = outcome.keyword
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "keyword_id": keyword.id,
+                "project_id": keyword.project_id,
+                "checked_on": now.date(),
+                "checked_at": now,
+                **values,
+            }
+        )
+        position = values["position"]
+        best = keyword.best_position
+        if position is not None and (best is None or position < best):
+            best = position
+        updates.append(
+            {
+                "id": keyword.id,
+                "status": values["status"],
+                "position": position,
+                "url": values["url"],
+                "checked_at": now,
+                "error": values["error"],
+                "best_position": best,
+            }
+        )
+    statement = insert(SerpSnapshot).values(rows)
     excluded = statement.excluded
+    replaced = ("checked_at", *_snapshot_values(outcomes[0], provider, depth))
     session.execute(
         statement.on_conflict_do_update(
             constraint="uq_serp_snapshots_keyword_id",
-            set_={name: excluded[name] for name in values},
+            set_={name: excluded[name] for name in replaced},
             where=sa.or_(
                 excluded.status != CheckStatus.failed.value,
                 SerpSnapshot.__table__.c.status == CheckStatus.failed.value,  # type: ignore[attr-defined]
             ),
         )
     )
-    keyword.status = status.value
-    keyword.position = position
-    keyword.url = url
-    keyword.checked_at = now
-    keyword.error = error
-    if position is not None and (keyword.best_position is None or position < keyword.best_position):
-        keyword.best_position = position
-    session.add(keyword)
+    session.execute(sa.update(SerpKeyword), updates)  # by primary key, one round trip
     session.commit()
 
 
