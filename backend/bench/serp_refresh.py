@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 BENCH_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/seo_platform_bench_serp"
-BENCH_REDIS_URL = "redis://127.0.0.1:6379/6"
+BENCH_REDIS_URL = "redis://127.0.0.1:6379/14"
 BACKEND_DIR = Path(__file__).resolve().parents[1]
 
 # The app reads its settings at import: point it at the bench database and Redis first.

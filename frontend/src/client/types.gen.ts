@@ -403,6 +403,48 @@ export type AuditSummaryPublic = {
 };
 
 /**
+ * Body_serp-add_keywords_in_bulk
+ */
+export type BodySerpAddKeywordsInBulk = {
+    /**
+     * Country
+     *
+     * For lines and empty CSV cells
+     */
+    country?: string | null;
+    /**
+     * Device
+     */
+    device?: 'desktop' | 'mobile';
+    /**
+     * File
+     *
+     * CSV: keyword,country,language,device,tags
+     */
+    file?: Blob | File | null;
+    /**
+     * Language
+     */
+    language?: string | null;
+    /**
+     * Lines
+     *
+     * Pasted keywords, one a line
+     */
+    lines?: string | null;
+    /**
+     * Location
+     */
+    location?: string | null;
+    /**
+     * Tags
+     *
+     * Separated by | or ;
+     */
+    tags?: string | null;
+};
+
+/**
  * Body_users-login_access_token
  */
 export type BodyUsersLoginAccessToken = {
@@ -464,6 +506,11 @@ export type CheckPublic = {
 };
 
 /**
+ * CheckStatus
+ */
+export type CheckStatus = 'pending' | 'ranked' | 'not_in_top_n' | 'failed';
+
+/**
  * ChecksPublic
  */
 export type ChecksPublic = {
@@ -503,6 +550,62 @@ export type ConflictPublic = {
 };
 
 /**
+ * ConnectionPublic
+ *
+ * What the API shows of a connection: never the secret, only that it is set, when,
+ * and for whom.
+ */
+export type ConnectionPublic = {
+    /**
+     * Account
+     */
+    account: string;
+    /**
+     * Connected At
+     */
+    connected_at: string;
+    /**
+     * Provider
+     */
+    provider: string;
+    /**
+     * Settings
+     */
+    settings: {
+        [key: string]: unknown;
+    };
+    /**
+     * Target
+     */
+    target: string;
+    /**
+     * Updated At
+     */
+    updated_at: string;
+};
+
+/**
+ * ConnectionTestPublic
+ *
+ * A test connection's answer: `ok`, and `detail` for people (what was found, or what to
+ * fix); `choices` lists what the credential can see when the target is not among it.
+ */
+export type ConnectionTestPublic = {
+    /**
+     * Choices
+     */
+    choices?: Array<string>;
+    /**
+     * Detail
+     */
+    detail: string;
+    /**
+     * Ok
+     */
+    ok: boolean;
+};
+
+/**
  * DashboardConfigPublic
  */
 export type DashboardConfigPublic = {
@@ -510,6 +613,24 @@ export type DashboardConfigPublic = {
      * Flower Url
      */
     flower_url: string;
+};
+
+/**
+ * DataForSeoConnection
+ */
+export type DataForSeoConnection = {
+    /**
+     * Login
+     */
+    login: string;
+    /**
+     * Password
+     */
+    password: string;
+    /**
+     * Provider
+     */
+    provider: 'dataforseo';
 };
 
 /**
@@ -799,7 +920,7 @@ export type JobStatus = 'queued' | 'running' | 'retrying' | 'completed' | 'faile
 /**
  * JobType
  */
-export type JobType = 'audit' | 'maintenance';
+export type JobType = 'serp_refresh' | 'audit' | 'maintenance';
 
 /**
  * JobTypePublic
@@ -846,6 +967,190 @@ export type JobsPublic = {
      * Data
      */
     data: Array<JobPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
+};
+
+/**
+ * KeywordCreate
+ */
+export type KeywordCreate = {
+    /**
+     * Country
+     *
+     * ISO 3166-1 alpha-2
+     */
+    country: string;
+    /**
+     * Device
+     */
+    device?: 'desktop' | 'mobile';
+    /**
+     * Language
+     *
+     * ISO 639-1
+     */
+    language: string;
+    /**
+     * Location
+     */
+    location?: string | null;
+    /**
+     * Tags
+     */
+    tags?: Array<string>;
+    /**
+     * Text
+     */
+    text: string;
+};
+
+/**
+ * KeywordHistoryPublic
+ */
+export type KeywordHistoryPublic = {
+    /**
+     * Data
+     */
+    data: Array<SnapshotPublic>;
+    keyword: KeywordPublic;
+};
+
+/**
+ * KeywordPublic
+ */
+export type KeywordPublic = {
+    /**
+     * Best Position
+     */
+    best_position: number | null;
+    /**
+     * Change 1D
+     */
+    change_1d?: number | null;
+    /**
+     * Change 30D
+     */
+    change_30d?: number | null;
+    /**
+     * Change 7D
+     */
+    change_7d?: number | null;
+    /**
+     * Checked At
+     */
+    checked_at: string | null;
+    /**
+     * Country
+     */
+    country: string;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Device
+     */
+    device: string;
+    /**
+     * Error
+     */
+    error: string | null;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Language
+     */
+    language: string;
+    /**
+     * Location
+     */
+    location: string | null;
+    /**
+     * Position
+     */
+    position: number | null;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    status: CheckStatus;
+    /**
+     * Tags
+     */
+    tags: Array<string>;
+    /**
+     * Text
+     */
+    text: string;
+    /**
+     * Url
+     */
+    url: string | null;
+};
+
+/**
+ * KeywordRejection
+ */
+export type KeywordRejection = {
+    /**
+     * Line
+     */
+    line: number;
+    /**
+     * Reason
+     */
+    reason: string;
+    /**
+     * Text
+     */
+    text: string;
+};
+
+/**
+ * KeywordsAddedPublic
+ *
+ * What an add did: how many keywords were added, and each line rejected, with why.
+ */
+export type KeywordsAddedPublic = {
+    /**
+     * Added
+     */
+    added: number;
+    /**
+     * Data
+     */
+    data?: Array<KeywordPublic>;
+    /**
+     * Rejected
+     */
+    rejected: Array<KeywordRejection>;
+    /**
+     * Rejected Count
+     */
+    rejected_count?: number;
+};
+
+/**
+ * KeywordsPublic
+ */
+export type KeywordsPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
+     * Data
+     */
+    data: Array<KeywordPublic>;
     /**
      * Has More
      */
@@ -1065,9 +1370,62 @@ export type ReadinessPublic = {
 export type RenderStatus = 'pending' | 'rendered' | 'skipped';
 
 /**
+ * SerpApiConnection
+ */
+export type SerpApiConnection = {
+    /**
+     * Api Key
+     */
+    api_key: string;
+    /**
+     * Provider
+     */
+    provider: 'serpapi';
+};
+
+/**
  * Severity
  */
 export type Severity = 'error' | 'warning' | 'notice';
+
+/**
+ * SnapshotPublic
+ */
+export type SnapshotPublic = {
+    /**
+     * Checked At
+     */
+    checked_at: string;
+    /**
+     * Date
+     */
+    date: string;
+    /**
+     * Depth
+     */
+    depth: number;
+    /**
+     * Error
+     */
+    error: string | null;
+    /**
+     * Position
+     */
+    position: number | null;
+    /**
+     * Provider
+     */
+    provider: string;
+    status: CheckStatus;
+    /**
+     * Top Results
+     */
+    top_results: Array<TopResult>;
+    /**
+     * Url
+     */
+    url: string | null;
+};
 
 /**
  * Token
@@ -1081,6 +1439,24 @@ export type Token = {
      * Token Type
      */
     token_type?: string;
+};
+
+/**
+ * TopResult
+ */
+export type TopResult = {
+    /**
+     * Position
+     */
+    position: number;
+    /**
+     * Title
+     */
+    title: string;
+    /**
+     * Url
+     */
+    url: string;
 };
 
 /**
@@ -1167,6 +1543,50 @@ export type ValidationError = {
      * Error Type
      */
     type: string;
+};
+
+/**
+ * VisibilityDay
+ */
+export type VisibilityDay = {
+    /**
+     * Date
+     */
+    date: string;
+    /**
+     * Keywords
+     */
+    keywords: number;
+    /**
+     * Top10
+     */
+    top10: number;
+    /**
+     * Top100
+     */
+    top100: number;
+    /**
+     * Top3
+     */
+    top3: number;
+};
+
+/**
+ * VisibilityPublic
+ */
+export type VisibilityPublic = {
+    /**
+     * Data
+     */
+    data: Array<VisibilityDay>;
+    /**
+     * End
+     */
+    end: string;
+    /**
+     * Start
+     */
+    start: string;
 };
 
 /**
@@ -1854,6 +2274,83 @@ export type JobsRetryJobResponses = {
 
 export type JobsRetryJobResponse = JobsRetryJobResponses[keyof JobsRetryJobResponses];
 
+export type SerpGetKeywordHistoryData = {
+    body?: never;
+    path: {
+        /**
+         * Keyword Id
+         */
+        keyword_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         *
+         * First day
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day (default: today, UTC)
+         */
+        end?: string | null;
+    };
+    url: '/api/v1/keywords/{keyword_id}/history';
+};
+
+export type SerpGetKeywordHistoryErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpGetKeywordHistoryError = SerpGetKeywordHistoryErrors[keyof SerpGetKeywordHistoryErrors];
+
+export type SerpGetKeywordHistoryResponses = {
+    /**
+     * Successful Response
+     */
+    200: KeywordHistoryPublic;
+};
+
+export type SerpGetKeywordHistoryResponse = SerpGetKeywordHistoryResponses[keyof SerpGetKeywordHistoryResponses];
+
+export type SerpStartKeywordRefreshData = {
+    body?: never;
+    path: {
+        /**
+         * Keyword Id
+         */
+        keyword_id: string;
+    };
+    query?: never;
+    url: '/api/v1/keywords/{keyword_id}/refresh';
+};
+
+export type SerpStartKeywordRefreshErrors = {
+    /**
+     * Rank tracking is not connected to a provider
+     */
+    409: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpStartKeywordRefreshError = SerpStartKeywordRefreshErrors[keyof SerpStartKeywordRefreshErrors];
+
+export type SerpStartKeywordRefreshResponses = {
+    /**
+     * The job: a new one, or the active one (then the header `X-Job-Existing: true`)
+     */
+    202: JobPublic;
+};
+
+export type SerpStartKeywordRefreshResponse = SerpStartKeywordRefreshResponses[keyof SerpStartKeywordRefreshResponses];
+
 export type UsersLoginAccessTokenData = {
     body: BodyUsersLoginAccessToken;
     path?: never;
@@ -2108,6 +2605,388 @@ export type AuditsStartAuditResponses = {
 };
 
 export type AuditsStartAuditResponse = AuditsStartAuditResponses[keyof AuditsStartAuditResponses];
+
+export type SerpListKeywordsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Tag
+         */
+        tag?: string | null;
+        /**
+         * Device
+         */
+        device?: 'desktop' | 'mobile' | null;
+        /**
+         * Country
+         */
+        country?: string | null;
+        /**
+         * Sort
+         */
+        sort?: 'text' | 'position' | 'best_position' | 'checked_at' | 'created_at';
+        /**
+         * Order
+         */
+        order?: 'asc' | 'desc';
+        /**
+         * Limit
+         *
+         * Page size (at most 500)
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/keywords';
+};
+
+export type SerpListKeywordsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpListKeywordsError = SerpListKeywordsErrors[keyof SerpListKeywordsErrors];
+
+export type SerpListKeywordsResponses = {
+    /**
+     * Successful Response
+     */
+    200: KeywordsPublic;
+};
+
+export type SerpListKeywordsResponse = SerpListKeywordsResponses[keyof SerpListKeywordsResponses];
+
+export type SerpAddKeywordsData = {
+    /**
+     * Body
+     */
+    body: KeywordCreate | Array<KeywordCreate>;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/keywords';
+};
+
+export type SerpAddKeywordsErrors = {
+    /**
+     * The one keyword given is a duplicate or over the cap
+     */
+    409: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpAddKeywordsError = SerpAddKeywordsErrors[keyof SerpAddKeywordsErrors];
+
+export type SerpAddKeywordsResponses = {
+    /**
+     * Successful Response
+     */
+    201: KeywordsAddedPublic;
+};
+
+export type SerpAddKeywordsResponse = SerpAddKeywordsResponses[keyof SerpAddKeywordsResponses];
+
+export type SerpAddKeywordsInBulkData = {
+    body?: BodySerpAddKeywordsInBulk;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/keywords/bulk';
+};
+
+export type SerpAddKeywordsInBulkErrors = {
+    /**
+     * The upload is too large
+     */
+    413: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpAddKeywordsInBulkError = SerpAddKeywordsInBulkErrors[keyof SerpAddKeywordsInBulkErrors];
+
+export type SerpAddKeywordsInBulkResponses = {
+    /**
+     * Successful Response
+     */
+    200: KeywordsAddedPublic;
+};
+
+export type SerpAddKeywordsInBulkResponse = SerpAddKeywordsInBulkResponses[keyof SerpAddKeywordsInBulkResponses];
+
+export type SerpDeleteKeywordData = {
+    body?: never;
+    path: {
+        /**
+         * Keyword Id
+         */
+        keyword_id: string;
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/keywords/{keyword_id}';
+};
+
+export type SerpDeleteKeywordErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpDeleteKeywordError = SerpDeleteKeywordErrors[keyof SerpDeleteKeywordErrors];
+
+export type SerpDeleteKeywordResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type SerpDeleteKeywordResponse = SerpDeleteKeywordResponses[keyof SerpDeleteKeywordResponses];
+
+export type SerpDeleteSerpConnectionData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/serp/connection';
+};
+
+export type SerpDeleteSerpConnectionErrors = {
+    /**
+     * No such project, or not yours; or rank tracking is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpDeleteSerpConnectionError = SerpDeleteSerpConnectionErrors[keyof SerpDeleteSerpConnectionErrors];
+
+export type SerpDeleteSerpConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type SerpDeleteSerpConnectionResponse = SerpDeleteSerpConnectionResponses[keyof SerpDeleteSerpConnectionResponses];
+
+export type SerpGetSerpConnectionData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/serp/connection';
+};
+
+export type SerpGetSerpConnectionErrors = {
+    /**
+     * No such project, or not yours; or rank tracking is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpGetSerpConnectionError = SerpGetSerpConnectionErrors[keyof SerpGetSerpConnectionErrors];
+
+export type SerpGetSerpConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionPublic;
+};
+
+export type SerpGetSerpConnectionResponse = SerpGetSerpConnectionResponses[keyof SerpGetSerpConnectionResponses];
+
+export type SerpConnectSerpData = {
+    /**
+     * Body
+     */
+    body: ({
+        provider: 'serpapi';
+    } & SerpApiConnection) | ({
+        provider: 'dataforseo';
+    } & DataForSeoConnection);
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/serp/connection';
+};
+
+export type SerpConnectSerpErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpConnectSerpError = SerpConnectSerpErrors[keyof SerpConnectSerpErrors];
+
+export type SerpConnectSerpResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionPublic;
+};
+
+export type SerpConnectSerpResponse = SerpConnectSerpResponses[keyof SerpConnectSerpResponses];
+
+export type SerpCheckSerpConnectionData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/serp/connection/test';
+};
+
+export type SerpCheckSerpConnectionErrors = {
+    /**
+     * No such project, or not yours; or rank tracking is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpCheckSerpConnectionError = SerpCheckSerpConnectionErrors[keyof SerpCheckSerpConnectionErrors];
+
+export type SerpCheckSerpConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionTestPublic;
+};
+
+export type SerpCheckSerpConnectionResponse = SerpCheckSerpConnectionResponses[keyof SerpCheckSerpConnectionResponses];
+
+export type SerpStartSerpRefreshData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/serp/refresh';
+};
+
+export type SerpStartSerpRefreshErrors = {
+    /**
+     * Rank tracking is not connected to a provider
+     */
+    409: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpStartSerpRefreshError = SerpStartSerpRefreshErrors[keyof SerpStartSerpRefreshErrors];
+
+export type SerpStartSerpRefreshResponses = {
+    /**
+     * The job: a new one, or the active one (then the header `X-Job-Existing: true`)
+     */
+    202: JobPublic;
+};
+
+export type SerpStartSerpRefreshResponse = SerpStartSerpRefreshResponses[keyof SerpStartSerpRefreshResponses];
+
+export type SerpGetSerpVisibilityData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         *
+         * First day
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day (default: today, UTC)
+         */
+        end?: string | null;
+    };
+    url: '/api/v1/projects/{project_id}/serp/visibility';
+};
+
+export type SerpGetSerpVisibilityErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpGetSerpVisibilityError = SerpGetSerpVisibilityErrors[keyof SerpGetSerpVisibilityErrors];
+
+export type SerpGetSerpVisibilityResponses = {
+    /**
+     * Successful Response
+     */
+    200: VisibilityPublic;
+};
+
+export type SerpGetSerpVisibilityResponse = SerpGetSerpVisibilityResponses[keyof SerpGetSerpVisibilityResponses];
 
 export type UsersReadMeData = {
     body?: never;
