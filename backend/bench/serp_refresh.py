@@ -8,7 +8,7 @@ a real `serp_refresh` job by a real worker, with the refresh's concurrency
 
 Prints, per mode, the job's wall time (started to finished, from the job row), keywords per
 second, provider requests per second and the most calls the provider saw in flight; then
-medians and the ratio. Uses its own database (seo_platform_bench_serp) and Redis database 6,
+medians and the ratio. Uses its own database (seo_platform_bench_serp) and Redis database 14,
 both recreated.
 """
 
