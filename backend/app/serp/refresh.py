@@ -220,13 +220,34 @@ class _Refresh:
                     self.checkpoint()  # a cancel stops here
                     fill()
             except BaseException:
-                self.stop.set()  # the calls in flight finish; nothing more is sent
+                self.stop.set()  # nothing more is sent
+                self._drain(pending)
                 raise
         if self.fatal is not None:
             raise self.fatal
         return self.report
 
+    def _drain(self, pending: dict[Future[Outcome], SerpKeyword]) -> None:
+        """On the way out (a cancel, the time limit): the calls in flight are paid for, so
+        what they bring back is kept, if the database lets us."""
+        try:
+            finished = [(keyword, future.result()) for future, keyword in pending.items()]
+            checks = self._tally(finished)
+            service.record_checks(
+                session=self.session, outcomes=checks, provider=self.provider.name, depth=self.depth
+            )
+        except Exception as exc:
+            self.session.rollback()
+            log.warning("serp_refresh_drain_failed", error=repr(exc))
+
     def _record(self, finished: list[tuple[SerpKeyword, Outcome]]) -> None:
+        checks = self._tally(finished)
+        service.record_checks(
+            session=self.session, outcomes=checks, provider=self.provider.name, depth=self.depth
+        )
+        self.progress(self.report.checked, self.report.due, self.report.message(self.depth))
+
+    def _tally(self, finished: list[tuple[SerpKeyword, Outcome]]) -> list[service.CheckOutcome]:
         report = self.report
         checks: list[service.CheckOutcome] = []
         for keyword, outcome in finished:
@@ -253,10 +274,7 @@ class _Refresh:
             elif isinstance(outcome, PermanentJobError | TransientJobError):
                 self.stop.set()
                 self.fatal = self.fatal or outcome
-        service.record_checks(
-            session=self.session, outcomes=checks, provider=self.provider.name, depth=self.depth
-        )
-        self.progress(report.checked, report.due, report.message(self.depth))
+        return checks
 
     def _note_failure(self, outcome: KeywordCheckError) -> None:
         self.unavailable_in_a_row = self.unavailable_in_a_row + 1 if outcome.unavailable else 0

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from app.core.config import settings
 from app.core.db import utcnow
-from app.jobs.errors import PermanentJobError, TransientJobError
+from app.jobs.errors import JobCancelled, PermanentJobError, TransientJobError
 from app.projects.models import Project
 from app.serp import refresh, service
 from app.serp.budget import DailyCap
@@ -293,3 +293,35 @@ def test_retention_removes_old_snapshots(session: Session, project: Project) -> 
     left = session.execute(sa.select(SerpSnapshot.checked_on)).scalars().all()  # type: ignore[call-overload]
     assert sorted(today - d for d in left) == [dt.timedelta(0), dt.timedelta(days=89)]
     assert uuid.UUID(str(keyword.id))
+
+
+def test_a_cancel_sends_nothing_more_and_keeps_what_was_in_flight(
+    session: Session, project: Project, serpapi: FakeSerpApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "SERPAPI_REQUESTS_PER_MINUTE", 6000)
+    texts = [f"kw {n}" for n in range(20)]
+    add_keywords(session, project, texts)
+    for text in texts:
+        serpapi.results[text] = _ranked("https://example.com/", 1)
+    serpapi.delay = 0.1
+    checkpoints = 0
+
+    def checkpoint() -> None:
+        nonlocal checkpoints
+        checkpoints += 1
+        if checkpoints == 2:
+            raise JobCancelled("cancelled")
+
+    with pytest.raises(JobCancelled):
+        refresh.run_refresh(
+            session=session,
+            project_id=project.id,
+            config={"since": utcnow().isoformat()},
+            progress=lambda *_: None,
+            checkpoint=checkpoint,
+            concurrency=4,
+        )
+    sent = len(serpapi.calls("/search.json"))
+    assert sent < 20
+    checked = [k for k in _keywords(session, project).values() if k.checked_at is not None]
+    assert len(checked) == sent  # every call paid for is recorded, none after the cancel
