@@ -60,6 +60,7 @@ NOT_CONNECTED = "Rank tracking is not connected to a provider for this project"
 MAX_REJECTIONS_SHOWN = 1000
 MAX_RANGE_DAYS = 366
 CHANGE_DAYS = (1, 7, 30)
+ACCOUNT_CHECK_TIMEOUT = 10.0
 
 
 class NotConnectedError(Exception):
@@ -144,7 +145,8 @@ def check_connection(*, session: Session, project: Project) -> ConnectionTestPub
     connection = get_connection(session=session, project=project)
     if connection is None:
         raise NotConnectedError
-    with httpx.Client(timeout=settings.PROVIDER_HTTP_TIMEOUT) as http:
+    # Someone is waiting for the answer: not a worker's 30 s.
+    with httpx.Client(timeout=min(settings.PROVIDER_HTTP_TIMEOUT, ACCOUNT_CHECK_TIMEOUT)) as http:
         status = provider_for(connection, http=http, with_gate=False).account()
     return ConnectionTestPublic(ok=status.ok, detail=status.detail, choices=[])
 
