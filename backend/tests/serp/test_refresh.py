@@ -2,6 +2,7 @@
 what gets recorded for each kind of outcome, the cap, halts, and overlapping calls."""
 
 import datetime as dt
+import threading
 import time
 from typing import Any
 
@@ -324,3 +325,34 @@ def test_a_cancel_sends_nothing_more_and_keeps_what_was_in_flight(
     assert sent < 20
     checked = [k for k in _keywords(session, project).values() if k.checked_at is not None]
     assert len(checked) == sent  # every call paid for is recorded, none after the cancel
+
+
+def test_the_keyword_cap_holds_under_concurrent_adds(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.core.db import engine
+    from app.serp.intake import Candidate
+
+    monkeypatch.setattr(settings, "MAX_KEYWORDS_PER_PROJECT", 5)
+    barrier = threading.Barrier(3)
+    reports: list[int] = []
+
+    def add(prefix: str) -> None:
+        candidates = [
+            Candidate(
+                n, f"{prefix} {n}", {"text": f"{prefix} {n}", "country": "US", "language": "en"}
+            )
+            for n in range(1, 4)
+        ]
+        with Session(engine) as own:
+            barrier.wait(timeout=10)
+            reports.append(
+                service.add_keywords(session=own, project=project, candidates=candidates).added
+            )
+
+    threads = [threading.Thread(target=add, args=(p,)) for p in ("a", "b", "c")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(reports) == [0, 2, 3]  # nine asked for, five fit, whoever came first
