@@ -29,6 +29,7 @@ DOMAINS: tuple[str, ...] = (
     "app.gsc",
     "app.ads",
     "app.links",
+    "app.serp",
     "app.audits",
     "app.maintenance",
     "app.health",

@@ -29,6 +29,7 @@ from app.audits import storage
 from app.audits.models import AuditRun, AuditStatus
 from app.jobs.models import JobStatus
 from app.links.models import LinkImport
+from app.serp.models import SerpKeyword
 from tests.audits.pages import SITE, good_page
 from tests.builders import auth_headers, create_project, create_user
 from tests.jobs.rows import insert_job
@@ -101,7 +102,10 @@ def owned(session: Session) -> tuple[dict[str, str], dict[str, str]]:
         status=AuditStatus.completed,
         config_json={"start_url": f"{SITE}/"},
     )
-    session.add(audit)
+    keyword = SerpKeyword(
+        project_id=project.id, text="shoes", country="US", language="en", device="desktop"
+    )
+    session.add_all([audit, keyword])
     session.commit()
     storage.store_pages(
         session=session,
@@ -130,6 +134,7 @@ def owned(session: Session) -> tuple[dict[str, str], dict[str, str]]:
         "audit_id": str(audit.id),
         "import_id": str(link_import.id),
         "kind": "gsc_top_linking_sites",
+        "keyword_id": str(keyword.id),
     }
     return auth_headers(user), ids
 

@@ -58,6 +58,7 @@ def test_schedule_times_are_utc() -> None:
         "app.jobs.tasks.rescue_stalled_jobs": 60.0,
         "app.gsc.tasks.sync_all_properties": crontab(hour=2, minute=0),
         "app.ads.tasks.sync_all_accounts": crontab(hour=4, minute=0),
+        "app.serp.tasks.refresh_all_due_keywords": crontab(hour=3, minute=0),
     }
     assert by_task == expected
     assert celery_app.conf.timezone == "UTC"

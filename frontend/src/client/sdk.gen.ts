@@ -2,7 +2,7 @@
 
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client';
 import { client } from './client.gen';
-import type { AuditsDiffAuditData, AuditsDiffAuditErrors, AuditsDiffAuditResponses, AuditsExportIssuesData, AuditsExportIssuesErrors, AuditsExportIssuesResponses, AuditsExportPagesData, AuditsExportPagesErrors, AuditsExportPagesResponses, AuditsListAuditsData, AuditsListAuditsErrors, AuditsListAuditsResponses, AuditsListChecksData, AuditsListChecksResponses, AuditsListIssuesData, AuditsListIssuesErrors, AuditsListIssuesResponses, AuditsListPagesData, AuditsListPagesErrors, AuditsListPagesResponses, AuditsReadAuditData, AuditsReadAuditErrors, AuditsReadAuditResponses, AuditsStartAuditData, AuditsStartAuditErrors, AuditsStartAuditResponses, DashboardReadDashboardConfigData, DashboardReadDashboardConfigResponses, HealthLivenessData, HealthLivenessResponses, HealthReadinessData, HealthReadinessErrors, HealthReadinessResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsListJobTypesData, JobsListJobTypesResponses, JobsListProjectJobsData, JobsListProjectJobsErrors, JobsListProjectJobsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadJobStatsData, JobsReadJobStatsErrors, JobsReadJobStatsResponses, JobsRetryFailedJobsData, JobsRetryFailedJobsErrors, JobsRetryFailedJobsResponses, JobsRetryJobData, JobsRetryJobErrors, JobsRetryJobResponses, JobsStartCleanupData, JobsStartCleanupErrors, JobsStartCleanupResponses, JobsStartHealthCheckData, JobsStartHealthCheckErrors, JobsStartHealthCheckResponses, LinksBacklinksTimelineData, LinksBacklinksTimelineErrors, LinksBacklinksTimelineResponses, LinksDownloadRejectedRowsData, LinksDownloadRejectedRowsErrors, LinksDownloadRejectedRowsResponses, LinksImportLinksData, LinksImportLinksErrors, LinksImportLinksResponses, LinksListBacklinksData, LinksListBacklinksErrors, LinksListBacklinksResponses, LinksListImportsData, LinksListImportsErrors, LinksListImportsResponses, LinksListReferringDomainsData, LinksListReferringDomainsErrors, LinksListReferringDomainsResponses, LinksListTopAnchorsData, LinksListTopAnchorsErrors, LinksListTopAnchorsResponses, LinksReadImportData, LinksReadImportErrors, LinksReadImportResponses, LinksReadLinkSummaryData, LinksReadLinkSummaryErrors, LinksReadLinkSummaryResponses, ProjectsCreateProjectData, ProjectsCreateProjectErrors, ProjectsCreateProjectResponses, ProjectsDeleteProjectData, ProjectsDeleteProjectErrors, ProjectsDeleteProjectResponses, ProjectsListProjectsData, ProjectsListProjectsErrors, ProjectsListProjectsResponses, ProjectsReadProjectData, ProjectsReadProjectErrors, ProjectsReadProjectResponses, ProjectsUpdateProjectData, ProjectsUpdateProjectErrors, ProjectsUpdateProjectResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateApiTokenData, UsersCreateApiTokenErrors, UsersCreateApiTokenResponses, UsersListApiTokensData, UsersListApiTokensResponses, UsersLoginAccessTokenData, UsersLoginAccessTokenErrors, UsersLoginAccessTokenResponses, UsersReadMeData, UsersReadMeResponses, UsersRevokeApiTokenData, UsersRevokeApiTokenErrors, UsersRevokeApiTokenResponses, UsersSignupData, UsersSignupErrors, UsersSignupResponses, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses } from './types.gen';
+import type { AdsCheckAdsConnectionData, AdsCheckAdsConnectionErrors, AdsCheckAdsConnectionResponses, AdsConnectAdsData, AdsConnectAdsErrors, AdsConnectAdsResponses, AdsDisconnectAdsData, AdsDisconnectAdsErrors, AdsDisconnectAdsResponses, AdsListAdsCampaignsData, AdsListAdsCampaignsErrors, AdsListAdsCampaignsResponses, AdsReadAdsConnectionData, AdsReadAdsConnectionErrors, AdsReadAdsConnectionResponses, AdsReadAdsMetricsData, AdsReadAdsMetricsErrors, AdsReadAdsMetricsResponses, AdsStartAdsSyncData, AdsStartAdsSyncErrors, AdsStartAdsSyncResponses, AuditsDiffAuditData, AuditsDiffAuditErrors, AuditsDiffAuditResponses, AuditsExportIssuesData, AuditsExportIssuesErrors, AuditsExportIssuesResponses, AuditsExportPagesData, AuditsExportPagesErrors, AuditsExportPagesResponses, AuditsListAuditsData, AuditsListAuditsErrors, AuditsListAuditsResponses, AuditsListChecksData, AuditsListChecksResponses, AuditsListIssuesData, AuditsListIssuesErrors, AuditsListIssuesResponses, AuditsListPagesData, AuditsListPagesErrors, AuditsListPagesResponses, AuditsReadAuditData, AuditsReadAuditErrors, AuditsReadAuditResponses, AuditsStartAuditData, AuditsStartAuditErrors, AuditsStartAuditResponses, DashboardReadDashboardConfigData, DashboardReadDashboardConfigResponses, GscCheckGscConnectionData, GscCheckGscConnectionErrors, GscCheckGscConnectionResponses, GscConnectGscData, GscConnectGscErrors, GscConnectGscResponses, GscDeleteGscConnectionData, GscDeleteGscConnectionErrors, GscDeleteGscConnectionResponses, GscGetGscConnectionData, GscGetGscConnectionErrors, GscGetGscConnectionResponses, GscGetGscMetricsData, GscGetGscMetricsErrors, GscGetGscMetricsResponses, GscGetGscPageSeriesData, GscGetGscPageSeriesErrors, GscGetGscPageSeriesResponses, GscGetGscQuerySeriesData, GscGetGscQuerySeriesErrors, GscGetGscQuerySeriesResponses, GscListGscPagesData, GscListGscPagesErrors, GscListGscPagesResponses, GscListGscQueriesData, GscListGscQueriesErrors, GscListGscQueriesResponses, GscStartGscBackfillData, GscStartGscBackfillErrors, GscStartGscBackfillResponses, GscStartGscSyncData, GscStartGscSyncErrors, GscStartGscSyncResponses, HealthLivenessData, HealthLivenessResponses, HealthReadinessData, HealthReadinessErrors, HealthReadinessResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsListJobTypesData, JobsListJobTypesResponses, JobsListProjectJobsData, JobsListProjectJobsErrors, JobsListProjectJobsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadJobStatsData, JobsReadJobStatsErrors, JobsReadJobStatsResponses, JobsRetryFailedJobsData, JobsRetryFailedJobsErrors, JobsRetryFailedJobsResponses, JobsRetryJobData, JobsRetryJobErrors, JobsRetryJobResponses, JobsStartCleanupData, JobsStartCleanupErrors, JobsStartCleanupResponses, JobsStartHealthCheckData, JobsStartHealthCheckErrors, JobsStartHealthCheckResponses, LinksBacklinksTimelineData, LinksBacklinksTimelineErrors, LinksBacklinksTimelineResponses, LinksDownloadRejectedRowsData, LinksDownloadRejectedRowsErrors, LinksDownloadRejectedRowsResponses, LinksImportLinksData, LinksImportLinksErrors, LinksImportLinksResponses, LinksListBacklinksData, LinksListBacklinksErrors, LinksListBacklinksResponses, LinksListImportsData, LinksListImportsErrors, LinksListImportsResponses, LinksListReferringDomainsData, LinksListReferringDomainsErrors, LinksListReferringDomainsResponses, LinksListTopAnchorsData, LinksListTopAnchorsErrors, LinksListTopAnchorsResponses, LinksReadImportData, LinksReadImportErrors, LinksReadImportResponses, LinksReadLinkSummaryData, LinksReadLinkSummaryErrors, LinksReadLinkSummaryResponses, ProjectsCreateProjectData, ProjectsCreateProjectErrors, ProjectsCreateProjectResponses, ProjectsDeleteProjectData, ProjectsDeleteProjectErrors, ProjectsDeleteProjectResponses, ProjectsListProjectsData, ProjectsListProjectsErrors, ProjectsListProjectsResponses, ProjectsReadProjectData, ProjectsReadProjectErrors, ProjectsReadProjectResponses, ProjectsUpdateProjectData, ProjectsUpdateProjectErrors, ProjectsUpdateProjectResponses, SerpAddKeywordsData, SerpAddKeywordsErrors, SerpAddKeywordsInBulkData, SerpAddKeywordsInBulkErrors, SerpAddKeywordsInBulkResponses, SerpAddKeywordsResponses, SerpCheckSerpConnectionData, SerpCheckSerpConnectionErrors, SerpCheckSerpConnectionResponses, SerpConnectSerpData, SerpConnectSerpErrors, SerpConnectSerpResponses, SerpDeleteKeywordData, SerpDeleteKeywordErrors, SerpDeleteKeywordResponses, SerpDeleteSerpConnectionData, SerpDeleteSerpConnectionErrors, SerpDeleteSerpConnectionResponses, SerpGetKeywordHistoryData, SerpGetKeywordHistoryErrors, SerpGetKeywordHistoryResponses, SerpGetSerpConnectionData, SerpGetSerpConnectionErrors, SerpGetSerpConnectionResponses, SerpGetSerpVisibilityData, SerpGetSerpVisibilityErrors, SerpGetSerpVisibilityResponses, SerpListKeywordsData, SerpListKeywordsErrors, SerpListKeywordsResponses, SerpStartKeywordRefreshData, SerpStartKeywordRefreshErrors, SerpStartKeywordRefreshResponses, SerpStartSerpRefreshData, SerpStartSerpRefreshErrors, SerpStartSerpRefreshResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateApiTokenData, UsersCreateApiTokenErrors, UsersCreateApiTokenResponses, UsersListApiTokensData, UsersListApiTokensResponses, UsersLoginAccessTokenData, UsersLoginAccessTokenErrors, UsersLoginAccessTokenResponses, UsersReadMeData, UsersReadMeResponses, UsersRevokeApiTokenData, UsersRevokeApiTokenErrors, UsersRevokeApiTokenResponses, UsersSignupData, UsersSignupErrors, UsersSignupResponses, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -230,6 +230,26 @@ export const jobsRetryJob = <ThrowOnError extends boolean = false>(options: Opti
 });
 
 /**
+ * Get Keyword History
+ *
+ * The keyword's daily snapshots (position, status, URL found, the top 10).
+ */
+export const serpGetKeywordHistory = <ThrowOnError extends boolean = false>(options: Options<SerpGetKeywordHistoryData, ThrowOnError>) => (options.client ?? client).get<SerpGetKeywordHistoryResponses, SerpGetKeywordHistoryErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/keywords/{keyword_id}/history',
+    ...options
+});
+
+/**
+ * Start Keyword Refresh
+ */
+export const serpStartKeywordRefresh = <ThrowOnError extends boolean = false>(options: Options<SerpStartKeywordRefreshData, ThrowOnError>) => (options.client ?? client).post<SerpStartKeywordRefreshResponses, SerpStartKeywordRefreshErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/keywords/{keyword_id}/refresh',
+    ...options
+});
+
+/**
  * Read Import
  */
 export const linksReadImport = <ThrowOnError extends boolean = false>(options: Options<LinksReadImportData, ThrowOnError>) => (options.client ?? client).get<LinksReadImportResponses, LinksReadImportErrors, ThrowOnError>({
@@ -318,6 +338,98 @@ export const projectsUpdateProject = <ThrowOnError extends boolean = false>(opti
 });
 
 /**
+ * List Ads Campaigns
+ *
+ * The campaigns with metrics in the range, their totals and the range's totals; cost
+ * in the account's currency (`currency`).
+ */
+export const adsListAdsCampaigns = <ThrowOnError extends boolean = false>(options: Options<AdsListAdsCampaignsData, ThrowOnError>) => (options.client ?? client).get<AdsListAdsCampaignsResponses, AdsListAdsCampaignsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/ads/campaigns',
+    ...options
+});
+
+/**
+ * Disconnect Ads
+ *
+ * Removes the connection and its secrets; synced data stays (reconnecting resumes).
+ */
+export const adsDisconnectAds = <ThrowOnError extends boolean = false>(options: Options<AdsDisconnectAdsData, ThrowOnError>) => (options.client ?? client).delete<AdsDisconnectAdsResponses, AdsDisconnectAdsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/ads/connection',
+    ...options
+});
+
+/**
+ * Read Ads Connection
+ */
+export const adsReadAdsConnection = <ThrowOnError extends boolean = false>(options: Options<AdsReadAdsConnectionData, ThrowOnError>) => (options.client ?? client).get<AdsReadAdsConnectionResponses, AdsReadAdsConnectionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/ads/connection',
+    ...options
+});
+
+/**
+ * Connect Ads
+ *
+ * Connects (or reconnects) the project's Google Ads account. The developer token and
+ * the credential are stored encrypted and never returned. When nothing of the account is
+ * stored yet, its first sync (the backfill) starts (see the project's jobs).
+ */
+export const adsConnectAds = <ThrowOnError extends boolean = false>(options: Options<AdsConnectAdsData, ThrowOnError>) => (options.client ?? client).put<AdsConnectAdsResponses, AdsConnectAdsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/ads/connection',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Check Ads Connection
+ *
+ * Tries the connection given (before saving it), else the stored one: lists the
+ * customers the credential reaches. Google's refusals are answers (`ok` false).
+ */
+export const adsCheckAdsConnection = <ThrowOnError extends boolean = false>(options: Options<AdsCheckAdsConnectionData, ThrowOnError>) => (options.client ?? client).post<AdsCheckAdsConnectionResponses, AdsCheckAdsConnectionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/ads/connection/test',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Read Ads Metrics
+ *
+ * The daily series (every day of the range) and totals, of all campaigns or one.
+ */
+export const adsReadAdsMetrics = <ThrowOnError extends boolean = false>(options: Options<AdsReadAdsMetricsData, ThrowOnError>) => (options.client ?? client).get<AdsReadAdsMetricsResponses, AdsReadAdsMetricsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/ads/metrics',
+    ...options
+});
+
+/**
+ * Start Ads Sync
+ *
+ * Syncs the last days (the whole first-sync range when nothing is stored yet); `days`
+ * asks for a longer range, at most ADS_FIRST_SYNC_DAYS.
+ */
+export const adsStartAdsSync = <ThrowOnError extends boolean = false>(options: Options<AdsStartAdsSyncData, ThrowOnError>) => (options.client ?? client).post<AdsStartAdsSyncResponses, AdsStartAdsSyncErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/ads/sync',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
  * List Audits
  */
 export const auditsListAudits = <ThrowOnError extends boolean = false>(options: Options<AuditsListAuditsData, ThrowOnError>) => (options.client ?? client).get<AuditsListAuditsResponses, AuditsListAuditsErrors, ThrowOnError>({
@@ -385,6 +497,172 @@ export const linksBacklinksTimeline = <ThrowOnError extends boolean = false>(opt
 });
 
 /**
+ * Start Gsc Backfill
+ */
+export const gscStartGscBackfill = <ThrowOnError extends boolean = false>(options: Options<GscStartGscBackfillData, ThrowOnError>) => (options.client ?? client).post<GscStartGscBackfillResponses, GscStartGscBackfillErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/backfill',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete Gsc Connection
+ */
+export const gscDeleteGscConnection = <ThrowOnError extends boolean = false>(options: Options<GscDeleteGscConnectionData, ThrowOnError>) => (options.client ?? client).delete<GscDeleteGscConnectionResponses, GscDeleteGscConnectionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/connection',
+    ...options
+});
+
+/**
+ * Get Gsc Connection
+ */
+export const gscGetGscConnection = <ThrowOnError extends boolean = false>(options: Options<GscGetGscConnectionData, ThrowOnError>) => (options.client ?? client).get<GscGetGscConnectionResponses, GscGetGscConnectionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/connection',
+    ...options
+});
+
+/**
+ * Connect Gsc
+ */
+export const gscConnectGsc = <ThrowOnError extends boolean = false>(options: Options<GscConnectGscData, ThrowOnError>) => (options.client ?? client).put<GscConnectGscResponses, GscConnectGscErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/connection',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Check Gsc Connection
+ *
+ * Tests the credential and property given (before saving), or the stored ones.
+ */
+export const gscCheckGscConnection = <ThrowOnError extends boolean = false>(options: Options<GscCheckGscConnectionData, ThrowOnError>) => (options.client ?? client).post<GscCheckGscConnectionResponses, GscCheckGscConnectionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/connection/test',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Get Gsc Metrics
+ *
+ * Daily clicks, impressions, CTR and average position (from the property totals, so
+ * anonymised queries count), with the same-length period before.
+ */
+export const gscGetGscMetrics = <ThrowOnError extends boolean = false>(options: Options<GscGetGscMetricsData, ThrowOnError>) => (options.client ?? client).get<GscGetGscMetricsResponses, GscGetGscMetricsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/metrics',
+    ...options
+});
+
+/**
+ * List Gsc Pages
+ */
+export const gscListGscPages = <ThrowOnError extends boolean = false>(options: Options<GscListGscPagesData, ThrowOnError>) => (options.client ?? client).get<GscListGscPagesResponses, GscListGscPagesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/pages',
+    ...options
+});
+
+/**
+ * Get Gsc Page Series
+ */
+export const gscGetGscPageSeries = <ThrowOnError extends boolean = false>(options: Options<GscGetGscPageSeriesData, ThrowOnError>) => (options.client ?? client).get<GscGetGscPageSeriesResponses, GscGetGscPageSeriesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/pages/series',
+    ...options
+});
+
+/**
+ * List Gsc Queries
+ */
+export const gscListGscQueries = <ThrowOnError extends boolean = false>(options: Options<GscListGscQueriesData, ThrowOnError>) => (options.client ?? client).get<GscListGscQueriesResponses, GscListGscQueriesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/queries',
+    ...options
+});
+
+/**
+ * Get Gsc Query Series
+ */
+export const gscGetGscQuerySeries = <ThrowOnError extends boolean = false>(options: Options<GscGetGscQuerySeriesData, ThrowOnError>) => (options.client ?? client).get<GscGetGscQuerySeriesResponses, GscGetGscQuerySeriesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/queries/series',
+    ...options
+});
+
+/**
+ * Start Gsc Sync
+ */
+export const gscStartGscSync = <ThrowOnError extends boolean = false>(options: Options<GscStartGscSyncData, ThrowOnError>) => (options.client ?? client).post<GscStartGscSyncResponses, GscStartGscSyncErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/gsc/sync',
+    ...options
+});
+
+/**
+ * List Keywords
+ */
+export const serpListKeywords = <ThrowOnError extends boolean = false>(options: Options<SerpListKeywordsData, ThrowOnError>) => (options.client ?? client).get<SerpListKeywordsResponses, SerpListKeywordsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/keywords',
+    ...options
+});
+
+/**
+ * Add Keywords
+ *
+ * One keyword or a list; the answer reports what was added and each one rejected
+ * (duplicate, over the project's cap), by its place in the list (from 1).
+ */
+export const serpAddKeywords = <ThrowOnError extends boolean = false>(options: Options<SerpAddKeywordsData, ThrowOnError>) => (options.client ?? client).post<SerpAddKeywordsResponses, SerpAddKeywordsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/keywords',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Add Keywords In Bulk
+ *
+ * Pasted lines or a CSV upload; the report names each rejected line and why.
+ */
+export const serpAddKeywordsInBulk = <ThrowOnError extends boolean = false>(options: Options<SerpAddKeywordsInBulkData, ThrowOnError>) => (options.client ?? client).post<SerpAddKeywordsInBulkResponses, SerpAddKeywordsInBulkErrors, ThrowOnError>({
+    ...formDataBodySerializer,
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/keywords/bulk',
+    ...options,
+    headers: {
+        'Content-Type': null,
+        ...options.headers
+    }
+});
+
+/**
+ * Delete Keyword
+ */
+export const serpDeleteKeyword = <ThrowOnError extends boolean = false>(options: Options<SerpDeleteKeywordData, ThrowOnError>) => (options.client ?? client).delete<SerpDeleteKeywordResponses, SerpDeleteKeywordErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/keywords/{keyword_id}',
+    ...options
+});
+
+/**
  * Import Links
  */
 export const linksImportLinks = <ThrowOnError extends boolean = false>(options: Options<LinksImportLinksData, ThrowOnError>) => (options.client ?? client).post<LinksImportLinksResponses, LinksImportLinksErrors, ThrowOnError>({
@@ -404,6 +682,72 @@ export const linksImportLinks = <ThrowOnError extends boolean = false>(options: 
 export const linksListImports = <ThrowOnError extends boolean = false>(options: Options<LinksListImportsData, ThrowOnError>) => (options.client ?? client).get<LinksListImportsResponses, LinksListImportsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/v1/projects/{project_id}/links/imports',
+    ...options
+});
+
+/**
+ * Delete Serp Connection
+ */
+export const serpDeleteSerpConnection = <ThrowOnError extends boolean = false>(options: Options<SerpDeleteSerpConnectionData, ThrowOnError>) => (options.client ?? client).delete<SerpDeleteSerpConnectionResponses, SerpDeleteSerpConnectionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/serp/connection',
+    ...options
+});
+
+/**
+ * Get Serp Connection
+ */
+export const serpGetSerpConnection = <ThrowOnError extends boolean = false>(options: Options<SerpGetSerpConnectionData, ThrowOnError>) => (options.client ?? client).get<SerpGetSerpConnectionResponses, SerpGetSerpConnectionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/serp/connection',
+    ...options
+});
+
+/**
+ * Connect Serp
+ *
+ * SerpApi (`{provider: "serpapi", api_key}`) or DataForSEO (`{provider: "dataforseo",
+ * login, password}`); the secret is stored encrypted and never shown again.
+ */
+export const serpConnectSerp = <ThrowOnError extends boolean = false>(options: Options<SerpConnectSerpData, ThrowOnError>) => (options.client ?? client).put<SerpConnectSerpResponses, SerpConnectSerpErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/serp/connection',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Check Serp Connection
+ *
+ * Asks the provider about the stored credential, free of charge: SerpApi's searches
+ * left, DataForSEO's balance.
+ */
+export const serpCheckSerpConnection = <ThrowOnError extends boolean = false>(options: Options<SerpCheckSerpConnectionData, ThrowOnError>) => (options.client ?? client).post<SerpCheckSerpConnectionResponses, SerpCheckSerpConnectionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/serp/connection/test',
+    ...options
+});
+
+/**
+ * Start Serp Refresh
+ */
+export const serpStartSerpRefresh = <ThrowOnError extends boolean = false>(options: Options<SerpStartSerpRefreshData, ThrowOnError>) => (options.client ?? client).post<SerpStartSerpRefreshResponses, SerpStartSerpRefreshErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/serp/refresh',
+    ...options
+});
+
+/**
+ * Get Serp Visibility
+ *
+ * Per day, the share of keywords checked that ranked in the top 3, 10 and 100.
+ */
+export const serpGetSerpVisibility = <ThrowOnError extends boolean = false>(options: Options<SerpGetSerpVisibilityData, ThrowOnError>) => (options.client ?? client).get<SerpGetSerpVisibilityResponses, SerpGetSerpVisibilityErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/serp/visibility',
     ...options
 });
 

@@ -22,6 +22,12 @@ export const projectSections: ProjectSection[] = [
     ),
   },
   {
+    key: "rankings",
+    Section: lazy(() =>
+      import("@/components/serp/project-rankings-panel").then((m) => ({ default: m.ProjectRankingsPanel })),
+    ),
+  },
+  {
     key: "job-durations",
     Section: lazy(() =>
       import("@/components/jobs/job-durations-chart").then((m) => ({
