@@ -28,6 +28,8 @@ DOMAINS: tuple[str, ...] = (
     "app.connections",
     "app.gsc",
     "app.ads",
+    "app.links",
+    "app.serp",
     "app.audits",
     "app.maintenance",
     "app.health",
