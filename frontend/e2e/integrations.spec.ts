@@ -9,7 +9,7 @@ test("connect Search Console, sync, read the charts and a query's own chart", as
   await signUp(page);
   await createProject(page, "Searched site", platform.siteUrl);
 
-  const section = page.getByRole("region", { name: "Search Console" });
+  const section = page.getByRole("region", { name: "Search Console", exact: true });
   const form = section.getByRole("form", { name: "Connect Search Console" });
   // A property the credential cannot see: the test lists those it can; a click picks one.
   await form.getByLabel("Property").fill("sc-domain:not-mine.example");
@@ -83,7 +83,7 @@ test("connect Google Ads, sync, read spend and the campaigns with their totals",
   await signUp(page);
   await createProject(page, "Advertised site", platform.siteUrl);
 
-  const section = page.getByRole("region", { name: "Ads" });
+  const section = page.getByRole("region", { name: "Ads", exact: true });
   const form = section.getByRole("form", { name: "Connect Google Ads" });
   await form.getByLabel("Customer id", { exact: true }).fill(`${ads.customer_id.slice(0, 3)}-${ads.customer_id.slice(3, 6)}-${ads.customer_id.slice(6)}`);
   await form.getByLabel("Developer token").fill(ads.developer_token);
