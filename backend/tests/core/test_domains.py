@@ -18,6 +18,7 @@ DECLARED_JOB_TYPES = [
     "gsc_backfill",
     "ads_sync",
     "links_ingest",
+    "serp_refresh",
     "audit",
     "maintenance",
 ]

@@ -3,7 +3,7 @@ import type { ProjectPublic } from "@/client";
 import { ProjectJobsPanel } from "@/components/jobs/project-jobs-panel";
 
 /** The panels of a project's page, in order. Each domain adds its panel when its API exists
- * (jobs, audits, Search Console, Ads, backlinks, rankings). Chart panels load
+ * (jobs, audits, Search Console, Ads, rankings, backlinks). Chart panels load
  * lazily: the charting library is the heaviest part of the bundle. */
 export type ProjectSection = { key: string; Section: ComponentType<{ project: ProjectPublic }> };
 
