@@ -38,6 +38,9 @@ def celery_broker(url: str) -> Iterator[None]:
         # so a closed pool would come back for the test broker's URL to every later test.
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
+        # The result backend is cached per thread once used (send_task uses it): dropped too,
+        # or later tests would publish through a backend bound to the stopped test broker.
+        vars(celery_app._local).pop("backend", None)
 
     saved = (conf.broker_url, conf.result_backend)
     point_at(url, url)
