@@ -30,6 +30,7 @@ DOMAINS: tuple[str, ...] = (
     "app.maintenance",
     "app.health",
     "app.dashboard",
+    "app.notifications",
 )
 
 

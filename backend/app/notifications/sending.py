@@ -1,0 +1,463 @@
+"""Sending deliveries: claim the due ones (compare-and-set to `sending` under a lease, SKIP
+LOCKED, so two senders never take the same one), send them concurrently (a slow receiver
+holds one slot, never the others, and never a job), record each attempt as it ends, fenced by
+the attempt number it claimed.
+
+Retries: exponential backoff with full jitter (uniform(0, min(cap, base * 2**(n-1)))), or the
+receiver's Retry-After when it gives one, up to WEBHOOK_MAX_ATTEMPTS. A sender that dies
+mid-send leaves its deliveries `sending` until the lease expires; they are then claimed again
+(at least once towards the receiver, who dedupes on the event id). An endpoint failing
+WEBHOOK_DISABLE_AFTER_FAILURES attempts in a row is disabled and its project's owner emailed.
+"""
+
+import asyncio
+import json
+import random
+import smtplib
+import time
+import uuid
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpcore
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app.core import secrets
+from app.core.config import settings
+from app.core.db import session_scope
+from app.core.logging import get_logger
+from app.notifications import links, mailer, messages, signing, webhook_client
+from app.notifications.mailer import Email
+from app.notifications.models import (
+    Channel,
+    DeliveryAttempt,
+    DeliveryStatus,
+    NotificationDelivery,
+    NotificationRecipient,
+    WebhookEndpoint,
+)
+from app.projects.models import Project
+from app.users.models import User
+
+logger = get_logger(__name__)
+
+# How long one sending task keeps claiming before it hands over to a fresh one.
+DRAIN_BUDGET_SECONDS = 60.0
+
+
+def lease_seconds() -> float:
+    return settings.WEBHOOK_TIMEOUT_SECONDS * 2 + max(settings.SMTP_TIMEOUT * 3, 30)
+
+
+_CLAIM = sa.text("""
+    UPDATE notification_deliveries SET status = 'sending', attempts = attempts + 1,
+        lease_expires_at = now() + make_interval(secs => :lease)
+    WHERE id IN (
+        SELECT id FROM notification_deliveries
+        WHERE status IN ('pending', 'sending') AND next_attempt_at <= now()
+          AND (status = 'pending' OR lease_expires_at < now())
+        ORDER BY next_attempt_at
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id
+""")
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One claimed attempt, with everything needed to send it without the database."""
+
+    delivery_id: uuid.UUID
+    attempt: int
+    channel: Channel
+    event_id: uuid.UUID
+    event_type: str
+    url: str | None = None
+    secret: str | None = None
+    body: bytes = b""
+    email: Email | None = None
+    skip_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    status_code: int | None = None
+    latency_ms: int | None = None
+    excerpt: str | None = None
+    retry_after: float | None = None
+    error: str | None = None
+    delivered: bool = False
+    skipped: bool = False
+    permanent: bool = False
+
+
+def webhook_body(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+
+
+def claim_due(*, limit: int) -> list[Outgoing]:
+    with session_scope() as session:
+        ids = [
+            row[0] for row in session.execute(_CLAIM, {"lease": lease_seconds(), "limit": limit})
+        ]
+        session.commit()
+        if not ids:
+            return []
+        deliveries = session.exec(
+            select(NotificationDelivery).where(col(NotificationDelivery.id).in_(ids))
+        ).all()
+        return [prepare(session, delivery) for delivery in deliveries]
+
+
+def prepare(session: Session, delivery: NotificationDelivery) -> Outgoing:
+    common: dict[str, Any] = {
+        "delivery_id": delivery.id,
+        "attempt": delivery.attempts,
+        "channel": delivery.channel,
+        "event_id": delivery.event_id,
+        "event_type": delivery.event_type,
+    }
+    if delivery.channel == Channel.webhook:
+        endpoint = (
+            None
+            if delivery.endpoint_id is None
+            else session.get(WebhookEndpoint, delivery.endpoint_id)
+        )
+        if endpoint is None:
+            return Outgoing(**common, skip_reason="the endpoint was deleted")
+        if not endpoint.enabled and delivery.event_type != "webhook.test":
+            return Outgoing(**common, skip_reason="the endpoint is disabled")
+        secret = str(secrets.decrypt_json(endpoint.secret)["secret"])
+        return Outgoing(
+            **common, url=endpoint.url, secret=secret, body=webhook_body(delivery.payload_json)
+        )
+    if not mailer.configured():
+        return Outgoing(**common, skip_reason="email is not configured (no SMTP_HOST)")
+    return Outgoing(**common, email=_email(session, delivery))
+
+
+def _email(session: Session, delivery: NotificationDelivery) -> Email:
+    payload = delivery.payload_json
+    to = delivery.recipient or delivery.target
+    prepared = payload.get("email")
+    if prepared is not None:  # composed when recorded (digest, confirmation, notices)
+        return Email(
+            to=to,
+            subject=prepared["subject"],
+            text=prepared["text"],
+            html=prepared["html"],
+            unsubscribe_url=prepared.get("unsubscribe_url"),
+        )
+    return messages.event_email(
+        payload, to=to, unsubscribe_url=_unsubscribe_url(session, delivery, to)
+    )
+
+
+def _unsubscribe_url(session: Session, delivery: NotificationDelivery, to: str) -> str | None:
+    if delivery.project_id is None:
+        return None
+    recipient = session.exec(
+        select(NotificationRecipient).where(
+            col(NotificationRecipient.project_id) == delivery.project_id,
+            col(NotificationRecipient.email) == to,
+        )
+    ).first()
+    if recipient is not None:
+        return links.unsubscribe_recipient(recipient.id)
+    project = session.get(Project, delivery.project_id)
+    if project is None:
+        return None
+    return links.unsubscribe_project(project.owner_id, project.id)
+
+
+# --- Sending -------------------------------------------------------------------------------
+
+
+async def send_one(pool: httpcore.AsyncConnectionPool, outgoing: Outgoing) -> Result:
+    if outgoing.skip_reason is not None:
+        return Result(skipped=True, error=outgoing.skip_reason)
+    if outgoing.channel == Channel.webhook:
+        assert outgoing.url is not None
+        assert outgoing.secret is not None
+        headers = {
+            signing.SIGNATURE_HEADER: signing.sign_webhook(outgoing.secret, outgoing.body),
+            signing.EVENT_HEADER: outgoing.event_type,
+            signing.DELIVERY_HEADER: f"{outgoing.event_id}:{outgoing.attempt}",
+        }
+        answer = await webhook_client.post_webhook(pool, outgoing.url, outgoing.body, headers)
+        return Result(
+            status_code=answer.status_code,
+            latency_ms=answer.latency_ms,
+            excerpt=answer.excerpt,
+            retry_after=answer.retry_after,
+            error=answer.error,
+            delivered=answer.ok,
+            permanent=answer.error is not None and answer.error.startswith("refused"),
+        )
+    assert outgoing.email is not None
+    started = time.monotonic()
+    try:
+        await asyncio.to_thread(mailer.send, outgoing.email)
+    except smtplib.SMTPResponseException as exc:
+        return Result(
+            latency_ms=int((time.monotonic() - started) * 1000),
+            status_code=exc.smtp_code,
+            error=f"SMTP {exc.smtp_code}: {exc.smtp_error[:200]!r}",
+            permanent=500 <= exc.smtp_code < 600,
+        )
+    except (smtplib.SMTPException, OSError) as exc:
+        return Result(
+            latency_ms=int((time.monotonic() - started) * 1000),
+            error=f"SMTP: {str(exc)[:200] or type(exc).__name__}",
+        )
+    return Result(latency_ms=int((time.monotonic() - started) * 1000), delivered=True)
+
+
+def retry_delay(attempt: int, retry_after: float | None) -> float:
+    cap = settings.WEBHOOK_RETRY_CAP_SECONDS
+    if retry_after is not None:
+        return min(cap, retry_after)
+    return random.uniform(0, min(cap, settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempt - 1)))  # noqa: S311
+
+
+_FINISH = sa.text("""
+    UPDATE notification_deliveries SET status = :status, lease_expires_at = NULL,
+        next_attempt_at = now() + make_interval(secs => :delay),
+        finished_at = CASE WHEN :status IN ('delivered', 'failed', 'skipped') THEN now() END,
+        last_status_code = :code, last_latency_ms = :latency, last_error = :error,
+        response_excerpt = :excerpt
+    WHERE id = :id AND status = 'sending' AND attempts = :attempt
+    RETURNING endpoint_id, project_id
+""")
+
+
+def record(outgoing: Outgoing, result: Result) -> float | None:
+    """Records one attempt's end; returns the delay of the retry it scheduled, if any."""
+    delay: float | None = None
+    if result.delivered:
+        status = DeliveryStatus.delivered
+    elif result.skipped:
+        status = DeliveryStatus.skipped
+    elif result.permanent or outgoing.attempt >= settings.WEBHOOK_MAX_ATTEMPTS:
+        status = DeliveryStatus.failed
+    else:
+        status = DeliveryStatus.pending
+        delay = retry_delay(outgoing.attempt, result.retry_after)
+    excerpt = None if result.excerpt is None else result.excerpt[:2000]
+    with session_scope() as session:
+        row = session.execute(
+            _FINISH,
+            {
+                "id": outgoing.delivery_id,
+                "attempt": outgoing.attempt,
+                "status": status.value,
+                "delay": delay or 0.0,
+                "code": result.status_code,
+                "latency": result.latency_ms,
+                "error": None if result.error is None else result.error[:500],
+                "excerpt": excerpt,
+            },
+        ).first()
+        if row is None:
+            session.rollback()  # the lease expired and someone else holds it now
+            return None
+        if not result.skipped:
+            session.add(
+                DeliveryAttempt(
+                    delivery_id=outgoing.delivery_id,
+                    attempt=outgoing.attempt,
+                    status_code=result.status_code,
+                    latency_ms=result.latency_ms,
+                    error=None if result.error is None else result.error[:500],
+                    response_excerpt=excerpt,
+                )
+            )
+        if (
+            outgoing.channel == Channel.webhook
+            and row.endpoint_id is not None
+            and not result.skipped
+        ):
+            _count_endpoint(session, row.endpoint_id, ok=result.delivered)
+        session.commit()
+    return delay
+
+
+_ENDPOINT_OK = sa.text(
+    "UPDATE webhook_endpoints SET consecutive_failures = 0 "
+    "WHERE id = :id AND consecutive_failures <> 0"
+)
+_ENDPOINT_FAILED = sa.text("""
+    UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1
+    WHERE id = :id RETURNING consecutive_failures, enabled
+""")
+_DISABLE = sa.text("""
+    UPDATE webhook_endpoints SET enabled = false, disabled_reason = :reason
+    WHERE id = :id AND enabled RETURNING id
+""")
+
+
+def _count_endpoint(session: Session, endpoint_id: uuid.UUID, *, ok: bool) -> None:
+    if ok:
+        session.execute(_ENDPOINT_OK, {"id": endpoint_id})
+        return
+    row = session.execute(_ENDPOINT_FAILED, {"id": endpoint_id}).first()
+    if (
+        row is None
+        or not row.enabled
+        or row.consecutive_failures < settings.WEBHOOK_DISABLE_AFTER_FAILURES
+    ):
+        return
+    reason = f"disabled after {row.consecutive_failures} failed attempts in a row"
+    if session.execute(_DISABLE, {"id": endpoint_id, "reason": reason}).first() is None:
+        return
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    project = None if endpoint is None else session.get(Project, endpoint.project_id)
+    owner = None if project is None else session.get(User, project.owner_id)
+    logger.warning(
+        "webhook_disabled", endpoint_id=str(endpoint_id), failures=row.consecutive_failures
+    )
+    if endpoint is None or project is None or owner is None:
+        return
+    email = messages.compose(
+        to=owner.email,
+        title=f"Webhook disabled for {project.name}",
+        paragraphs=[
+            f"The webhook {endpoint.url} was {reason}.",
+            "Fix the receiver, then enable the webhook again in the project's notification "
+            "settings; events until then were not sent to it.",
+        ],
+        link=("Notification settings", links.dashboard(f"/projects/{project.id}")),
+    )
+    queue_email(session, project=project, event_type="webhook.disabled", email=email)
+
+
+def queue_email(
+    session: Session,
+    *,
+    project: Project | None,
+    event_type: str,
+    email: Email,
+    event_id: uuid.UUID | None = None,
+    user_id: uuid.UUID | None = None,
+) -> NotificationDelivery:
+    """Records a composed email as a delivery in the caller's transaction (sent after it
+    commits by the next sending pass)."""
+    delivery = NotificationDelivery(
+        event_id=event_id or uuid.uuid4(),
+        event_type=event_type,
+        project_id=None if project is None else project.id,
+        channel=Channel.email,
+        recipient=email.to,
+        target=email.to,
+        payload_json={
+            "type": event_type,
+            "user_id": None if user_id is None else str(user_id),
+            "email": {
+                "subject": email.subject,
+                "text": email.text,
+                "html": email.html,
+                "unsubscribe_url": email.unsubscribe_url,
+            },
+        },
+    )
+    session.add(delivery)
+    return delivery
+
+
+# --- The drain -----------------------------------------------------------------------------
+
+
+@dataclass
+class DrainReport:
+    sent: int = 0
+    retries: int = 0
+    next_due_in: float | None = None
+    out_of_time: bool = False
+
+
+async def _drain(budget: float, concurrency: int) -> DrainReport:
+    report = DrainReport()
+    deadline = time.monotonic() + budget
+    running: set[asyncio.Task[None]] = set()
+
+    async def deliver(pool: httpcore.AsyncConnectionPool, outgoing: Outgoing) -> None:
+        try:
+            result = await send_one(pool, outgoing)
+        except Exception as exc:  # a bug must not leave the delivery `sending` for a lease
+            logger.exception("notification_send_crashed", delivery_id=str(outgoing.delivery_id))
+            result = Result(error=f"internal error: {type(exc).__name__}")
+        delay = await asyncio.to_thread(record, outgoing, result)
+        report.sent += 1
+        if delay is not None:
+            report.retries += 1
+            if report.next_due_in is None or delay < report.next_due_in:
+                report.next_due_in = delay
+
+    async with webhook_client.new_pool(concurrency) as pool:
+        while True:
+            if time.monotonic() >= deadline:
+                report.out_of_time = True
+                break
+            free = concurrency - len(running)
+            claimed = await asyncio.to_thread(claim_due, limit=free) if free > 0 else []
+            for outgoing in claimed:
+                task = asyncio.create_task(deliver(pool, outgoing))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            if not running:
+                break
+            if not claimed or free - len(claimed) <= 0:
+                await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        if running:
+            await asyncio.gather(*running)
+    return report
+
+
+def drain(*, budget: float = DRAIN_BUDGET_SECONDS, concurrency: int | None = None) -> DrainReport:
+    """Sends what is due, concurrently, until nothing is or the budget is spent."""
+    return asyncio.run(_drain(budget, concurrency or settings.NOTIFICATION_SEND_CONCURRENCY))
+
+
+def send_now(delivery_id: uuid.UUID) -> tuple[NotificationDelivery, Result]:
+    """Sends one delivery at once, in the caller's thread (the "send a test" buttons)."""
+    with session_scope() as session:
+        claimed = session.execute(
+            sa.text(
+                "UPDATE notification_deliveries SET status = 'sending', attempts = attempts + 1, "
+                "lease_expires_at = now() + make_interval(secs => :lease) "
+                "WHERE id = :id AND status = 'pending' RETURNING id"
+            ),
+            {"id": delivery_id, "lease": lease_seconds()},
+        ).first()
+        session.commit()
+        delivery = session.get(NotificationDelivery, delivery_id)
+        assert claimed is not None
+        assert delivery is not None
+        outgoing = prepare(session, delivery)
+
+    async def run() -> Result:
+        async with webhook_client.new_pool(1) as pool:
+            return await send_one(pool, outgoing)
+
+    result = asyncio.run(run())
+    if not (result.delivered or result.skipped):
+        result = replace(result, permanent=True)  # a test is shown, not retried
+    record(outgoing, result)
+    with session_scope() as session:
+        current = session.get(NotificationDelivery, delivery_id)
+        assert current is not None
+        return current, result
+
+
+def next_due_in() -> float | None:
+    """Seconds until the next pending delivery is due (0 if overdue), None if none waits."""
+    with session_scope() as session:
+        row = session.execute(
+            sa.text(
+                "SELECT extract(epoch FROM min(next_attempt_at) - now()) "
+                "FROM notification_deliveries WHERE status IN ('pending', 'sending')"
+            )
+        ).scalar()
+    return None if row is None else max(0.0, float(row))
