@@ -56,6 +56,10 @@ def test_schedule_times_are_utc() -> None:
         "app.maintenance.tasks.cleanup_old_data": crontab(hour=5, minute=0),
         "app.maintenance.tasks.health_check": crontab(minute="*/15"),
         "app.jobs.tasks.rescue_stalled_jobs": 60.0,
+        "app.notifications.tasks.dispatch_events": 3.0,
+        "app.notifications.tasks.send_deliveries": 30.0,
+        # Hourly: each user's digest goes out when it is 07:00 in their time zone.
+        "app.notifications.tasks.send_digests": crontab(minute=0),
     }
     assert by_task == expected
     assert celery_app.conf.timezone == "UTC"
@@ -65,7 +69,10 @@ def test_schedule_times_are_utc() -> None:
 def test_the_domains_declare_what_the_app_collects() -> None:
     domains = declared_domains()
     assert [d.tasks for d in domains if d.tasks] == celery_app.conf.include
-    assert task_routes(domains) == {"app.audits.tasks.render_pages": {"queue": "render"}}
+    assert task_routes(domains) == {
+        "app.audits.tasks.render_pages": {"queue": "render"},
+        "app.notifications.tasks.*": {"queue": "low"},
+    }
     assert task_routes(domains).items() <= celery_app.conf.task_routes.items()
     assert {d.name for d in domains} == {package.rsplit(".", 1)[1] for package in DOMAINS}
 

@@ -48,4 +48,7 @@ def test_the_clean_up_knows_every_declared_rule_without_loading_task_modules() -
     output = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     ).stdout.split("\n")
-    assert output[:2] == ["['job_runs', 'audit_runs']", "False"]
+    assert output[:2] == [
+        "['job_runs', 'job_events', 'audit_runs', 'notification_deliveries']",
+        "False",
+    ]
