@@ -223,9 +223,11 @@ def retry_delay(attempt: int, retry_after: float | None) -> float:
 
 
 _FINISH = sa.text("""
-    UPDATE notification_deliveries SET status = :status, lease_expires_at = NULL,
+    UPDATE notification_deliveries SET status = CAST(:status AS varchar),
+        lease_expires_at = NULL,
         next_attempt_at = now() + make_interval(secs => :delay),
-        finished_at = CASE WHEN :status IN ('delivered', 'failed', 'skipped') THEN now() END,
+        finished_at = CASE WHEN CAST(:status AS varchar) IN ('delivered', 'failed', 'skipped')
+                           THEN now() END,
         last_status_code = :code, last_latency_ms = :latency, last_error = :error,
         response_excerpt = :excerpt
     WHERE id = :id AND status = 'sending' AND attempts = :attempt

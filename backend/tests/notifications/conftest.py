@@ -3,8 +3,8 @@ module-scoped), and the pieces that finish jobs and drive the outbox and the sen
 
 import time
 import uuid
-from datetime import timedelta
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest

@@ -27,7 +27,7 @@ class Seen:
     headers: dict[str, str]
     body: bytes
     verified: bool
-    at: float
+    at: float  # arrival
     answered: int
 
     @property
@@ -47,7 +47,8 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
+                arrived = time.time()
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver._lock:
                     reply = receiver.script.popleft() if receiver.script else receiver.default
@@ -69,7 +70,7 @@ class WebhookReceiver:
                     status = -1  # the sender hung up first (its timeout)
                 with receiver._changed:
                     receiver.seen.append(
-                        Seen(self.path, dict(self.headers), body, verified, time.time(), status)
+                        Seen(self.path, dict(self.headers), body, verified, arrived, status)
                     )
                     receiver._changed.notify_all()
 
@@ -107,4 +108,4 @@ class WebhookReceiver:
                 if left <= 0:
                     raise TimeoutError(f"saw {len(self.seen)} of {count} requests")
                 self._changed.wait(left)
-            return list(self.seen)
+            return sorted(self.seen, key=lambda seen: seen.at)  # in order of arrival
