@@ -77,7 +77,7 @@ def _unb64(text: str) -> bytes:
 
 def sign_link(purpose: str, claims: dict[str, Any]) -> str:
     """A token for a link: its claims, readable, and an HMAC binding them to `purpose`."""
-    body = _b64(json.dumps({"p": purpose, **claims}, separators=(",", ":")).encode())
+    body = _b64(json.dumps({**claims, "$": purpose}, separators=(",", ":")).encode())
     mac = hmac.new(_link_key(), body.encode(), hashlib.sha256).digest()[:18]
     return f"{body}.{_b64(mac)}"
 
@@ -92,6 +92,6 @@ def read_link(purpose: str, token: str) -> dict[str, Any] | None:
         claims = json.loads(_unb64(body))
     except (ValueError, UnicodeDecodeError):
         return None
-    if not isinstance(claims, dict) or claims.pop("p", None) != purpose:
+    if not isinstance(claims, dict) or claims.pop("$", None) != purpose:
         return None
     return claims
