@@ -47,7 +47,8 @@ DRAIN_BUDGET_SECONDS = 60.0
 
 
 def lease_seconds() -> float:
-    return settings.WEBHOOK_TIMEOUT_SECONDS * 2 + max(settings.SMTP_TIMEOUT * 3, 30)
+    """How long a claimed delivery is left to its sender: longer than one send can take."""
+    return settings.WEBHOOK_TIMEOUT_SECONDS * 2 + settings.SMTP_TIMEOUT * 2 + 5
 
 
 _CLAIM = sa.text("""
@@ -454,11 +455,13 @@ def send_now(delivery_id: uuid.UUID) -> tuple[NotificationDelivery, Result]:
 
 
 def next_due_in() -> float | None:
-    """Seconds until the next pending delivery is due (0 if overdue), None if none waits."""
+    """Seconds until the next delivery is due (0 if overdue; one being sent is due when its
+    lease expires), None if none waits."""
     with session_scope() as session:
         row = session.execute(
             sa.text(
-                "SELECT extract(epoch FROM min(next_attempt_at) - now()) "
+                "SELECT extract(epoch FROM min(CASE WHEN status = 'pending' THEN next_attempt_at "
+                "ELSE lease_expires_at END) - now()) "
                 "FROM notification_deliveries WHERE status IN ('pending', 'sending')"
             )
         ).scalar()

@@ -42,6 +42,7 @@ class WebhookReceiver:
         self.script: deque[Reply] = deque()
         self.default = Reply()
         self.seen: list[Seen] = []
+        self.arrivals = 0  # requests that reached the handler, answered or not yet
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         receiver = self
@@ -49,6 +50,9 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 arrived = time.time()
+                with receiver._changed:
+                    receiver.arrivals += 1
+                    receiver._changed.notify_all()
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver._lock:
                     reply = receiver.script.popleft() if receiver.script else receiver.default
@@ -99,6 +103,16 @@ class WebhookReceiver:
             self.script.clear()
             self.default = Reply()
             self.seen.clear()
+            self.arrivals = 0
+
+    def wait_for_arrivals(self, count: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self.arrivals < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{self.arrivals} of {count} requests arrived")
+                self._changed.wait(left)
 
     def wait_for(self, count: int, timeout: float = 20.0) -> list[Seen]:
         deadline = time.monotonic() + timeout
