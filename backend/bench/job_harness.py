@@ -121,7 +121,9 @@ class Worker:
 
 
 @contextmanager
-def celery_worker(*, concurrency: int = 2, include: str = "bench.job_tasks") -> Iterator[Worker]:
+def celery_worker(
+    *, concurrency: int = 2, include: str = "bench.job_tasks", queues: str = "default"
+) -> Iterator[Worker]:
     """prefork, prefetch 1 and acks_late come from app.core.celery_app, as in production."""
     from app.core.celery_app import celery_app
 
@@ -139,7 +141,7 @@ def celery_worker(*, concurrency: int = 2, include: str = "bench.job_tasks") -> 
             "-c",
             str(concurrency),
             "-Q",
-            "default",
+            queues,
             "-n",
             nodename,
             "-I",
