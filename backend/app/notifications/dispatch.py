@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from app.audits import service as audits_service
@@ -87,16 +88,31 @@ def dispatch_pending_events(*, session: Session, batch: int = DISPATCH_BATCH) ->
         project_targets = targets[event.project_id]
         if project_targets is None:
             continue  # the project was deleted meanwhile
-        job = session.get(JobRun, event.job_id)
-        if job is None:
-            continue
-        for kind, payload in _notifications(session, event, job, project_targets.project):
-            rows = _deliveries(kind, payload, event, project_targets)
-            report.deliveries += _insert(session, rows)
-            report.types[kind] = report.types.get(kind, 0) + len(rows)
+        try:
+            # One event's failure (a bug, a row gone odd) must not block the outbox behind it.
+            with session.begin_nested():
+                _dispatch_one(session, event, project_targets, report)
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise  # the database itself: the whole batch is tried again later
+            logger.exception("notification_dispatch_failed", job_id=str(event.job_id))
+        except Exception:
+            logger.exception("notification_dispatch_failed", job_id=str(event.job_id))
     jobs_service.mark_job_events_processed(session=session, events=events)
     session.commit()
     return report
+
+
+def _dispatch_one(
+    session: Session, event: JobEvent, targets: "_ProjectTargets", report: DispatchReport
+) -> None:
+    job = session.get(JobRun, event.job_id)
+    if job is None:
+        return
+    for kind, payload in _notifications(session, event, job, targets.project):
+        rows = _deliveries(kind, payload, event, targets)
+        report.deliveries += _insert(session, rows)
+        report.types[kind] = report.types.get(kind, 0) + len(rows)
 
 
 def _load_targets(session: Session, project_id: uuid.UUID) -> _ProjectTargets | None:

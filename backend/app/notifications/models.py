@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
 from app.core.pagination import PagePublic
+from app.jobs.models import DeclaredJobType
 
 
 class NotificationEvent(StrEnum):
@@ -226,7 +227,7 @@ class NotificationSettingsPublic(SQLModel):
 
 class NotificationSettingsUpdate(SQLModel):
     email_events: list[NotificationEvent] | None = Field(default=None, max_length=16)
-    job_types: list[str] | None = Field(default=None, max_length=32)
+    job_types: list[DeclaredJobType] | None = Field(default=None, max_length=32)
     all_job_types: bool | None = None  # true: clears job_types (every type)
     notify_owner: bool | None = None
     rank_drop_positions: int | None = Field(default=None, ge=1, le=100)

@@ -177,6 +177,15 @@ def _unsubscribe_url(session: Session, delivery: NotificationDelivery, to: str) 
 
 
 async def send_one(pool: httpcore.AsyncConnectionPool, outgoing: Outgoing) -> Result:
+    """Never raises: whatever goes wrong is the attempt's result."""
+    try:
+        return await _send(pool, outgoing)
+    except Exception as exc:  # a bug must not leave the delivery `sending` for a lease
+        logger.exception("notification_send_crashed", delivery_id=str(outgoing.delivery_id))
+        return Result(error=f"internal error: {type(exc).__name__}")
+
+
+async def _send(pool: httpcore.AsyncConnectionPool, outgoing: Outgoing) -> Result:
     if outgoing.skip_reason is not None:
         return Result(skipped=True, error=outgoing.skip_reason)
     if outgoing.channel == Channel.webhook:
@@ -386,11 +395,7 @@ async def _drain(budget: float, concurrency: int) -> DrainReport:
     running: set[asyncio.Task[None]] = set()
 
     async def deliver(pool: httpcore.AsyncConnectionPool, outgoing: Outgoing) -> None:
-        try:
-            result = await send_one(pool, outgoing)
-        except Exception as exc:  # a bug must not leave the delivery `sending` for a lease
-            logger.exception("notification_send_crashed", delivery_id=str(outgoing.delivery_id))
-            result = Result(error=f"internal error: {type(exc).__name__}")
+        result = await send_one(pool, outgoing)
         delay = await asyncio.to_thread(record, outgoing, result)
         report.sent += 1
         if delay is not None:

@@ -147,9 +147,13 @@ def _set_recipients(session: Session, project: Project, emails: list[str]) -> No
 
 def confirm_recipient(*, session: Session, token: str) -> str | None:
     claims = signing.read_link(links.CONFIRM, token)
-    if claims is None:
+    try:
+        recipient_id = None if claims is None else uuid.UUID(str(claims["r"]))
+    except (KeyError, ValueError):
+        recipient_id = None
+    if claims is None or recipient_id is None:
         return None
-    recipient = session.get(NotificationRecipient, uuid.UUID(claims["r"]))
+    recipient = session.get(NotificationRecipient, recipient_id)
     if recipient is None or recipient.email != claims.get("e"):
         return None
     if recipient.confirmed_at is None:

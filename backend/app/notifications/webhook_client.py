@@ -33,8 +33,12 @@ def address_policy() -> AddressPolicy:
 def check_url(url: str) -> str:
     """The URL if it is http(s) with a host that resolves to allowed addresses only; raises
     WebhookUrlError with a message for people otherwise. Checked again at every send."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url.strip())
+        hostname = parts.hostname
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise WebhookUrlError(f"the webhook URL is not valid: {exc}") from exc
+    if parts.scheme not in ("http", "https") or not hostname:
         raise WebhookUrlError("the webhook URL must be an http:// or https:// URL with a host")
     if parts.username or parts.password:
         raise WebhookUrlError("the webhook URL must not carry a user name or password")
@@ -43,14 +47,14 @@ def check_url(url: str) -> str:
     except ValueError as exc:
         raise WebhookUrlError(f"the webhook URL's port is not valid: {exc}") from exc
     try:
-        resolve_checked(parts.hostname, port, address_policy())
+        resolve_checked(hostname, port, address_policy())
     except AddressRefusedError as exc:
         raise WebhookUrlError(
             f"webhooks cannot be sent to {exc.host}: it resolves to {exc.address}, a private "
             "or reserved address"
         ) from exc
-    except OSError as exc:
-        raise WebhookUrlError(f"the webhook host {parts.hostname} does not resolve") from exc
+    except (OSError, ValueError) as exc:  # UnicodeError too: a label IDNA refuses
+        raise WebhookUrlError(f"the webhook host {hostname} does not resolve") from exc
     return url.strip()
 
 
