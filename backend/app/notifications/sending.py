@@ -44,6 +44,8 @@ logger = get_logger(__name__)
 
 # How long one sending task keeps claiming before it hands over to a fresh one.
 DRAIN_BUDGET_SECONDS = 60.0
+# How long an answer may wait to be recorded with the next ones (one commit per burst).
+RECORD_EVERY_SECONDS = 0.2
 
 
 def lease_seconds() -> float:
@@ -64,6 +66,10 @@ _CLAIM = sa.text("""
     )
     RETURNING id
 """)
+
+
+# The senders' bookkeeping commits without waiting for the WAL flush (see record_many).
+_ASYNC_COMMIT = sa.text("SET LOCAL synchronous_commit = off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,19 +106,25 @@ def webhook_body(payload: dict[str, Any]) -> bytes:
 
 def claim_due(*, limit: int) -> list[Outgoing]:
     with session_scope() as session:
-        ids = [
-            row[0] for row in session.execute(_CLAIM, {"lease": lease_seconds(), "limit": limit})
-        ]
+        # A claim lost to a crash of PostgreSQL itself leaves the row pending: claimed again.
+        session.execute(_ASYNC_COMMIT)
+        claimed = session.execute(_CLAIM, {"lease": lease_seconds(), "limit": limit})
+        ids = [row[0] for row in claimed]
         session.commit()
         if not ids:
             return []
         deliveries = session.exec(
             select(NotificationDelivery).where(col(NotificationDelivery.id).in_(ids))
         ).all()
-        return [prepare(session, delivery) for delivery in deliveries]
+        secrets_by_endpoint: dict[uuid.UUID, str] = {}
+        return [prepare(session, delivery, secrets_by_endpoint) for delivery in deliveries]
 
 
-def prepare(session: Session, delivery: NotificationDelivery) -> Outgoing:
+def prepare(
+    session: Session,
+    delivery: NotificationDelivery,
+    secrets_by_endpoint: dict[uuid.UUID, str] | None = None,
+) -> Outgoing:
     common: dict[str, Any] = {
         "delivery_id": delivery.id,
         "attempt": delivery.attempts,
@@ -130,7 +142,10 @@ def prepare(session: Session, delivery: NotificationDelivery) -> Outgoing:
             return Outgoing(**common, skip_reason="the endpoint was deleted")
         if not endpoint.enabled and delivery.event_type != "webhook.test":
             return Outgoing(**common, skip_reason="the endpoint is disabled")
-        secret = str(secrets.decrypt_json(endpoint.secret)["secret"])
+        known = {} if secrets_by_endpoint is None else secrets_by_endpoint
+        if endpoint.id not in known:
+            known[endpoint.id] = str(secrets.decrypt_json(endpoint.secret)["secret"])
+        secret = known[endpoint.id]
         return Outgoing(
             **common, url=endpoint.url, secret=secret, body=webhook_body(delivery.payload_json)
         )
@@ -247,6 +262,24 @@ _FINISH = sa.text("""
 
 def record(outgoing: Outgoing, result: Result) -> float | None:
     """Records one attempt's end; returns the delay of the retry it scheduled, if any."""
+    return record_many([(outgoing, result)])[0]
+
+
+def record_many(ended: list[tuple[Outgoing, Result]]) -> list[float | None]:
+    """Records attempts' ends in one transaction (one commit for a burst of answers);
+    returns each one's retry delay, if it scheduled one. The commit does not wait for the
+    WAL flush: if PostgreSQL itself crashes, the last moment's records may be lost and
+    those deliveries sent again, which receivers absorb (they dedupe on the event id)."""
+    delays: list[float | None] = []
+    with session_scope() as session:
+        session.execute(_ASYNC_COMMIT)
+        for outgoing, result in ended:
+            delays.append(_record_one(session, outgoing, result))
+        session.commit()
+    return delays
+
+
+def _record_one(session: Session, outgoing: Outgoing, result: Result) -> float | None:
     delay: float | None = None
     if result.delivered:
         status = DeliveryStatus.delivered
@@ -258,41 +291,35 @@ def record(outgoing: Outgoing, result: Result) -> float | None:
         status = DeliveryStatus.pending
         delay = retry_delay(outgoing.attempt, result.retry_after)
     excerpt = None if result.excerpt is None else result.excerpt[:2000]
-    with session_scope() as session:
-        row = session.execute(
-            _FINISH,
-            {
-                "id": outgoing.delivery_id,
-                "attempt": outgoing.attempt,
-                "status": status.value,
-                "delay": delay or 0.0,
-                "code": result.status_code,
-                "latency": result.latency_ms,
-                "error": None if result.error is None else result.error[:500],
-                "excerpt": excerpt,
-            },
-        ).first()
-        if row is None:
-            session.rollback()  # the lease expired and someone else holds it now
-            return None
-        if not result.skipped:
-            session.add(
-                DeliveryAttempt(
-                    delivery_id=outgoing.delivery_id,
-                    attempt=outgoing.attempt,
-                    status_code=result.status_code,
-                    latency_ms=result.latency_ms,
-                    error=None if result.error is None else result.error[:500],
-                    response_excerpt=excerpt,
-                )
+    error = None if result.error is None else result.error[:500]
+    row = session.execute(
+        _FINISH,
+        {
+            "id": outgoing.delivery_id,
+            "attempt": outgoing.attempt,
+            "status": status.value,
+            "delay": delay or 0.0,
+            "code": result.status_code,
+            "latency": result.latency_ms,
+            "error": error,
+            "excerpt": excerpt,
+        },
+    ).first()
+    if row is None:
+        return None  # the lease expired and someone else holds it now
+    if not result.skipped:
+        session.add(
+            DeliveryAttempt(
+                delivery_id=outgoing.delivery_id,
+                attempt=outgoing.attempt,
+                status_code=result.status_code,
+                latency_ms=result.latency_ms,
+                error=error,
+                response_excerpt=excerpt,
             )
-        if (
-            outgoing.channel == Channel.webhook
-            and row.endpoint_id is not None
-            and not result.skipped
-        ):
-            _count_endpoint(session, row.endpoint_id, ok=result.delivered)
-        session.commit()
+        )
+    if outgoing.channel == Channel.webhook and row.endpoint_id is not None and not result.skipped:
+        _count_endpoint(session, row.endpoint_id, ok=result.delivered)
     return delay
 
 
@@ -393,15 +420,23 @@ async def _drain(budget: float, concurrency: int) -> DrainReport:
     report = DrainReport()
     deadline = time.monotonic() + budget
     running: set[asyncio.Task[None]] = set()
+    ended: list[tuple[Outgoing, Result]] = []
 
     async def deliver(pool: httpcore.AsyncConnectionPool, outgoing: Outgoing) -> None:
-        result = await send_one(pool, outgoing)
-        delay = await asyncio.to_thread(record, outgoing, result)
-        report.sent += 1
-        if delay is not None:
-            report.retries += 1
-            if report.next_due_in is None or delay < report.next_due_in:
-                report.next_due_in = delay
+        ended.append((outgoing, await send_one(pool, outgoing)))
+
+    async def record_ended() -> None:
+        """Records what ended since the last call, in one transaction."""
+        if not ended:
+            return
+        batch = ended[:]
+        ended.clear()
+        for delay in await asyncio.to_thread(record_many, batch):
+            report.sent += 1
+            if delay is not None:
+                report.retries += 1
+                if report.next_due_in is None or delay < report.next_due_in:
+                    report.next_due_in = delay
 
     async with webhook_client.new_pool(concurrency) as pool:
         while True:
@@ -417,9 +452,14 @@ async def _drain(budget: float, concurrency: int) -> DrainReport:
             if not running:
                 break
             if not claimed or free - len(claimed) <= 0:
-                await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                # Answers are recorded within RECORD_EVERY_SECONDS of arriving, in bursts.
+                await asyncio.wait(
+                    running, timeout=RECORD_EVERY_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+            await record_ended()
         if running:
             await asyncio.gather(*running)
+        await record_ended()
     return report
 
 
