@@ -122,7 +122,11 @@ class Worker:
 
 @contextmanager
 def celery_worker(
-    *, concurrency: int = 2, include: str = "bench.job_tasks", queues: str = "default"
+    *,
+    concurrency: int = 2,
+    include: str = "bench.job_tasks",
+    queues: str = "default",
+    nice: int = 0,
 ) -> Iterator[Worker]:
     """prefork, prefetch 1 and acks_late come from app.core.celery_app, as in production."""
     from app.core.celery_app import celery_app
@@ -130,6 +134,7 @@ def celery_worker(
     nodename = f"bench-{os.getpid()}-{time.monotonic_ns()}@localhost"
     process = subprocess.Popen(
         [
+            *(["nice", "-n", str(nice)] if nice else []),
             sys.executable,
             "-m",
             "celery",

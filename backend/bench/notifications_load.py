@@ -7,80 +7,81 @@ same run with notifications off, alternating, in the same process set-up:
 - the backlog drain: from the last job's completion to the last delivery, and its rate.
 
 Processes: a job worker on `default` (prefork 2, as job_throughput), and with notifications
-on a worker on `low` (prefork 2) for the outbox consumer and the senders, plus a Beat stand-in
-publishing the consumer task every 2 s; the receivers are threads of this process.
+on a worker on `low` (prefork 2, under `nice -n 10`, as docs/architecture.md advises for the
+`low` consumer) for the outbox consumer and the senders, plus a Beat stand-in publishing the
+consumer task every 2 s; the receivers are a process of their own under `nice -n 15`
+(bench/webhook_receiver.py: they stand for other companies' servers).
 
 Run from backend/:  uv run python -m bench.notifications_load [--jobs 1000] [--rounds 2]
 """
 
 import argparse
+import contextlib
+import json
 import os
+import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 import uuid
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bench.job_harness import celery_worker, prepare_database, private_redis
+from bench.job_harness import BACKEND_DIR, celery_worker, prepare_database, private_redis
+from bench.webhook_receiver import SLOW_SECONDS
 
 os.environ.update(
     {
         "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",  # the receivers answer on loopback
-        "WEBHOOK_TIMEOUT_SECONDS": "5",
-        "NOTIFICATION_SEND_CONCURRENCY": "128",
+        "WEBHOOK_TIMEOUT_SECONDS": "10",
         "MAX_ACTIVE_JOBS_PER_USER": "100000",
     }
 )
 
 PROJECTS = 10
-SLOW_SECONDS = 2.0
 
 
 class Receivers:
-    """Three receivers; counts the deliveries each answered, by event id."""
+    """The receivers' process (bench/webhook_receiver.py), under `nice`: they stand for
+    other companies' servers and must not take CPU from the jobs measured."""
 
     def __init__(self) -> None:
-        self.answered: Counter[tuple[str, str]] = Counter()
-        self.last_at = 0.0
-        self._lock = threading.Lock()
-        receivers = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if self.path == "/slow":
-                    time.sleep(SLOW_SECONDS)
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-                event = self.headers.get("X-Seo-Platform-Delivery", "").split(":")[0]
-                with receivers._lock:
-                    receivers.answered[(self.path, event)] += 1
-                    receivers.last_at = time.monotonic()
-                del body
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 512
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.process = subprocess.Popen(
+            ["nice", "-n", "15", sys.executable, "-m", "bench.webhook_receiver", str(self.port)],
+            cwd=BACKEND_DIR,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.answered()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def answered(self) -> dict[str, int]:
+        with urllib.request.urlopen(self.url("/stats"), timeout=30) as response:
+            counts: dict[str, int] = json.loads(response.read())
+        return counts
 
     def reset(self) -> None:
-        with self._lock:
-            self.answered.clear()
-            self.last_at = 0.0
+        request = urllib.request.Request(self.url("/reset"), data=b"", method="POST")
+        urllib.request.urlopen(request, timeout=30).close()
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
 
 
 @dataclass
@@ -190,7 +191,9 @@ def run_variant(on: bool, jobs: int, projects: list[Any], receivers: Receivers) 
         stack.enter_context(celery_worker(concurrency=2))
         stop_beat = threading.Event()
         if on:
-            stack.enter_context(celery_worker(concurrency=2, queues="low"))
+            # The `low` consumer runs niced, as the docs advise: notifications yield the CPU
+            # to jobs when both want it.
+            stack.enter_context(celery_worker(concurrency=2, queues="low", nice=10))
 
             def beat() -> None:  # the Beat entry "notifications-dispatch"
                 while not stop_beat.wait(2.0):
@@ -222,9 +225,10 @@ def run_variant(on: bool, jobs: int, projects: list[Any], receivers: Receivers) 
             _wait(lambda: _pending_deliveries() == 0, timeout=900, interval=0.2)
             drained = time.perf_counter()
             run.drain_seconds = drained - jobs_done
-            run.deliveries = sum(receivers.answered.values())
-            run.duplicates = sum(count - 1 for count in receivers.answered.values() if count > 1)
-            run.missing = expected - len(receivers.answered)
+            answered = receivers.answered()
+            run.deliveries = sum(answered.values())
+            run.duplicates = sum(count - 1 for count in answered.values() if count > 1)
+            run.missing = expected - len(answered)
         stop_beat.set()
     return run
 
@@ -238,7 +242,7 @@ def main() -> None:
     prepare_database()
     receivers = Receivers()
     runs: dict[str, list[Run]] = {"off": [], "on": []}
-    with private_redis():
+    with private_redis(), contextlib.closing(receivers) as receivers:
         projects = _setup(receivers)
         for number in range(1, args.rounds + 1):
             for variant in ("off", "on"):

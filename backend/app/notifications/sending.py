@@ -271,15 +271,25 @@ def record_many(ended: list[tuple[Outgoing, Result]]) -> list[float | None]:
     WAL flush: if PostgreSQL itself crashes, the last moment's records may be lost and
     those deliveries sent again, which receivers absorb (they dedupe on the event id)."""
     delays: list[float | None] = []
+    outcomes: dict[uuid.UUID, list[bool]] = {}  # endpoint -> its attempts' success, in order
     with session_scope() as session:
         session.execute(_ASYNC_COMMIT)
         for outgoing, result in ended:
-            delays.append(_record_one(session, outgoing, result))
+            delay, endpoint_id = _record_one(session, outgoing, result)
+            delays.append(delay)
+            if endpoint_id is not None:
+                outcomes.setdefault(endpoint_id, []).append(result.delivered)
+        # Endpoint rows last and in one order: senders recording at once never deadlock.
+        for endpoint_id in sorted(outcomes):
+            _count_endpoint(session, endpoint_id, outcomes[endpoint_id])
         session.commit()
     return delays
 
 
-def _record_one(session: Session, outgoing: Outgoing, result: Result) -> float | None:
+def _record_one(
+    session: Session, outgoing: Outgoing, result: Result
+) -> tuple[float | None, uuid.UUID | None]:
+    """Records one attempt; returns its retry delay and the endpoint whose count it moves."""
     delay: float | None = None
     if result.delivered:
         status = DeliveryStatus.delivered
@@ -306,7 +316,7 @@ def _record_one(session: Session, outgoing: Outgoing, result: Result) -> float |
         },
     ).first()
     if row is None:
-        return None  # the lease expired and someone else holds it now
+        return None, None  # the lease expired and someone else holds it now
     if not result.skipped:
         session.add(
             DeliveryAttempt(
@@ -318,17 +328,19 @@ def _record_one(session: Session, outgoing: Outgoing, result: Result) -> float |
                 response_excerpt=excerpt,
             )
         )
-    if outgoing.channel == Channel.webhook and row.endpoint_id is not None and not result.skipped:
-        _count_endpoint(session, row.endpoint_id, ok=result.delivered)
-    return delay
+    counted = outgoing.channel == Channel.webhook and not result.skipped
+    return delay, row.endpoint_id if counted else None
 
 
-_ENDPOINT_OK = sa.text(
-    "UPDATE webhook_endpoints SET consecutive_failures = 0 "
-    "WHERE id = :id AND consecutive_failures <> 0"
-)
+# After a success the count is the failures that followed it; without one it grows. An
+# unchanged count is not written (the common case: 0 stays 0).
+_ENDPOINT_SET = sa.text("""
+    UPDATE webhook_endpoints SET consecutive_failures = :failures
+    WHERE id = :id AND consecutive_failures <> :failures
+    RETURNING consecutive_failures, enabled
+""")
 _ENDPOINT_FAILED = sa.text("""
-    UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + 1
+    UPDATE webhook_endpoints SET consecutive_failures = consecutive_failures + :failures
     WHERE id = :id RETURNING consecutive_failures, enabled
 """)
 _DISABLE = sa.text("""
@@ -337,16 +349,21 @@ _DISABLE = sa.text("""
 """)
 
 
-def _count_endpoint(session: Session, endpoint_id: uuid.UUID, *, ok: bool) -> None:
-    if ok:
-        session.execute(_ENDPOINT_OK, {"id": endpoint_id})
+def _count_endpoint(session: Session, endpoint_id: uuid.UUID, successes: list[bool]) -> None:
+    """Moves the endpoint's count of failed attempts in a row by a burst of its attempts,
+    and disables it at WEBHOOK_DISABLE_AFTER_FAILURES (emailing the project's owner)."""
+    if True in successes:
+        trailing_failures = successes[::-1].index(True)
+        row = session.execute(
+            _ENDPOINT_SET, {"id": endpoint_id, "failures": trailing_failures}
+        ).first()
+    else:
+        row = session.execute(
+            _ENDPOINT_FAILED, {"id": endpoint_id, "failures": len(successes)}
+        ).first()
+    if row is None or not row.enabled:
         return
-    row = session.execute(_ENDPOINT_FAILED, {"id": endpoint_id}).first()
-    if (
-        row is None
-        or not row.enabled
-        or row.consecutive_failures < settings.WEBHOOK_DISABLE_AFTER_FAILURES
-    ):
+    if row.consecutive_failures < settings.WEBHOOK_DISABLE_AFTER_FAILURES:
         return
     reason = f"disabled after {row.consecutive_failures} failed attempts in a row"
     if session.execute(_DISABLE, {"id": endpoint_id, "reason": reason}).first() is None:
