@@ -17,6 +17,7 @@ import smtplib
 import time
 import uuid
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import httpcore
@@ -25,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from app.core import secrets
 from app.core.config import settings
-from app.core.db import session_scope
+from app.core.db import session_scope, utcnow
 from app.core.logging import get_logger
 from app.notifications import links, mailer, messages, signing, webhook_client
 from app.notifications.mailer import Email
@@ -247,16 +248,20 @@ def retry_delay(attempt: int, retry_after: float | None) -> float:
     return random.uniform(0, min(cap, settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (attempt - 1)))  # noqa: S311
 
 
+# One statement for a burst of ended attempts, each fenced by the attempt it claimed.
 _FINISH = sa.text("""
-    UPDATE notification_deliveries SET status = CAST(:status AS varchar),
-        lease_expires_at = NULL,
-        next_attempt_at = now() + make_interval(secs => :delay),
-        finished_at = CASE WHEN CAST(:status AS varchar) IN ('delivered', 'failed', 'skipped')
-                           THEN now() END,
-        last_status_code = :code, last_latency_ms = :latency, last_error = :error,
-        response_excerpt = :excerpt
-    WHERE id = :id AND status = 'sending' AND attempts = :attempt
-    RETURNING endpoint_id, project_id
+    UPDATE notification_deliveries AS d SET status = v.status, lease_expires_at = NULL,
+        next_attempt_at = now() + make_interval(secs => v.delay),
+        finished_at = CASE WHEN v.status IN ('delivered', 'failed', 'skipped') THEN now() END,
+        last_status_code = v.code, last_latency_ms = v.latency, last_error = v.error,
+        response_excerpt = v.excerpt
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]),
+                CAST(:statuses AS varchar[]), CAST(:delays AS double precision[]),
+                CAST(:codes AS integer[]), CAST(:latencies AS integer[]),
+                CAST(:errors AS varchar[]), CAST(:excerpts AS varchar[]))
+        AS v(id, attempt, status, delay, code, latency, error, excerpt)
+    WHERE d.id = v.id AND d.status = 'sending' AND d.attempts = v.attempt
+    RETURNING d.id, d.endpoint_id
 """)
 
 
@@ -266,30 +271,76 @@ def record(outgoing: Outgoing, result: Result) -> float | None:
 
 
 def record_many(ended: list[tuple[Outgoing, Result]]) -> list[float | None]:
-    """Records attempts' ends in one transaction (one commit for a burst of answers);
-    returns each one's retry delay, if it scheduled one. The commit does not wait for the
-    WAL flush: if PostgreSQL itself crashes, the last moment's records may be lost and
-    those deliveries sent again, which receivers absorb (they dedupe on the event id)."""
-    delays: list[float | None] = []
-    outcomes: dict[uuid.UUID, list[bool]] = {}  # endpoint -> its attempts' success, in order
+    """Records attempts' ends in one transaction and a few statements (one UPDATE for the
+    burst, one INSERT of its attempts, the endpoints' counters); returns each one's retry
+    delay, if it scheduled one. The commit does not wait for the WAL flush: if PostgreSQL
+    itself crashes, the last moment's records may be lost and those deliveries sent again,
+    which receivers absorb (they dedupe on the event id)."""
+    finishes = [_finish(outgoing, result) for outgoing, result in ended]
     with session_scope() as session:
         session.execute(_ASYNC_COMMIT)
-        for outgoing, result in ended:
-            delay, endpoint_id = _record_one(session, outgoing, result)
-            delays.append(delay)
-            if endpoint_id is not None:
-                outcomes.setdefault(endpoint_id, []).append(result.delivered)
+        recorded = {
+            row.id: row.endpoint_id
+            for row in session.execute(
+                _FINISH,
+                {
+                    "ids": [outgoing.delivery_id for outgoing, _ in ended],
+                    "attempts": [outgoing.attempt for outgoing, _ in ended],
+                    "statuses": [finish.status.value for finish in finishes],
+                    "delays": [finish.delay or 0.0 for finish in finishes],
+                    "codes": [result.status_code for _, result in ended],
+                    "latencies": [result.latency_ms for _, result in ended],
+                    "errors": [finish.error for finish in finishes],
+                    "excerpts": [finish.excerpt for finish in finishes],
+                },
+            )
+        }
+        attempts = [
+            {
+                "delivery_id": outgoing.delivery_id,
+                "attempt": outgoing.attempt,
+                "at": finish.at,
+                "status_code": result.status_code,
+                "latency_ms": result.latency_ms,
+                "error": finish.error,
+                "response_excerpt": finish.excerpt,
+            }
+            for (outgoing, result), finish in zip(ended, finishes, strict=True)
+            if outgoing.delivery_id in recorded and not result.skipped
+        ]
+        if attempts:
+            session.execute(sa.insert(DeliveryAttempt), attempts)
         # Endpoint rows last and in one order: senders recording at once never deadlock.
+        outcomes: dict[uuid.UUID, list[bool]] = {}  # endpoint -> its attempts' success
+        for outgoing, result in ended:
+            endpoint_id = recorded.get(outgoing.delivery_id)
+            if (
+                endpoint_id is not None
+                and outgoing.channel == Channel.webhook
+                and not result.skipped
+            ):
+                outcomes.setdefault(endpoint_id, []).append(result.delivered)
         for endpoint_id in sorted(outcomes):
             _count_endpoint(session, endpoint_id, outcomes[endpoint_id])
         session.commit()
-    return delays
+    # A record the fence refused (the lease expired, someone else holds it) schedules nothing.
+    return [
+        finish.delay if outgoing.delivery_id in recorded else None
+        for (outgoing, _), finish in zip(ended, finishes, strict=True)
+    ]
 
 
-def _record_one(
-    session: Session, outgoing: Outgoing, result: Result
-) -> tuple[float | None, uuid.UUID | None]:
-    """Records one attempt; returns its retry delay and the endpoint whose count it moves."""
+@dataclass(frozen=True, slots=True)
+class _Finish:
+    status: DeliveryStatus
+    delay: float | None
+    error: str | None
+    excerpt: str | None
+    at: datetime
+
+
+def _finish(outgoing: Outgoing, result: Result) -> _Finish:
+    """What an attempt's end makes of its delivery."""
     delay: float | None = None
     if result.delivered:
         status = DeliveryStatus.delivered
@@ -300,36 +351,13 @@ def _record_one(
     else:
         status = DeliveryStatus.pending
         delay = retry_delay(outgoing.attempt, result.retry_after)
-    excerpt = None if result.excerpt is None else result.excerpt[:2000]
-    error = None if result.error is None else result.error[:500]
-    row = session.execute(
-        _FINISH,
-        {
-            "id": outgoing.delivery_id,
-            "attempt": outgoing.attempt,
-            "status": status.value,
-            "delay": delay or 0.0,
-            "code": result.status_code,
-            "latency": result.latency_ms,
-            "error": error,
-            "excerpt": excerpt,
-        },
-    ).first()
-    if row is None:
-        return None, None  # the lease expired and someone else holds it now
-    if not result.skipped:
-        session.add(
-            DeliveryAttempt(
-                delivery_id=outgoing.delivery_id,
-                attempt=outgoing.attempt,
-                status_code=result.status_code,
-                latency_ms=result.latency_ms,
-                error=error,
-                response_excerpt=excerpt,
-            )
-        )
-    counted = outgoing.channel == Channel.webhook and not result.skipped
-    return delay, row.endpoint_id if counted else None
+    return _Finish(
+        status=status,
+        delay=delay,
+        error=None if result.error is None else result.error[:500],
+        excerpt=None if result.excerpt is None else result.excerpt[:2000],
+        at=utcnow(),
+    )
 
 
 # After a success the count is the failures that followed it; without one it grows. An
