@@ -28,6 +28,8 @@ from sqlmodel import Session
 from app.audits import storage
 from app.audits.models import AuditRun, AuditStatus
 from app.jobs.models import JobStatus
+from app.notifications import service as notifications_service
+from app.notifications.models import WebhookCreate
 from tests.audits.pages import SITE, good_page
 from tests.builders import auth_headers, create_project, create_user
 from tests.jobs.rows import insert_job
@@ -108,7 +110,17 @@ def owned(session: Session) -> tuple[dict[str, str], dict[str, str]]:
         pages=[good_page(f"{SITE}/"), good_page(f"{SITE}/gone", status_code=404)],
     )
     session.commit()
-    ids = {"project_id": str(project.id), "job_id": str(jobs[2].id), "audit_id": str(audit.id)}
+    webhook = notifications_service.create_webhook(
+        session=session,
+        project=project,
+        webhook_in=WebhookCreate(url="http://127.0.0.1:9/hook", events=["job.completed"]),
+    )
+    ids = {
+        "project_id": str(project.id),
+        "job_id": str(jobs[2].id),
+        "audit_id": str(audit.id),
+        "webhook_id": str(webhook.id),
+    }
     return auth_headers(user), ids
 
 
