@@ -121,13 +121,20 @@ class Worker:
 
 
 @contextmanager
-def celery_worker(*, concurrency: int = 2, include: str = "bench.job_tasks") -> Iterator[Worker]:
+def celery_worker(
+    *,
+    concurrency: int = 2,
+    include: str = "bench.job_tasks",
+    queues: str = "default",
+    nice: int = 0,
+) -> Iterator[Worker]:
     """prefork, prefetch 1 and acks_late come from app.core.celery_app, as in production."""
     from app.core.celery_app import celery_app
 
     nodename = f"bench-{os.getpid()}-{time.monotonic_ns()}@localhost"
     process = subprocess.Popen(
         [
+            *(["nice", "-n", str(nice)] if nice else []),
             sys.executable,
             "-m",
             "celery",
@@ -139,7 +146,7 @@ def celery_worker(*, concurrency: int = 2, include: str = "bench.job_tasks") -> 
             "-c",
             str(concurrency),
             "-Q",
-            "default",
+            queues,
             "-n",
             nodename,
             "-I",

@@ -22,6 +22,8 @@ os.environ.update(
         "CELERY_BROKER_URL": TEST_REDIS_URL,
         "CELERY_RESULT_BACKEND": TEST_REDIS_URL,
         "CRAWL_ALLOW_PRIVATE_NETWORKS": "true",
+        # The test webhook receivers answer on loopback (tests/notifications).
+        "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
         # The fake Google servers (tests/fakes) answer on loopback.
         "GOOGLE_TOKEN_HOSTS": "oauth2.googleapis.com,127.0.0.1",
         "FIRST_SUPERUSER": "admin@example.com",

@@ -245,3 +245,18 @@ class AuditDiffPublic(SQLModel):
     new: list[IssueDiffEntry]
     fixed: list[IssueDiffEntry]
     persisting: list[IssueDiffEntry]
+
+
+class AuditOutcome(SQLModel):
+    """A finished audit against the previous completed one, for notifications: its score,
+    counts of issues (an issue is a check on a URL) new and fixed, the new ones of severity
+    error, and the top new problems."""
+
+    audit_id: uuid.UUID
+    previous_audit_id: uuid.UUID | None
+    score: int | None
+    previous_score: int | None
+    new_issues: int
+    fixed_issues: int
+    new_errors: int
+    top_new: list[IssueDiffEntry]

@@ -14,6 +14,7 @@ from app.audits.domain import AUDIT_JOB
 from app.audits.models import (
     AuditDiffPublic,
     AuditIssue,
+    AuditOutcome,
     AuditPage,
     AuditPagePublic,
     AuditRun,
@@ -368,3 +369,27 @@ def purge_old_audits(session: Session, batch: int) -> int:
     """Deletes at most `batch` audits older than AUDIT_RETENTION_DAYS, with their rows."""
     result = session.execute(_OLD_AUDITS, {"days": settings.AUDIT_RETENTION_DAYS, "batch": batch})
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def audit_outcome(*, session: Session, job_id: uuid.UUID, top: int = 5) -> AuditOutcome | None:
+    """The audit a job ran, compared with the project's previous completed audit (None when
+    the job has no audit row). Without a previous audit nothing counts as new errors."""
+    audit = audit_of_job(session=session, job_id=job_id)
+    if audit is None:
+        return None
+    diff = audit_diff(session=session, audit=audit, urls_limit=3)
+    previous = (
+        None if diff.previous_audit_id is None else session.get(AuditRun, diff.previous_audit_id)
+    )
+    return AuditOutcome(
+        audit_id=audit.id,
+        previous_audit_id=diff.previous_audit_id,
+        score=audit.score,
+        previous_score=None if previous is None else previous.score,
+        new_issues=sum(entry.count for entry in diff.new),
+        fixed_issues=sum(entry.count for entry in diff.fixed),
+        new_errors=0
+        if previous is None
+        else sum(entry.count for entry in diff.new if entry.severity == Severity.error),
+        top_new=diff.new[:top],
+    )

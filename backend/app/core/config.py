@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     JOB_RETENTION_DAYS: int = Field(default=30, ge=1)
     FAILED_JOB_RETENTION_DAYS: int = Field(default=90, ge=1)
     AUDIT_RETENTION_DAYS: int = Field(default=180, ge=1)
+    # The job_events outbox (terminal transitions), consumed within seconds
+    JOB_EVENT_RETENTION_DAYS: int = Field(default=14, ge=2)
 
     # Operations endpoints
     HEALTH_CACHE_SECONDS: float = Field(default=3, ge=0)
@@ -166,6 +168,28 @@ class Settings(BaseSettings):
     # for their job (a directory the API and the `low`-queue workers share)
     LINKS_MAX_UPLOAD_BYTES: int = Field(default=200 * 1024 * 1024, ge=1024)
     LINKS_UPLOAD_DIR: str = ".data/link-uploads"
+
+    # Where people reach the dashboard: links in emails and webhook payloads
+    PUBLIC_URL: str = "http://localhost:8000"
+
+    # Notifications: email over SMTP. No SMTP_HOST: emails are skipped (shown as `skipped`).
+    SMTP_HOST: str | None = None
+    SMTP_PORT: int = Field(default=587, ge=1, le=65535)
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: str | None = Field(default=None, repr=False)
+    SMTP_TLS: Literal["none", "starttls", "tls"] = "starttls"
+    SMTP_TIMEOUT: float = Field(default=10, gt=0, le=120)
+    EMAIL_FROM: str = "SEO Platform <notifications@localhost>"
+    # Notifications: webhooks (receivers on private addresses only with the flag below)
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool = False
+    WEBHOOK_TIMEOUT_SECONDS: float = Field(default=5, gt=0, le=30)
+    WEBHOOK_MAX_ATTEMPTS: int = Field(default=6, ge=1, le=20)
+    WEBHOOK_RETRY_BASE_SECONDS: float = Field(default=10, gt=0)
+    WEBHOOK_RETRY_CAP_SECONDS: float = Field(default=3600, gt=0)
+    WEBHOOK_DISABLE_AFTER_FAILURES: int = Field(default=20, ge=1)
+    WEBHOOKS_PER_PROJECT: int = Field(default=10, ge=1, le=100)
+    # Deliveries one sending task has in flight at once (a slow receiver holds only its own)
+    NOTIFICATION_SEND_CONCURRENCY: int = Field(default=64, ge=1, le=512)
 
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool | None = None  # default: JSON in production, console elsewhere

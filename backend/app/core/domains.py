@@ -34,6 +34,7 @@ DOMAINS: tuple[str, ...] = (
     "app.maintenance",
     "app.health",
     "app.dashboard",
+    "app.notifications",
 )
 
 

@@ -1,12 +1,14 @@
-"""The job runtime as a domain: the job_runs table, the rescue sweep (every minute), /jobs."""
+"""The job runtime as a domain: the job_runs table, the rescue sweep (every minute), /jobs, the
+job_events outbox of terminal transitions."""
 
-from app.core.domains import BeatEntry, Domain
+from app.core.domains import BeatEntry, Domain, RetentionSpec
 
 domain = Domain(
     name="jobs",
     models="app.jobs.models",
     tasks="app.jobs.tasks",
     routes="app.jobs.routes",
+    retention={"job_events": RetentionSpec("app.jobs.service.purge_old_job_events")},
     schedule={
         "rescue-stalled-jobs": BeatEntry(
             task="app.jobs.tasks.rescue_stalled_jobs",

@@ -140,6 +140,47 @@ class JobRun(SQLModel, table=True):
     retry_of: uuid.UUID | None = Field(default=None, foreign_key="job_runs.id", ondelete="SET NULL")
 
 
+class JobEventKind(StrEnum):
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class JobEvent(SQLModel, table=True):
+    """The job seam's outbox (docs/architecture.md, "The job seam"): one row per terminal
+    transition, written by the very statement that makes the transition (a data-modifying
+    CTE in transitions.py, rescue.py and service.py), so it commits with it or not at all.
+    A job ends once, so (job_id, event) is the key: a transition processed twice writes one
+    row. Consumers (notifications) claim unprocessed rows with SKIP LOCKED and set
+    `processed_at` in the transaction that records what they made of them."""
+
+    __tablename__ = "job_events"
+    __table_args__ = (
+        # What the consumer has not handled yet, oldest first: stays tiny.
+        sa.Index(
+            "ix_job_events_pending",
+            "occurred_at",
+            postgresql_where=sa.text("processed_at IS NULL"),
+        ),
+        # Failures per project and type over time ("a sync failing two days in a row").
+        sa.Index(
+            "ix_job_events_failures",
+            "project_id",
+            "job_type",
+            "occurred_at",
+            postgresql_where=sa.text("event = 'failed'"),
+        ),
+    )
+
+    job_id: uuid.UUID = Field(primary_key=True)
+    event: JobEventKind = Field(primary_key=True, sa_type=sa.String(16))
+    attempt: int
+    job_type: str = Field(max_length=32)
+    project_id: uuid.UUID | None = None
+    occurred_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    processed_at: datetime | None = _timestamp()
+
+
 class JobPublic(SQLModel):
     id: uuid.UUID
     job_type: JobType

@@ -9,7 +9,8 @@
   attempts remain, else `failed` with category worker_lost, "worker lost". A pending cancel
   request ends it `cancelled` instead.
 
-Each step is one compare-and-set UPDATE ... RETURNING (the waiting jobs are locked, SKIP
+Each step is one compare-and-set UPDATE ... RETURNING (the terminal ones append their
+`job_events` rows in the same statement, outbox.py) (the waiting jobs are locked, SKIP
 LOCKED, while their messages are checked and published), so two sweeps running at once (two
 Beats) split the work rather than doubling it, and an extra message is harmless anyway: the
 claim refuses a job that is not claimable.
@@ -28,6 +29,8 @@ from app.core.logging import get_logger
 from app.core.redis_client import redis_client
 from app.jobs import queues
 from app.jobs.dispatch import publish_job
+from app.jobs.models import JobEventKind
+from app.jobs.outbox import with_job_event
 from app.jobs.stats import broker_client
 
 logger = get_logger(__name__)
@@ -56,20 +59,32 @@ _WAITING = sa.text("""
     FOR UPDATE SKIP LOCKED
 """)
 
-_FAIL_STALLED = sa.text("""
+_FAIL_STALLED = sa.text(
+    with_job_event(
+        """
     UPDATE job_runs SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
         next_retry_at = NULL, error_category = 'queue_stalled', error_message = :message,
         updated_at = now()
     WHERE id = ANY(:ids) AND status IN ('queued', 'retrying')
-    RETURNING id
-""")
+""",
+        event=JobEventKind.failed,
+        returning="id",
+        columns="id",
+    )
+)
 
-_CANCEL_ABANDONED = sa.text("""
+_CANCEL_ABANDONED = sa.text(
+    with_job_event(
+        """
     UPDATE job_runs SET status = 'cancelled', finished_at = now(), lease_expires_at = NULL,
         error_category = 'cancelled', error_message = 'cancelled by request', updated_at = now()
     WHERE status = 'running' AND lease_expires_at < now() AND cancel_requested_at IS NOT NULL
-    RETURNING id
-""")
+""",
+        event=JobEventKind.cancelled,
+        returning="id",
+        columns="id",
+    )
+)
 
 _RETRY_ABANDONED = sa.text("""
     UPDATE job_runs SET status = 'retrying', next_retry_at = now(), lease_expires_at = NULL,
@@ -84,13 +99,19 @@ _RETRY_ABANDONED = sa.text("""
     RETURNING id, job_type, stage
 """)
 
-_FAIL_ABANDONED = sa.text("""
+_FAIL_ABANDONED = sa.text(
+    with_job_event(
+        """
     UPDATE job_runs SET status = 'failed', finished_at = now(), lease_expires_at = NULL,
         error_category = 'worker_lost',
         error_message = 'worker lost (no attempts left)', updated_at = now()
     WHERE status = 'running' AND lease_expires_at < now() AND attempts >= max_attempts
-    RETURNING id
-""")
+""",
+        event=JobEventKind.failed,
+        returning="id",
+        columns="id",
+    )
+)
 
 
 @dataclass

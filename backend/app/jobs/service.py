@@ -20,7 +20,7 @@ commit for callers with nothing of their own.
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -35,7 +35,8 @@ from app.core.db import driver_connection, utcnow
 from app.core.logging import get_logger
 from app.core.quota import QuotaExceededError
 from app.jobs.dispatch import publish_after_commit, retry_stage, revoke_job, stage_task
-from app.jobs.models import ACTIVE_STATUS_SQL, JobRun, JobStatus, JobType
+from app.jobs.models import ACTIVE_STATUS_SQL, JobEvent, JobEventKind, JobRun, JobStatus, JobType
+from app.jobs.outbox import with_job_event
 from app.projects.models import Project
 from app.users.models import User
 
@@ -273,13 +274,20 @@ class CancelResult:
     job: JobRun
 
 
-_CANCEL_WAITING = sa.text("""
+# With its job_events row (the outbox, outbox.py), like every terminal transition.
+_CANCEL_WAITING = sa.text(
+    with_job_event(
+        """
     UPDATE job_runs SET status = 'cancelled', cancel_requested_at = now(), finished_at = now(),
         error_category = 'cancelled', error_message = 'cancelled by request',
         lease_expires_at = NULL, next_retry_at = NULL, updated_at = now()
     WHERE id = :id AND status IN ('queued', 'retrying')
-    RETURNING id
-""")
+""",
+        event=JobEventKind.cancelled,
+        returning="id",
+        columns="id",
+    )
+)
 
 _REQUEST_CANCEL = sa.text("""
     UPDATE job_runs SET cancel_requested_at = COALESCE(cancel_requested_at, now()),
@@ -388,3 +396,85 @@ def check_active_jobs(*, session: Session, user: User, dedupe_key: str | None) -
             f"You have {active} active jobs, the most one account may have at once ({limit}); "
             "wait for some to finish or cancel them"
         )
+
+
+# --- The outbox of terminal transitions (job_events, outbox.py): read by consumers -------
+
+_CLAIM_EVENTS = sa.text("""
+    SELECT job_id, event, attempt, job_type, project_id, occurred_at
+    FROM job_events
+    WHERE processed_at IS NULL
+    ORDER BY occurred_at
+    LIMIT :batch
+    FOR UPDATE SKIP LOCKED
+""")
+
+_MARK_EVENTS = sa.text("""
+    UPDATE job_events SET processed_at = now()
+    WHERE (job_id, event) IN (
+        SELECT * FROM unnest(CAST(:job_ids AS uuid[]), CAST(:events AS varchar[])))
+""")
+
+
+def claim_job_events(*, session: Session, batch: int) -> list[JobEvent]:
+    """Up to `batch` unprocessed terminal transitions, oldest first, locked until the
+    caller's transaction ends; rows another consumer holds are skipped (SKIP LOCKED), so two
+    consumers split the work. The caller records what it makes of them, then
+    `mark_job_events_processed` and commits: both land, or neither and the events stay."""
+    rows = session.execute(_CLAIM_EVENTS, {"batch": batch}).all()
+    return [
+        JobEvent(
+            job_id=row.job_id,
+            event=JobEventKind(row.event),
+            attempt=row.attempt,
+            job_type=row.job_type,
+            project_id=row.project_id,
+            occurred_at=row.occurred_at,
+        )
+        for row in rows
+    ]
+
+
+def mark_job_events_processed(*, session: Session, events: Sequence[JobEvent]) -> None:
+    if events:
+        session.execute(
+            _MARK_EVENTS,
+            {
+                "job_ids": [event.job_id for event in events],
+                "events": [str(event.event) for event in events],
+            },
+        )
+
+
+def job_failure_days(
+    *, session: Session, project_id: uuid.UUID, job_type: str, since: datetime
+) -> list[datetime]:
+    """When jobs of `job_type` failed for the project since `since` (from the outbox)."""
+    return list(
+        session.exec(
+            select(JobEvent.occurred_at).where(
+                JobEvent.project_id == project_id,
+                JobEvent.job_type == job_type,
+                JobEvent.event == JobEventKind.failed,
+                col(JobEvent.occurred_at) >= since,
+            )
+        ).all()
+    )
+
+
+_PURGE_EVENTS = sa.text("""
+    DELETE FROM job_events WHERE (job_id, event) IN (
+        SELECT job_id, event FROM job_events
+        WHERE occurred_at < now() - make_interval(days => :days)
+        LIMIT :batch
+    )
+""")
+
+
+def purge_old_job_events(session: Session, batch: int) -> int:
+    """Retention rule: outbox rows older than JOB_EVENT_RETENTION_DAYS (processed long ago,
+    or never wanted by anyone)."""
+    result = session.execute(
+        _PURGE_EVENTS, {"days": settings.JOB_EVENT_RETENTION_DAYS, "batch": batch}
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

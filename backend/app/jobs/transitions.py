@@ -3,7 +3,8 @@
 Whoever loses a race gets no row back and backs off; terminal states (completed, failed,
 cancelled) appear in no WHERE clause, so nothing moves a job out of them. A worker's writes
 are fenced by the attempt it claimed (`AND attempts = %(attempt)s`): once a lease expired and
-the job was claimed again, the old worker's late writes match nothing.
+the job was claimed again, the old worker's late writes match nothing. The terminal ones
+append their row to the `job_events` outbox in the same statement (outbox.py).
 
 The statements run on the caller's psycopg connection in autocommit (one round trip each, a
 prepared statement after the first few) and use the database clock, so leases mean the same
@@ -21,6 +22,9 @@ from typing import Any
 
 from psycopg import Connection
 from psycopg.types.json import Jsonb
+
+from app.jobs.models import JobEventKind
+from app.jobs.outbox import with_job_event
 
 _LEASE = "now() + make_interval(secs => %(lease_seconds)s)"
 
@@ -72,32 +76,44 @@ _CANCEL_PENDING = """
     FROM job_runs WHERE id = %(id)s
 """
 
-_COMPLETE = f"""
+_COMPLETE = with_job_event(
+    f"""
     UPDATE job_runs SET {_PROGRESS_SET.replace(_PROGRESS_PCT, "progress_pct = 100")},
         status = 'completed', result_json = %(result)s,
         finished_at = now(), lease_expires_at = NULL, updated_at = now(),
         error_category = NULL, error_message = NULL, error_traceback = NULL
     WHERE id = %(id)s AND status = 'running' AND attempts = %(attempt)s
-    RETURNING finished_at - started_at
-"""
+""",
+    event=JobEventKind.completed,
+    returning="finished_at - started_at AS ran",
+    columns="ran",
+)
 
-_FAIL = f"""
+_FAIL = with_job_event(
+    f"""
     UPDATE job_runs SET {_PROGRESS_SET},
         status = 'failed', result_json = %(result)s,
         error_category = %(category)s, error_message = %(error)s, error_traceback = %(traceback)s,
         finished_at = now(), lease_expires_at = NULL, updated_at = now()
     WHERE id = %(id)s AND status = 'running' AND attempts = %(attempt)s
-    RETURNING finished_at - started_at
-"""
+""",
+    event=JobEventKind.failed,
+    returning="finished_at - started_at AS ran",
+    columns="ran",
+)
 
-_CANCELLED = f"""
+_CANCELLED = with_job_event(
+    f"""
     UPDATE job_runs SET {_PROGRESS_SET},
         status = 'cancelled', result_json = %(result)s,
         error_category = 'cancelled', error_message = %(error)s,
         finished_at = now(), lease_expires_at = NULL, updated_at = now()
     WHERE id = %(id)s AND status = 'running' AND attempts = %(attempt)s
-    RETURNING finished_at - started_at
-"""
+""",
+    event=JobEventKind.cancelled,
+    returning="finished_at - started_at AS ran",
+    columns="ran",
+)
 
 _RETRY = f"""
     UPDATE job_runs SET {_PROGRESS_SET},

@@ -29,6 +29,8 @@ from app.audits import storage
 from app.audits.models import AuditRun, AuditStatus
 from app.jobs.models import JobStatus
 from app.links.models import LinkImport
+from app.notifications import service as notifications_service
+from app.notifications.models import WebhookCreate
 from app.serp.models import SerpKeyword
 from tests.audits.pages import SITE, good_page
 from tests.builders import auth_headers, create_project, create_user
@@ -128,6 +130,11 @@ def owned(session: Session) -> tuple[dict[str, str], dict[str, str]]:
     )
     session.add(link_import)
     session.commit()
+    webhook = notifications_service.create_webhook(
+        session=session,
+        project=project,
+        webhook_in=WebhookCreate(url="http://127.0.0.1:9/hook", events=["job.completed"]),
+    )
     ids = {
         "project_id": str(project.id),
         "job_id": str(jobs[2].id),
@@ -135,6 +142,7 @@ def owned(session: Session) -> tuple[dict[str, str], dict[str, str]]:
         "import_id": str(link_import.id),
         "kind": "gsc_top_linking_sites",
         "keyword_id": str(keyword.id),
+        "webhook_id": str(webhook.id),
     }
     return auth_headers(user), ids
 

@@ -59,6 +59,10 @@ def test_schedule_times_are_utc() -> None:
         "app.gsc.tasks.sync_all_properties": crontab(hour=2, minute=0),
         "app.ads.tasks.sync_all_accounts": crontab(hour=4, minute=0),
         "app.serp.tasks.refresh_all_due_keywords": crontab(hour=3, minute=0),
+        "app.notifications.tasks.dispatch_events": 3.0,
+        "app.notifications.tasks.send_deliveries": 30.0,
+        # Hourly: each user's digest goes out when it is 07:00 in their time zone.
+        "app.notifications.tasks.send_digests": crontab(minute=0),
     }
     assert by_task == expected
     assert celery_app.conf.timezone == "UTC"
@@ -71,6 +75,7 @@ def test_the_domains_declare_what_the_app_collects() -> None:
     assert task_routes(domains) == {
         "app.links.tasks.*": {"queue": "low"},
         "app.audits.tasks.render_pages": {"queue": "render"},
+        "app.notifications.tasks.*": {"queue": "low"},
     }
     assert task_routes(domains).items() <= celery_app.conf.task_routes.items()
     assert {d.name for d in domains} == {package.rsplit(".", 1)[1] for package in DOMAINS}

@@ -60,7 +60,7 @@ def test_the_clean_up_knows_every_declared_rule_without_loading_task_modules() -
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     ).stdout.split("\n")
     rules = (
-        "['job_runs', 'gsc_orphan_rows', 'orphan_backlinks', 'stale_link_uploads', "
-        "'serp_snapshots', 'audit_runs']"
+        "['job_runs', 'job_events', 'gsc_orphan_rows', 'orphan_backlinks', "
+        "'stale_link_uploads', 'serp_snapshots', 'audit_runs', 'notification_deliveries']"
     )
     assert output[:2] == [rules, "False"]

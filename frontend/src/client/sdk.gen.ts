@@ -2,7 +2,7 @@
 
 import { type Client, formDataBodySerializer, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client';
 import { client } from './client.gen';
-import type { AdsCheckAdsConnectionData, AdsCheckAdsConnectionErrors, AdsCheckAdsConnectionResponses, AdsConnectAdsData, AdsConnectAdsErrors, AdsConnectAdsResponses, AdsDisconnectAdsData, AdsDisconnectAdsErrors, AdsDisconnectAdsResponses, AdsListAdsCampaignsData, AdsListAdsCampaignsErrors, AdsListAdsCampaignsResponses, AdsReadAdsConnectionData, AdsReadAdsConnectionErrors, AdsReadAdsConnectionResponses, AdsReadAdsMetricsData, AdsReadAdsMetricsErrors, AdsReadAdsMetricsResponses, AdsStartAdsSyncData, AdsStartAdsSyncErrors, AdsStartAdsSyncResponses, AuditsDiffAuditData, AuditsDiffAuditErrors, AuditsDiffAuditResponses, AuditsExportIssuesData, AuditsExportIssuesErrors, AuditsExportIssuesResponses, AuditsExportPagesData, AuditsExportPagesErrors, AuditsExportPagesResponses, AuditsListAuditsData, AuditsListAuditsErrors, AuditsListAuditsResponses, AuditsListChecksData, AuditsListChecksResponses, AuditsListIssuesData, AuditsListIssuesErrors, AuditsListIssuesResponses, AuditsListPagesData, AuditsListPagesErrors, AuditsListPagesResponses, AuditsReadAuditData, AuditsReadAuditErrors, AuditsReadAuditResponses, AuditsStartAuditData, AuditsStartAuditErrors, AuditsStartAuditResponses, DashboardReadDashboardConfigData, DashboardReadDashboardConfigResponses, GscCheckGscConnectionData, GscCheckGscConnectionErrors, GscCheckGscConnectionResponses, GscConnectGscData, GscConnectGscErrors, GscConnectGscResponses, GscDeleteGscConnectionData, GscDeleteGscConnectionErrors, GscDeleteGscConnectionResponses, GscGetGscConnectionData, GscGetGscConnectionErrors, GscGetGscConnectionResponses, GscGetGscMetricsData, GscGetGscMetricsErrors, GscGetGscMetricsResponses, GscGetGscPageSeriesData, GscGetGscPageSeriesErrors, GscGetGscPageSeriesResponses, GscGetGscQuerySeriesData, GscGetGscQuerySeriesErrors, GscGetGscQuerySeriesResponses, GscListGscPagesData, GscListGscPagesErrors, GscListGscPagesResponses, GscListGscQueriesData, GscListGscQueriesErrors, GscListGscQueriesResponses, GscStartGscBackfillData, GscStartGscBackfillErrors, GscStartGscBackfillResponses, GscStartGscSyncData, GscStartGscSyncErrors, GscStartGscSyncResponses, HealthLivenessData, HealthLivenessResponses, HealthReadinessData, HealthReadinessErrors, HealthReadinessResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsListJobTypesData, JobsListJobTypesResponses, JobsListProjectJobsData, JobsListProjectJobsErrors, JobsListProjectJobsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadJobStatsData, JobsReadJobStatsErrors, JobsReadJobStatsResponses, JobsRetryFailedJobsData, JobsRetryFailedJobsErrors, JobsRetryFailedJobsResponses, JobsRetryJobData, JobsRetryJobErrors, JobsRetryJobResponses, JobsStartCleanupData, JobsStartCleanupErrors, JobsStartCleanupResponses, JobsStartHealthCheckData, JobsStartHealthCheckErrors, JobsStartHealthCheckResponses, LinksBacklinksTimelineData, LinksBacklinksTimelineErrors, LinksBacklinksTimelineResponses, LinksDownloadRejectedRowsData, LinksDownloadRejectedRowsErrors, LinksDownloadRejectedRowsResponses, LinksImportLinksData, LinksImportLinksErrors, LinksImportLinksResponses, LinksListBacklinksData, LinksListBacklinksErrors, LinksListBacklinksResponses, LinksListImportsData, LinksListImportsErrors, LinksListImportsResponses, LinksListReferringDomainsData, LinksListReferringDomainsErrors, LinksListReferringDomainsResponses, LinksListTopAnchorsData, LinksListTopAnchorsErrors, LinksListTopAnchorsResponses, LinksReadImportData, LinksReadImportErrors, LinksReadImportResponses, LinksReadLinkSummaryData, LinksReadLinkSummaryErrors, LinksReadLinkSummaryResponses, ProjectsCreateProjectData, ProjectsCreateProjectErrors, ProjectsCreateProjectResponses, ProjectsDeleteProjectData, ProjectsDeleteProjectErrors, ProjectsDeleteProjectResponses, ProjectsListProjectsData, ProjectsListProjectsErrors, ProjectsListProjectsResponses, ProjectsReadProjectData, ProjectsReadProjectErrors, ProjectsReadProjectResponses, ProjectsUpdateProjectData, ProjectsUpdateProjectErrors, ProjectsUpdateProjectResponses, SerpAddKeywordsData, SerpAddKeywordsErrors, SerpAddKeywordsInBulkData, SerpAddKeywordsInBulkErrors, SerpAddKeywordsInBulkResponses, SerpAddKeywordsResponses, SerpCheckSerpConnectionData, SerpCheckSerpConnectionErrors, SerpCheckSerpConnectionResponses, SerpConnectSerpData, SerpConnectSerpErrors, SerpConnectSerpResponses, SerpDeleteKeywordData, SerpDeleteKeywordErrors, SerpDeleteKeywordResponses, SerpDeleteSerpConnectionData, SerpDeleteSerpConnectionErrors, SerpDeleteSerpConnectionResponses, SerpGetKeywordHistoryData, SerpGetKeywordHistoryErrors, SerpGetKeywordHistoryResponses, SerpGetSerpConnectionData, SerpGetSerpConnectionErrors, SerpGetSerpConnectionResponses, SerpGetSerpVisibilityData, SerpGetSerpVisibilityErrors, SerpGetSerpVisibilityResponses, SerpListKeywordsData, SerpListKeywordsErrors, SerpListKeywordsResponses, SerpStartKeywordRefreshData, SerpStartKeywordRefreshErrors, SerpStartKeywordRefreshResponses, SerpStartSerpRefreshData, SerpStartSerpRefreshErrors, SerpStartSerpRefreshResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateApiTokenData, UsersCreateApiTokenErrors, UsersCreateApiTokenResponses, UsersListApiTokensData, UsersListApiTokensResponses, UsersLoginAccessTokenData, UsersLoginAccessTokenErrors, UsersLoginAccessTokenResponses, UsersReadMeData, UsersReadMeResponses, UsersRevokeApiTokenData, UsersRevokeApiTokenErrors, UsersRevokeApiTokenResponses, UsersSignupData, UsersSignupErrors, UsersSignupResponses, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses } from './types.gen';
+import type { AdsCheckAdsConnectionData, AdsCheckAdsConnectionErrors, AdsCheckAdsConnectionResponses, AdsConnectAdsData, AdsConnectAdsErrors, AdsConnectAdsResponses, AdsDisconnectAdsData, AdsDisconnectAdsErrors, AdsDisconnectAdsResponses, AdsListAdsCampaignsData, AdsListAdsCampaignsErrors, AdsListAdsCampaignsResponses, AdsReadAdsConnectionData, AdsReadAdsConnectionErrors, AdsReadAdsConnectionResponses, AdsReadAdsMetricsData, AdsReadAdsMetricsErrors, AdsReadAdsMetricsResponses, AdsStartAdsSyncData, AdsStartAdsSyncErrors, AdsStartAdsSyncResponses, AuditsDiffAuditData, AuditsDiffAuditErrors, AuditsDiffAuditResponses, AuditsExportIssuesData, AuditsExportIssuesErrors, AuditsExportIssuesResponses, AuditsExportPagesData, AuditsExportPagesErrors, AuditsExportPagesResponses, AuditsListAuditsData, AuditsListAuditsErrors, AuditsListAuditsResponses, AuditsListChecksData, AuditsListChecksResponses, AuditsListIssuesData, AuditsListIssuesErrors, AuditsListIssuesResponses, AuditsListPagesData, AuditsListPagesErrors, AuditsListPagesResponses, AuditsReadAuditData, AuditsReadAuditErrors, AuditsReadAuditResponses, AuditsStartAuditData, AuditsStartAuditErrors, AuditsStartAuditResponses, DashboardReadDashboardConfigData, DashboardReadDashboardConfigResponses, GscCheckGscConnectionData, GscCheckGscConnectionErrors, GscCheckGscConnectionResponses, GscConnectGscData, GscConnectGscErrors, GscConnectGscResponses, GscDeleteGscConnectionData, GscDeleteGscConnectionErrors, GscDeleteGscConnectionResponses, GscGetGscConnectionData, GscGetGscConnectionErrors, GscGetGscConnectionResponses, GscGetGscMetricsData, GscGetGscMetricsErrors, GscGetGscMetricsResponses, GscGetGscPageSeriesData, GscGetGscPageSeriesErrors, GscGetGscPageSeriesResponses, GscGetGscQuerySeriesData, GscGetGscQuerySeriesErrors, GscGetGscQuerySeriesResponses, GscListGscPagesData, GscListGscPagesErrors, GscListGscPagesResponses, GscListGscQueriesData, GscListGscQueriesErrors, GscListGscQueriesResponses, GscStartGscBackfillData, GscStartGscBackfillErrors, GscStartGscBackfillResponses, GscStartGscSyncData, GscStartGscSyncErrors, GscStartGscSyncResponses, HealthLivenessData, HealthLivenessResponses, HealthReadinessData, HealthReadinessErrors, HealthReadinessResponses, JobsCancelJobData, JobsCancelJobErrors, JobsCancelJobResponses, JobsListJobsData, JobsListJobsErrors, JobsListJobsResponses, JobsListJobTypesData, JobsListJobTypesResponses, JobsListProjectJobsData, JobsListProjectJobsErrors, JobsListProjectJobsResponses, JobsReadJobData, JobsReadJobErrors, JobsReadJobResponses, JobsReadJobStatsData, JobsReadJobStatsErrors, JobsReadJobStatsResponses, JobsRetryFailedJobsData, JobsRetryFailedJobsErrors, JobsRetryFailedJobsResponses, JobsRetryJobData, JobsRetryJobErrors, JobsRetryJobResponses, JobsStartCleanupData, JobsStartCleanupErrors, JobsStartCleanupResponses, JobsStartHealthCheckData, JobsStartHealthCheckErrors, JobsStartHealthCheckResponses, LinksBacklinksTimelineData, LinksBacklinksTimelineErrors, LinksBacklinksTimelineResponses, LinksDownloadRejectedRowsData, LinksDownloadRejectedRowsErrors, LinksDownloadRejectedRowsResponses, LinksImportLinksData, LinksImportLinksErrors, LinksImportLinksResponses, LinksListBacklinksData, LinksListBacklinksErrors, LinksListBacklinksResponses, LinksListImportsData, LinksListImportsErrors, LinksListImportsResponses, LinksListReferringDomainsData, LinksListReferringDomainsErrors, LinksListReferringDomainsResponses, LinksListTopAnchorsData, LinksListTopAnchorsErrors, LinksListTopAnchorsResponses, LinksReadImportData, LinksReadImportErrors, LinksReadImportResponses, LinksReadLinkSummaryData, LinksReadLinkSummaryErrors, LinksReadLinkSummaryResponses, NotificationsConfirmRecipientData, NotificationsConfirmRecipientErrors, NotificationsConfirmRecipientResponses, NotificationsCreateWebhookData, NotificationsCreateWebhookErrors, NotificationsCreateWebhookResponses, NotificationsDeleteWebhookData, NotificationsDeleteWebhookErrors, NotificationsDeleteWebhookResponses, NotificationsListNotificationEmailsData, NotificationsListNotificationEmailsErrors, NotificationsListNotificationEmailsResponses, NotificationsListWebhookDeliveriesData, NotificationsListWebhookDeliveriesErrors, NotificationsListWebhookDeliveriesResponses, NotificationsListWebhooksData, NotificationsListWebhooksErrors, NotificationsListWebhooksResponses, NotificationsReadMyNotificationSettingsData, NotificationsReadMyNotificationSettingsResponses, NotificationsReadNotificationSettingsData, NotificationsReadNotificationSettingsErrors, NotificationsReadNotificationSettingsResponses, NotificationsReadWebhookData, NotificationsReadWebhookErrors, NotificationsReadWebhookResponses, NotificationsRedeliverWebhookDeliveryData, NotificationsRedeliverWebhookDeliveryErrors, NotificationsRedeliverWebhookDeliveryResponses, NotificationsSendTestEmailData, NotificationsSendTestEmailErrors, NotificationsSendTestEmailResponses, NotificationsSendTestWebhookData, NotificationsSendTestWebhookErrors, NotificationsSendTestWebhookResponses, NotificationsUnsubscribeData, NotificationsUnsubscribeErrors, NotificationsUnsubscribeOneClickData, NotificationsUnsubscribeOneClickErrors, NotificationsUnsubscribeOneClickResponses, NotificationsUnsubscribeResponses, NotificationsUpdateMyNotificationSettingsData, NotificationsUpdateMyNotificationSettingsErrors, NotificationsUpdateMyNotificationSettingsResponses, NotificationsUpdateNotificationSettingsData, NotificationsUpdateNotificationSettingsErrors, NotificationsUpdateNotificationSettingsResponses, NotificationsUpdateWebhookData, NotificationsUpdateWebhookErrors, NotificationsUpdateWebhookResponses, ProjectsCreateProjectData, ProjectsCreateProjectErrors, ProjectsCreateProjectResponses, ProjectsDeleteProjectData, ProjectsDeleteProjectErrors, ProjectsDeleteProjectResponses, ProjectsListProjectsData, ProjectsListProjectsErrors, ProjectsListProjectsResponses, ProjectsReadProjectData, ProjectsReadProjectErrors, ProjectsReadProjectResponses, ProjectsUpdateProjectData, ProjectsUpdateProjectErrors, ProjectsUpdateProjectResponses, SerpAddKeywordsData, SerpAddKeywordsErrors, SerpAddKeywordsInBulkData, SerpAddKeywordsInBulkErrors, SerpAddKeywordsInBulkResponses, SerpAddKeywordsResponses, SerpCheckSerpConnectionData, SerpCheckSerpConnectionErrors, SerpCheckSerpConnectionResponses, SerpConnectSerpData, SerpConnectSerpErrors, SerpConnectSerpResponses, SerpDeleteKeywordData, SerpDeleteKeywordErrors, SerpDeleteKeywordResponses, SerpDeleteSerpConnectionData, SerpDeleteSerpConnectionErrors, SerpDeleteSerpConnectionResponses, SerpGetKeywordHistoryData, SerpGetKeywordHistoryErrors, SerpGetKeywordHistoryResponses, SerpGetSerpConnectionData, SerpGetSerpConnectionErrors, SerpGetSerpConnectionResponses, SerpGetSerpVisibilityData, SerpGetSerpVisibilityErrors, SerpGetSerpVisibilityResponses, SerpListKeywordsData, SerpListKeywordsErrors, SerpListKeywordsResponses, SerpStartKeywordRefreshData, SerpStartKeywordRefreshErrors, SerpStartKeywordRefreshResponses, SerpStartSerpRefreshData, SerpStartSerpRefreshErrors, SerpStartSerpRefreshResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersCreateApiTokenData, UsersCreateApiTokenErrors, UsersCreateApiTokenResponses, UsersListApiTokensData, UsersListApiTokensResponses, UsersLoginAccessTokenData, UsersLoginAccessTokenErrors, UsersLoginAccessTokenResponses, UsersReadMeData, UsersReadMeResponses, UsersRevokeApiTokenData, UsersRevokeApiTokenErrors, UsersRevokeApiTokenResponses, UsersSignupData, UsersSignupErrors, UsersSignupResponses, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -283,6 +283,27 @@ export const usersLoginAccessToken = <ThrowOnError extends boolean = false>(opti
         ...options.headers
     }
 });
+
+/**
+ * Confirm Recipient
+ *
+ * The link mailed to a new recipient (no login).
+ */
+export const notificationsConfirmRecipient = <ThrowOnError extends boolean = false>(options: Options<NotificationsConfirmRecipientData, ThrowOnError>) => (options.client ?? client).get<NotificationsConfirmRecipientResponses, NotificationsConfirmRecipientErrors, ThrowOnError>({ url: '/api/v1/notifications/confirm', ...options });
+
+/**
+ * Unsubscribe
+ *
+ * The unsubscribe link of an email (no login).
+ */
+export const notificationsUnsubscribe = <ThrowOnError extends boolean = false>(options: Options<NotificationsUnsubscribeData, ThrowOnError>) => (options.client ?? client).get<NotificationsUnsubscribeResponses, NotificationsUnsubscribeErrors, ThrowOnError>({ url: '/api/v1/notifications/unsubscribe', ...options });
+
+/**
+ * Unsubscribe One Click
+ *
+ * RFC 8058 one-click unsubscribe (the List-Unsubscribe-Post header's POST).
+ */
+export const notificationsUnsubscribeOneClick = <ThrowOnError extends boolean = false>(options: Options<NotificationsUnsubscribeOneClickData, ThrowOnError>) => (options.client ?? client).post<NotificationsUnsubscribeOneClickResponses, NotificationsUnsubscribeOneClickErrors, ThrowOnError>({ url: '/api/v1/notifications/unsubscribe', ...options });
 
 /**
  * List Projects
@@ -686,6 +707,50 @@ export const linksListImports = <ThrowOnError extends boolean = false>(options: 
 });
 
 /**
+ * Read Notification Settings
+ */
+export const notificationsReadNotificationSettings = <ThrowOnError extends boolean = false>(options: Options<NotificationsReadNotificationSettingsData, ThrowOnError>) => (options.client ?? client).get<NotificationsReadNotificationSettingsResponses, NotificationsReadNotificationSettingsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/notifications',
+    ...options
+});
+
+/**
+ * Update Notification Settings
+ */
+export const notificationsUpdateNotificationSettings = <ThrowOnError extends boolean = false>(options: Options<NotificationsUpdateNotificationSettingsData, ThrowOnError>) => (options.client ?? client).put<NotificationsUpdateNotificationSettingsResponses, NotificationsUpdateNotificationSettingsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/notifications',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List Notification Emails
+ *
+ * The project's emails, newest first (`skipped` ones when no SMTP server is configured).
+ */
+export const notificationsListNotificationEmails = <ThrowOnError extends boolean = false>(options: Options<NotificationsListNotificationEmailsData, ThrowOnError>) => (options.client ?? client).get<NotificationsListNotificationEmailsResponses, NotificationsListNotificationEmailsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/notifications/emails',
+    ...options
+});
+
+/**
+ * Send Test Email
+ *
+ * Sends a test email to the caller now.
+ */
+export const notificationsSendTestEmail = <ThrowOnError extends boolean = false>(options: Options<NotificationsSendTestEmailData, ThrowOnError>) => (options.client ?? client).post<NotificationsSendTestEmailResponses, NotificationsSendTestEmailErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/notifications/test',
+    ...options
+});
+
+/**
  * Delete Serp Connection
  */
 export const serpDeleteSerpConnection = <ThrowOnError extends boolean = false>(options: Options<SerpDeleteSerpConnectionData, ThrowOnError>) => (options.client ?? client).delete<SerpDeleteSerpConnectionResponses, SerpDeleteSerpConnectionErrors, ThrowOnError>({
@@ -752,6 +817,30 @@ export const serpGetSerpVisibility = <ThrowOnError extends boolean = false>(opti
 });
 
 /**
+ * List Webhooks
+ */
+export const notificationsListWebhooks = <ThrowOnError extends boolean = false>(options: Options<NotificationsListWebhooksData, ThrowOnError>) => (options.client ?? client).get<NotificationsListWebhooksResponses, NotificationsListWebhooksErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/webhooks',
+    ...options
+});
+
+/**
+ * Create Webhook
+ *
+ * The answer carries the signing secret, once.
+ */
+export const notificationsCreateWebhook = <ThrowOnError extends boolean = false>(options: Options<NotificationsCreateWebhookData, ThrowOnError>) => (options.client ?? client).post<NotificationsCreateWebhookResponses, NotificationsCreateWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/projects/{project_id}/webhooks',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
  * Read Me
  */
 export const usersReadMe = <ThrowOnError extends boolean = false>(options?: Options<UsersReadMeData, ThrowOnError>) => (options?.client ?? client).get<UsersReadMeResponses, unknown, ThrowOnError>({
@@ -766,6 +855,30 @@ export const usersReadMe = <ThrowOnError extends boolean = false>(options?: Opti
 export const usersUpdateMe = <ThrowOnError extends boolean = false>(options: Options<UsersUpdateMeData, ThrowOnError>) => (options.client ?? client).patch<UsersUpdateMeResponses, UsersUpdateMeErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/v1/users/me',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Read My Notification Settings
+ */
+export const notificationsReadMyNotificationSettings = <ThrowOnError extends boolean = false>(options?: Options<NotificationsReadMyNotificationSettingsData, ThrowOnError>) => (options?.client ?? client).get<NotificationsReadMyNotificationSettingsResponses, unknown, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/users/me/notifications',
+    ...options
+});
+
+/**
+ * Update My Notification Settings
+ *
+ * Time zone (IANA name; the digest goes out at 07:00 there) and the daily digest.
+ */
+export const notificationsUpdateMyNotificationSettings = <ThrowOnError extends boolean = false>(options: Options<NotificationsUpdateMyNotificationSettingsData, ThrowOnError>) => (options.client ?? client).put<NotificationsUpdateMyNotificationSettingsResponses, NotificationsUpdateMyNotificationSettingsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/users/me/notifications',
     ...options,
     headers: {
         'Content-Type': 'application/json',
@@ -838,4 +951,66 @@ export const usersSignup = <ThrowOnError extends boolean = false>(options: Optio
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * Delete Webhook
+ */
+export const notificationsDeleteWebhook = <ThrowOnError extends boolean = false>(options: Options<NotificationsDeleteWebhookData, ThrowOnError>) => (options.client ?? client).delete<NotificationsDeleteWebhookResponses, NotificationsDeleteWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/webhooks/{webhook_id}',
+    ...options
+});
+
+/**
+ * Read Webhook
+ */
+export const notificationsReadWebhook = <ThrowOnError extends boolean = false>(options: Options<NotificationsReadWebhookData, ThrowOnError>) => (options.client ?? client).get<NotificationsReadWebhookResponses, NotificationsReadWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/webhooks/{webhook_id}',
+    ...options
+});
+
+/**
+ * Update Webhook
+ */
+export const notificationsUpdateWebhook = <ThrowOnError extends boolean = false>(options: Options<NotificationsUpdateWebhookData, ThrowOnError>) => (options.client ?? client).patch<NotificationsUpdateWebhookResponses, NotificationsUpdateWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/webhooks/{webhook_id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List Webhook Deliveries
+ */
+export const notificationsListWebhookDeliveries = <ThrowOnError extends boolean = false>(options: Options<NotificationsListWebhookDeliveriesData, ThrowOnError>) => (options.client ?? client).get<NotificationsListWebhookDeliveriesResponses, NotificationsListWebhookDeliveriesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/webhooks/{webhook_id}/deliveries',
+    ...options
+});
+
+/**
+ * Redeliver Webhook Delivery
+ *
+ * Sends a finished delivery again: same event id and body, new attempts.
+ */
+export const notificationsRedeliverWebhookDelivery = <ThrowOnError extends boolean = false>(options: Options<NotificationsRedeliverWebhookDeliveryData, ThrowOnError>) => (options.client ?? client).post<NotificationsRedeliverWebhookDeliveryResponses, NotificationsRedeliverWebhookDeliveryErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver',
+    ...options
+});
+
+/**
+ * Send Test Webhook
+ *
+ * Sends a signed ping now; answers with the receiver's status and body excerpt.
+ */
+export const notificationsSendTestWebhook = <ThrowOnError extends boolean = false>(options: Options<NotificationsSendTestWebhookData, ThrowOnError>) => (options.client ?? client).post<NotificationsSendTestWebhookResponses, NotificationsSendTestWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/webhooks/{webhook_id}/test',
+    ...options
 });

@@ -780,6 +780,11 @@ export type BodyUsersLoginAccessToken = {
 };
 
 /**
+ * Channel
+ */
+export type Channel = 'webhook' | 'email';
+
+/**
  * CheckPublic
  */
 export type CheckPublic = {
@@ -937,6 +942,93 @@ export type DataForSeoConnection = {
      */
     provider: 'dataforseo';
 };
+
+/**
+ * DeliveriesPublic
+ */
+export type DeliveriesPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
+     * Data
+     */
+    data: Array<DeliveryPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
+};
+
+/**
+ * DeliveryPublic
+ */
+export type DeliveryPublic = {
+    /**
+     * Attempts
+     */
+    attempts: number;
+    channel: Channel;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Event Id
+     */
+    event_id: string;
+    /**
+     * Event Type
+     */
+    event_type: string;
+    /**
+     * Finished At
+     */
+    finished_at: string | null;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Job Id
+     */
+    job_id: string | null;
+    /**
+     * Last Error
+     */
+    last_error: string | null;
+    /**
+     * Last Latency Ms
+     */
+    last_latency_ms: number | null;
+    /**
+     * Last Status Code
+     */
+    last_status_code: number | null;
+    /**
+     * Next Attempt At
+     */
+    next_attempt_at: string;
+    /**
+     * Response Excerpt
+     */
+    response_excerpt: string | null;
+    status: DeliveryStatus;
+    /**
+     * Target
+     */
+    target: string;
+};
+
+/**
+ * DeliveryStatus
+ */
+export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed' | 'skipped';
 
 /**
  * DurationPercentiles
@@ -1950,6 +2042,91 @@ export type MetricTotals = {
 };
 
 /**
+ * NotificationEvent
+ *
+ * What a webhook or an email can be sent for (DESIGN.md's event names).
+ */
+export type NotificationEvent = 'job.completed' | 'job.failed' | 'job.cancelled' | 'audit.finished' | 'audit.new_errors' | 'rank.dropped' | 'sync.failing';
+
+/**
+ * NotificationSettingsPublic
+ *
+ * A project's rules, and the calling user's mutes of it.
+ */
+export type NotificationSettingsPublic = {
+    /**
+     * Email Configured
+     */
+    email_configured: boolean;
+    /**
+     * Email Events
+     */
+    email_events: Array<NotificationEvent>;
+    /**
+     * Job Types
+     */
+    job_types: Array<string> | null;
+    /**
+     * Muted
+     */
+    muted: boolean;
+    /**
+     * Muted Events
+     */
+    muted_events: Array<NotificationEvent>;
+    /**
+     * Notify Owner
+     */
+    notify_owner: boolean;
+    /**
+     * Rank Drop Positions
+     */
+    rank_drop_positions: number;
+    /**
+     * Recipients
+     */
+    recipients: Array<RecipientPublic>;
+};
+
+/**
+ * NotificationSettingsUpdate
+ */
+export type NotificationSettingsUpdate = {
+    /**
+     * All Job Types
+     */
+    all_job_types?: boolean | null;
+    /**
+     * Email Events
+     */
+    email_events?: Array<NotificationEvent> | null;
+    /**
+     * Job Types
+     */
+    job_types?: Array<JobType> | null;
+    /**
+     * Muted
+     */
+    muted?: boolean | null;
+    /**
+     * Muted Events
+     */
+    muted_events?: Array<NotificationEvent> | null;
+    /**
+     * Notify Owner
+     */
+    notify_owner?: boolean | null;
+    /**
+     * Rank Drop Positions
+     */
+    rank_drop_positions?: number | null;
+    /**
+     * Recipients
+     */
+    recipients?: Array<string> | null;
+};
+
+/**
  * PasswordChange
  */
 export type PasswordChange = {
@@ -2147,6 +2324,24 @@ export type ReadinessPublic = {
 };
 
 /**
+ * RecipientPublic
+ */
+export type RecipientPublic = {
+    /**
+     * Confirmed
+     */
+    confirmed: boolean;
+    /**
+     * Email
+     */
+    email: string;
+    /**
+     * Unsubscribed
+     */
+    unsubscribed: boolean;
+};
+
+/**
  * ReferringDomainPublic
  */
 export type ReferringDomainPublic = {
@@ -2202,6 +2397,35 @@ export type ReferringDomainsPublic = {
  * RenderStatus
  */
 export type RenderStatus = 'pending' | 'rendered' | 'skipped';
+
+/**
+ * SendTestPublic
+ *
+ * A test message's outcome: the receiver's status and the start of its answer.
+ */
+export type SendTestPublic = {
+    /**
+     * Detail
+     */
+    detail: string;
+    /**
+     * Latency Ms
+     */
+    latency_ms?: number | null;
+    /**
+     * Ok
+     */
+    ok: boolean;
+    /**
+     * Response Excerpt
+     */
+    response_excerpt?: string | null;
+    status: DeliveryStatus;
+    /**
+     * Status Code
+     */
+    status_code?: number | null;
+};
 
 /**
  * SerpApiConnection
@@ -2321,6 +2545,16 @@ export type Token = {
 };
 
 /**
+ * TokenOutcomePublic
+ */
+export type TokenOutcomePublic = {
+    /**
+     * Detail
+     */
+    detail: string;
+};
+
+/**
  * TopResult
  */
 export type TopResult = {
@@ -2354,6 +2588,34 @@ export type UserCreate = {
      * Password
      */
     password: string;
+};
+
+/**
+ * UserNotificationSettingsPublic
+ */
+export type UserNotificationSettingsPublic = {
+    /**
+     * Digest Enabled
+     */
+    digest_enabled: boolean;
+    /**
+     * Timezone
+     */
+    timezone: string;
+};
+
+/**
+ * UserNotificationSettingsUpdate
+ */
+export type UserNotificationSettingsUpdate = {
+    /**
+     * Digest Enabled
+     */
+    digest_enabled?: boolean | null;
+    /**
+     * Timezone
+     */
+    timezone?: string | null;
 };
 
 /**
@@ -2466,6 +2728,128 @@ export type VisibilityPublic = {
      * Start
      */
     start: string;
+};
+
+/**
+ * WebhookCreate
+ */
+export type WebhookCreate = {
+    /**
+     * Events
+     */
+    events: Array<NotificationEvent>;
+    /**
+     * Url
+     */
+    url: string;
+};
+
+/**
+ * WebhookCreated
+ */
+export type WebhookCreated = {
+    /**
+     * Consecutive Failures
+     */
+    consecutive_failures: number;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Disabled Reason
+     */
+    disabled_reason: string | null;
+    /**
+     * Enabled
+     */
+    enabled: boolean;
+    /**
+     * Events
+     */
+    events: Array<NotificationEvent>;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * Secret
+     */
+    secret: string;
+    /**
+     * Url
+     */
+    url: string;
+};
+
+/**
+ * WebhookPublic
+ */
+export type WebhookPublic = {
+    /**
+     * Consecutive Failures
+     */
+    consecutive_failures: number;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Disabled Reason
+     */
+    disabled_reason: string | null;
+    /**
+     * Enabled
+     */
+    enabled: boolean;
+    /**
+     * Events
+     */
+    events: Array<NotificationEvent>;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * Url
+     */
+    url: string;
+};
+
+/**
+ * WebhookUpdate
+ */
+export type WebhookUpdate = {
+    /**
+     * Enabled
+     */
+    enabled?: boolean | null;
+    /**
+     * Events
+     */
+    events?: Array<NotificationEvent> | null;
+};
+
+/**
+ * WebhooksPublic
+ */
+export type WebhooksPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<WebhookPublic>;
 };
 
 /**
@@ -3328,6 +3712,96 @@ export type UsersLoginAccessTokenResponses = {
 };
 
 export type UsersLoginAccessTokenResponse = UsersLoginAccessTokenResponses[keyof UsersLoginAccessTokenResponses];
+
+export type NotificationsConfirmRecipientData = {
+    body?: never;
+    path?: never;
+    query: {
+        /**
+         * Token
+         */
+        token: string;
+    };
+    url: '/api/v1/notifications/confirm';
+};
+
+export type NotificationsConfirmRecipientErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsConfirmRecipientError = NotificationsConfirmRecipientErrors[keyof NotificationsConfirmRecipientErrors];
+
+export type NotificationsConfirmRecipientResponses = {
+    /**
+     * Successful Response
+     */
+    200: TokenOutcomePublic;
+};
+
+export type NotificationsConfirmRecipientResponse = NotificationsConfirmRecipientResponses[keyof NotificationsConfirmRecipientResponses];
+
+export type NotificationsUnsubscribeData = {
+    body?: never;
+    path?: never;
+    query: {
+        /**
+         * Token
+         */
+        token: string;
+    };
+    url: '/api/v1/notifications/unsubscribe';
+};
+
+export type NotificationsUnsubscribeErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsUnsubscribeError = NotificationsUnsubscribeErrors[keyof NotificationsUnsubscribeErrors];
+
+export type NotificationsUnsubscribeResponses = {
+    /**
+     * Successful Response
+     */
+    200: TokenOutcomePublic;
+};
+
+export type NotificationsUnsubscribeResponse = NotificationsUnsubscribeResponses[keyof NotificationsUnsubscribeResponses];
+
+export type NotificationsUnsubscribeOneClickData = {
+    body?: never;
+    path?: never;
+    query: {
+        /**
+         * Token
+         */
+        token: string;
+    };
+    url: '/api/v1/notifications/unsubscribe';
+};
+
+export type NotificationsUnsubscribeOneClickErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsUnsubscribeOneClickError = NotificationsUnsubscribeOneClickErrors[keyof NotificationsUnsubscribeOneClickErrors];
+
+export type NotificationsUnsubscribeOneClickResponses = {
+    /**
+     * Successful Response
+     */
+    200: TokenOutcomePublic;
+};
+
+export type NotificationsUnsubscribeOneClickResponse = NotificationsUnsubscribeOneClickResponses[keyof NotificationsUnsubscribeOneClickResponses];
 
 export type ProjectsListProjectsData = {
     body?: never;
@@ -4877,6 +5351,137 @@ export type LinksListImportsResponses = {
 
 export type LinksListImportsResponse = LinksListImportsResponses[keyof LinksListImportsResponses];
 
+export type NotificationsReadNotificationSettingsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/notifications';
+};
+
+export type NotificationsReadNotificationSettingsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsReadNotificationSettingsError = NotificationsReadNotificationSettingsErrors[keyof NotificationsReadNotificationSettingsErrors];
+
+export type NotificationsReadNotificationSettingsResponses = {
+    /**
+     * Successful Response
+     */
+    200: NotificationSettingsPublic;
+};
+
+export type NotificationsReadNotificationSettingsResponse = NotificationsReadNotificationSettingsResponses[keyof NotificationsReadNotificationSettingsResponses];
+
+export type NotificationsUpdateNotificationSettingsData = {
+    body: NotificationSettingsUpdate;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/notifications';
+};
+
+export type NotificationsUpdateNotificationSettingsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsUpdateNotificationSettingsError = NotificationsUpdateNotificationSettingsErrors[keyof NotificationsUpdateNotificationSettingsErrors];
+
+export type NotificationsUpdateNotificationSettingsResponses = {
+    /**
+     * Successful Response
+     */
+    200: NotificationSettingsPublic;
+};
+
+export type NotificationsUpdateNotificationSettingsResponse = NotificationsUpdateNotificationSettingsResponses[keyof NotificationsUpdateNotificationSettingsResponses];
+
+export type NotificationsListNotificationEmailsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Limit
+         *
+         * Page size (at most 500)
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/notifications/emails';
+};
+
+export type NotificationsListNotificationEmailsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsListNotificationEmailsError = NotificationsListNotificationEmailsErrors[keyof NotificationsListNotificationEmailsErrors];
+
+export type NotificationsListNotificationEmailsResponses = {
+    /**
+     * Successful Response
+     */
+    200: DeliveriesPublic;
+};
+
+export type NotificationsListNotificationEmailsResponse = NotificationsListNotificationEmailsResponses[keyof NotificationsListNotificationEmailsResponses];
+
+export type NotificationsSendTestEmailData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/notifications/test';
+};
+
+export type NotificationsSendTestEmailErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsSendTestEmailError = NotificationsSendTestEmailErrors[keyof NotificationsSendTestEmailErrors];
+
+export type NotificationsSendTestEmailResponses = {
+    /**
+     * Successful Response
+     */
+    200: SendTestPublic;
+};
+
+export type NotificationsSendTestEmailResponse = NotificationsSendTestEmailResponses[keyof NotificationsSendTestEmailResponses];
+
 export type SerpDeleteSerpConnectionData = {
     body?: never;
     path: {
@@ -5093,6 +5698,66 @@ export type SerpGetSerpVisibilityResponses = {
 
 export type SerpGetSerpVisibilityResponse = SerpGetSerpVisibilityResponses[keyof SerpGetSerpVisibilityResponses];
 
+export type NotificationsListWebhooksData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/webhooks';
+};
+
+export type NotificationsListWebhooksErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsListWebhooksError = NotificationsListWebhooksErrors[keyof NotificationsListWebhooksErrors];
+
+export type NotificationsListWebhooksResponses = {
+    /**
+     * Successful Response
+     */
+    200: WebhooksPublic;
+};
+
+export type NotificationsListWebhooksResponse = NotificationsListWebhooksResponses[keyof NotificationsListWebhooksResponses];
+
+export type NotificationsCreateWebhookData = {
+    body: WebhookCreate;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/webhooks';
+};
+
+export type NotificationsCreateWebhookErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsCreateWebhookError = NotificationsCreateWebhookErrors[keyof NotificationsCreateWebhookErrors];
+
+export type NotificationsCreateWebhookResponses = {
+    /**
+     * Successful Response
+     */
+    201: WebhookCreated;
+};
+
+export type NotificationsCreateWebhookResponse = NotificationsCreateWebhookResponses[keyof NotificationsCreateWebhookResponses];
+
 export type UsersReadMeData = {
     body?: never;
     path?: never;
@@ -5133,6 +5798,47 @@ export type UsersUpdateMeResponses = {
 };
 
 export type UsersUpdateMeResponse = UsersUpdateMeResponses[keyof UsersUpdateMeResponses];
+
+export type NotificationsReadMyNotificationSettingsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/users/me/notifications';
+};
+
+export type NotificationsReadMyNotificationSettingsResponses = {
+    /**
+     * Successful Response
+     */
+    200: UserNotificationSettingsPublic;
+};
+
+export type NotificationsReadMyNotificationSettingsResponse = NotificationsReadMyNotificationSettingsResponses[keyof NotificationsReadMyNotificationSettingsResponses];
+
+export type NotificationsUpdateMyNotificationSettingsData = {
+    body: UserNotificationSettingsUpdate;
+    path?: never;
+    query?: never;
+    url: '/api/v1/users/me/notifications';
+};
+
+export type NotificationsUpdateMyNotificationSettingsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsUpdateMyNotificationSettingsError = NotificationsUpdateMyNotificationSettingsErrors[keyof NotificationsUpdateMyNotificationSettingsErrors];
+
+export type NotificationsUpdateMyNotificationSettingsResponses = {
+    /**
+     * Successful Response
+     */
+    200: UserNotificationSettingsPublic;
+};
+
+export type NotificationsUpdateMyNotificationSettingsResponse = NotificationsUpdateMyNotificationSettingsResponses[keyof NotificationsUpdateMyNotificationSettingsResponses];
 
 export type UsersChangePasswordData = {
     body: PasswordChange;
@@ -5282,3 +5988,198 @@ export type UsersSignupResponses = {
 };
 
 export type UsersSignupResponse = UsersSignupResponses[keyof UsersSignupResponses];
+
+export type NotificationsDeleteWebhookData = {
+    body?: never;
+    path: {
+        /**
+         * Webhook Id
+         */
+        webhook_id: string;
+    };
+    query?: never;
+    url: '/api/v1/webhooks/{webhook_id}';
+};
+
+export type NotificationsDeleteWebhookErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsDeleteWebhookError = NotificationsDeleteWebhookErrors[keyof NotificationsDeleteWebhookErrors];
+
+export type NotificationsDeleteWebhookResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type NotificationsDeleteWebhookResponse = NotificationsDeleteWebhookResponses[keyof NotificationsDeleteWebhookResponses];
+
+export type NotificationsReadWebhookData = {
+    body?: never;
+    path: {
+        /**
+         * Webhook Id
+         */
+        webhook_id: string;
+    };
+    query?: never;
+    url: '/api/v1/webhooks/{webhook_id}';
+};
+
+export type NotificationsReadWebhookErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsReadWebhookError = NotificationsReadWebhookErrors[keyof NotificationsReadWebhookErrors];
+
+export type NotificationsReadWebhookResponses = {
+    /**
+     * Successful Response
+     */
+    200: WebhookPublic;
+};
+
+export type NotificationsReadWebhookResponse = NotificationsReadWebhookResponses[keyof NotificationsReadWebhookResponses];
+
+export type NotificationsUpdateWebhookData = {
+    body: WebhookUpdate;
+    path: {
+        /**
+         * Webhook Id
+         */
+        webhook_id: string;
+    };
+    query?: never;
+    url: '/api/v1/webhooks/{webhook_id}';
+};
+
+export type NotificationsUpdateWebhookErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsUpdateWebhookError = NotificationsUpdateWebhookErrors[keyof NotificationsUpdateWebhookErrors];
+
+export type NotificationsUpdateWebhookResponses = {
+    /**
+     * Successful Response
+     */
+    200: WebhookPublic;
+};
+
+export type NotificationsUpdateWebhookResponse = NotificationsUpdateWebhookResponses[keyof NotificationsUpdateWebhookResponses];
+
+export type NotificationsListWebhookDeliveriesData = {
+    body?: never;
+    path: {
+        /**
+         * Webhook Id
+         */
+        webhook_id: string;
+    };
+    query?: {
+        /**
+         * Limit
+         *
+         * Page size (at most 500)
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/webhooks/{webhook_id}/deliveries';
+};
+
+export type NotificationsListWebhookDeliveriesErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsListWebhookDeliveriesError = NotificationsListWebhookDeliveriesErrors[keyof NotificationsListWebhookDeliveriesErrors];
+
+export type NotificationsListWebhookDeliveriesResponses = {
+    /**
+     * Successful Response
+     */
+    200: DeliveriesPublic;
+};
+
+export type NotificationsListWebhookDeliveriesResponse = NotificationsListWebhookDeliveriesResponses[keyof NotificationsListWebhookDeliveriesResponses];
+
+export type NotificationsRedeliverWebhookDeliveryData = {
+    body?: never;
+    path: {
+        /**
+         * Delivery Id
+         */
+        delivery_id: string;
+        /**
+         * Webhook Id
+         */
+        webhook_id: string;
+    };
+    query?: never;
+    url: '/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver';
+};
+
+export type NotificationsRedeliverWebhookDeliveryErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsRedeliverWebhookDeliveryError = NotificationsRedeliverWebhookDeliveryErrors[keyof NotificationsRedeliverWebhookDeliveryErrors];
+
+export type NotificationsRedeliverWebhookDeliveryResponses = {
+    /**
+     * Successful Response
+     */
+    202: DeliveryPublic;
+};
+
+export type NotificationsRedeliverWebhookDeliveryResponse = NotificationsRedeliverWebhookDeliveryResponses[keyof NotificationsRedeliverWebhookDeliveryResponses];
+
+export type NotificationsSendTestWebhookData = {
+    body?: never;
+    path: {
+        /**
+         * Webhook Id
+         */
+        webhook_id: string;
+    };
+    query?: never;
+    url: '/api/v1/webhooks/{webhook_id}/test';
+};
+
+export type NotificationsSendTestWebhookErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type NotificationsSendTestWebhookError = NotificationsSendTestWebhookErrors[keyof NotificationsSendTestWebhookErrors];
+
+export type NotificationsSendTestWebhookResponses = {
+    /**
+     * Successful Response
+     */
+    200: SendTestPublic;
+};
+
+export type NotificationsSendTestWebhookResponse = NotificationsSendTestWebhookResponses[keyof NotificationsSendTestWebhookResponses];

@@ -20,6 +20,7 @@ describe("AccountPage", () => {
   let server: http.Server;
   let tokens: Token[] = [];
   let password = "old-password";
+  let digest = { timezone: "UTC", digest_enabled: true };
 
   beforeAll(async () => {
     server = http.createServer((request, response) => {
@@ -50,6 +51,10 @@ describe("AccountPage", () => {
         if (url.startsWith("/api/v1/users/me/tokens/") && request.method === "DELETE") {
           tokens = tokens.filter((token) => !url.endsWith(`/${token.id}`));
           return send(204);
+        }
+        if (url === "/api/v1/users/me/notifications") {
+          if (request.method === "PUT") digest = { ...digest, ...(JSON.parse(body) as Partial<typeof digest>) };
+          return send(200, digest);
         }
         if (url === "/api/v1/users/me/password" && request.method === "POST") {
           const change = JSON.parse(body) as { current_password: string; new_password: string };
@@ -114,5 +119,19 @@ describe("AccountPage", () => {
     await user.click(within(form).getByRole("button", { name: "Change password" }));
     await waitFor(() => expect(getToken()).toBe("fresh-token"));
     expect(password).toBe("a-new-password");
+  });
+
+  it("sets the digest's time zone and turns the digest off", async () => {
+    const user = userEvent.setup();
+    renderPage();
+    const form = await screen.findByRole("form", { name: "Daily digest" });
+    const zone = within(form).getByLabelText("Time zone");
+    await waitFor(() => expect(zone).toHaveValue("UTC"));
+    await user.clear(zone);
+    await user.type(zone, "Europe/Paris");
+    await user.click(within(form).getByRole("button", { name: "Save time zone" }));
+    await waitFor(() => expect(digest.timezone).toBe("Europe/Paris"));
+    await user.click(within(form).getByLabelText("Send me a daily digest"));
+    await waitFor(() => expect(digest.digest_enabled).toBe(false));
   });
 });

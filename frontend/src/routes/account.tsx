@@ -12,6 +12,7 @@ import { formatDateTime } from "@/lib/format";
 import { toastError, toastSuccess } from "@/lib/toast";
 import { userKeys, userMutations, userQueries } from "@/queries/users";
 import { PageHeader } from "@/components/ui/page-header";
+import { DigestSettingsCard } from "@/components/notifications/digest-settings-card";
 
 const SCOPES = [
   { value: "read", label: "Read only" },
@@ -202,10 +203,11 @@ function TokensCard() {
 export function AccountPage() {
   return (
     <>
-      <PageHeader title="Account" subtitle="Your password and personal API tokens." />
+      <PageHeader title="Account" subtitle="Your password, personal API tokens and daily digest." />
       <div className="space-y-6">
         <PasswordCard />
         <TokensCard />
+        <DigestSettingsCard />
       </div>
     </>
   );

@@ -43,4 +43,12 @@ export const projectSections: ProjectSection[] = [
       })),
     ),
   },
+  {
+    key: "notifications",
+    Section: lazy(() =>
+      import("@/components/notifications/project-notifications-panel").then((m) => ({
+        default: m.ProjectNotificationsPanel,
+      })),
+    ),
+  },
 ];

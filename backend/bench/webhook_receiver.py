@@ -1,0 +1,65 @@
+"""The webhook receivers of bench/notifications_load.py, as a process of their own (they
+stand for other companies' servers, so they must not take CPU from the jobs measured: the
+benchmark starts this under `nice`). POST /fast-a, /fast-b answer at once, /slow after
+SLOW_SECONDS; GET /stats answers how many times each (path, event id) was answered,
+POST /reset forgets.
+
+Run:  python -m bench.webhook_receiver PORT
+"""
+
+import json
+import sys
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+SLOW_SECONDS = 2.0
+
+answered: Counter[str] = Counter()
+lock = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _send(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        with lock:
+            body = json.dumps(dict(answered)).encode()
+        self._send(200, body)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path == "/reset":
+            with lock:
+                answered.clear()
+            self._send(200, b"{}")
+            return
+        if self.path == "/slow":
+            time.sleep(SLOW_SECONDS)
+        self._send(200, b'{"ok":true}')
+        event = self.headers.get("X-Seo-Platform-Delivery", "").split(":")[0]
+        with lock:
+            answered[f"{self.path} {event}"] += 1
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def main() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+    server.daemon_threads = True
+    server.request_queue_size = 512
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
