@@ -11,6 +11,7 @@ and finished pages leave through `on_batch` in batches.
 
 import asyncio
 import secrets
+import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -64,6 +65,8 @@ class CrawlConfig:
     parse_workers: int = 1
     # The search engine the audit is for: its robots.txt group and robots directives.
     robots_agent: str = "Googlebot"
+    # Certificates to trust besides the system's (tests serve HTTPS with their own CA).
+    ca_file: str | None = None
 
     @classmethod
     def for_project(cls, project: "Project", settings: "Settings") -> "CrawlConfig":
@@ -257,7 +260,12 @@ class _Crawl:
     async def run(self, resume: CrawlResume | None) -> CrawlSummary:
         # The transport is used directly: the client layer above it (cookies, auth, redirect
         # and event hooks) is per-request work a crawler does not want.
-        self.transport = CrawlTransport(self.policy, max_connections=self.config.concurrency)
+        ssl_context = None
+        if self.config.ca_file:
+            ssl_context = ssl.create_default_context(cafile=self.config.ca_file)
+        self.transport = CrawlTransport(
+            self.policy, max_connections=self.config.concurrency, ssl_context=ssl_context
+        )
         try:
             await self.parser.start()
             main_robots = await self._robots_for(host_of(self.start_url))
