@@ -142,6 +142,7 @@ def _summary_json(summary: CrawlSummary) -> dict[str, Any]:
         "sitemap_stats": summary.sitemap_stats[:50],
         "sitemap_listed_twice": summary.sitemap_listed_twice,
         "missing_page_probe": summary.missing_page_probe,
+        "external_links": summary.external_links,
     }
 
 

@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     AUDIT_NEAR_DUPLICATE_BITS: int = Field(default=3, ge=0, le=3)
     # Images heavier than this are reported.
     AUDIT_IMAGE_MAX_BYTES: int = Field(default=200 * 1024, ge=1024)
+    # External links checked per audit (HEAD, then GET; a tenth of them at most per host).
+    AUDIT_EXTERNAL_LINKS_MAX: int = Field(default=500, ge=0, le=10_000)
 
     # Celery task time limits, seconds
     TASK_SOFT_TIME_LIMIT: int = 3300

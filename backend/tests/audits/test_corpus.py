@@ -74,8 +74,14 @@ def audit(
     )  # fmt: skip
     # Parsing in its own process, as in production: parsing in the event loop would delay
     # the loop, and so every response time measured meanwhile.
+    # External links lead off loopback: their checks are the crawler tests' (no network).
     config = replace(
-        base, allow_private_networks=True, parse_workers=1, ca_file=ca_file, concurrency=8
+        base,
+        allow_private_networks=True,
+        parse_workers=1,
+        ca_file=ca_file,
+        concurrency=8,
+        max_external_links=0,
     )
 
     def store_batch(pages: list[CrawledPage]) -> None:
@@ -123,6 +129,15 @@ def _render(session: Session, audit_id: uuid.UUID, limit: int) -> None:
         renderer.close()
 
 
+# Response times depend on how busy the machine is: a loaded test machine can take a second
+# to answer any page, so the timing check is compared apart.
+TIMING = "slow_response"
+
+
+def _untimed(found: dict[str, int]) -> dict[str, int]:
+    return {code: n for code, n in found.items() if code != TIMING}
+
+
 def _serious(found: dict[str, int]) -> dict[str, int]:
     return {code: n for code, n in found.items() if CATALOGUE[code].severity.value != "notice"}
 
@@ -143,8 +158,8 @@ def test_the_best_practice_site_raises_nothing(
         found = audit(session, start, ca_file=str(certificate[0]))
     finally:
         site.stop()
-    assert _serious(found.issues) == {}, found
-    assert found.issues == clean.EXPECTED
+    assert _serious(_untimed(found.issues)) == {}, found
+    assert _untimed(found.issues) == clean.EXPECTED
     assert (found.pages, found.resources) == ({"2xx": len(clean.PAGES)}, {"2xx": 1})
 
 
@@ -163,7 +178,9 @@ def test_each_site_gives_its_expected_counts(
         found = audit(session, start, ca_file=str(certificate[0]))
     finally:
         site.stop()
-    assert found.issues == corpus.EXPECTED  # type: ignore[attr-defined]
+    expected = corpus.EXPECTED  # type: ignore[attr-defined]
+    assert _untimed(found.issues) == _untimed(expected)
+    assert found.issues.get(TIMING, 0) >= expected.get(TIMING, 0)
     assert found.pages == corpus.PAGES_BY_STATUS  # type: ignore[attr-defined]
 
 
@@ -180,5 +197,5 @@ def test_the_script_built_site_through_the_renderer(
     if not os.path.exists(CHROMIUM):
         pytest.skip("no Chromium (apt-get install -y chromium)")
     found = audit(session, site_with_scripts.url + "/", render=len(js_only.PAGES) + 1)
-    assert found.issues == js_only.EXPECTED
+    assert _untimed(found.issues) == _untimed(js_only.EXPECTED)
     assert found.pages == js_only.PAGES_BY_STATUS

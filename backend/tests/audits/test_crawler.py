@@ -710,3 +710,23 @@ def test_hreflang_from_link_headers_and_sitemaps(site: SiteServer) -> None:
     english = pages[f"{site.url}/en"]
     assert [(h.lang, h.source) for h in english.hreflang] == [("fr", "sitemap")]
     assert english.sitemap_count == 1  # listed twice in one sitemap is one sitemap
+
+
+def test_external_links_are_checked_once_head_then_get(site: SiteServer) -> None:
+    with SiteServer() as other:
+        other.add("/ok", html_page("fine"))
+        other.add("/moved", redirect("/ok"))
+        other.add("/gone", Route(status=404, body="gone"))
+        targets = [f"{other.url}/ok", f"{other.url}/moved", f"{other.url}/gone"]
+        site.add("/", html_page(links(*targets, "/a")))
+        site.add("/a", html_page(links(*targets)))
+        _, summary = run_crawl(config_for(site, max_external_links=50))
+        # The test server answers HEAD with 501: each target is then fetched with GET, once.
+        assert sorted(other.requested_paths) == ["/gone", "/moved", "/ok"]
+    assert {url: result["status"] for url, result in summary.external_links.items()} == {
+        f"{other.url}/ok": 200,
+        f"{other.url}/moved": 301,
+        f"{other.url}/gone": 404,
+    }
+    _, unchecked = run_crawl(config_for(site))  # max_external_links=0: none
+    assert unchecked.external_links == {}

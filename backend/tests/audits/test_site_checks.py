@@ -26,6 +26,7 @@ GOOD_STATS = {
             {"url": f"{SITE}/sitemap.xml", "urls": 3, "bytes": 400, "too_large": False}
         ],
         "missing_page_probe": {"url": f"{SITE}/nope", "status": 404, "body_hash": None},
+        "external_links": {"https://other.example.org/": {"status": 200, "error": None}},
     }
 }
 
@@ -193,6 +194,15 @@ def _heavy_image(site: dict[str, CrawledPage], stats: dict[str, Any]) -> None:
     site[A].images = [Image(src=photo.url, alt="A photo")]
 
 
+def _external(status: int) -> Scenario:
+    def scenario(site: dict[str, CrawledPage], stats: dict[str, Any]) -> None:
+        target = f"https://other.example.org/{status}"
+        site[A].links.append(Link(target, "Elsewhere", nofollow=False, internal=False))
+        stats["crawl"]["external_links"] = {target: {"status": status, "error": None}}
+
+    return scenario
+
+
 # code -> (how to spoil the good site, the URL the issue must be reported on)
 SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "internal_link_to_4xx": (_link_to_4xx, A),
@@ -236,6 +246,8 @@ SCENARIOS: dict[str, tuple[Scenario, str]] = {
     "sitemap_missing_indexable": (_missing_from_sitemap, f"{SITE}/unlisted"),
     "sitemap_too_large": (_huge_sitemap, f"{SITE}/big.xml"),
     "image_too_large": (_heavy_image, A),
+    "external_link_broken": (_external(404), A),
+    "external_link_redirect": (_external(301), A),
 }
 
 

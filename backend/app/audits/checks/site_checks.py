@@ -112,6 +112,23 @@ def _inlinks(condition: str) -> str:
 
 _CRAWL = "(SELECT r.stats_json->'crawl' FROM audit_runs r WHERE r.id = :audit_id)"
 
+
+def _external_links(condition: str) -> str:
+    """Pages linking to checked external targets whose answer matches the condition."""
+    return f"""
+        SELECT l.source_url AS url,
+               jsonb_build_object(
+                   'count', count(DISTINCT l.target_url),
+                   'targets', to_jsonb((array_agg(DISTINCT l.target_url))[1:10])
+               ) AS details
+        FROM audit_links l
+        JOIN jsonb_each(coalesce({_CRAWL}->'external_links', '{{}}'::jsonb)) e
+          ON e.key = l.target_url
+        WHERE l.audit_id = :audit_id AND NOT l.internal AND ({condition})
+        GROUP BY l.source_url
+    """
+
+
 SiteFinder = Callable[[Session, uuid.UUID], list[tuple[str, dict[str, Any]]]]
 
 
@@ -250,6 +267,12 @@ SITE_CHECKS: dict[str, str | SiteFinder] = {
     ),
     "mixed_follow_inlinks": _inlinks("f.follow > 0 AND f.nofollow > 0"),
     "near_duplicate_content": near_duplicates,
+    # A private address refused by the SSRF guard is link_to_private_address's, not broken.
+    "external_link_broken": _external_links(
+        "(e.value->>'status')::int >= 400 OR (e.value->>'status' IS NULL"
+        " AND e.value->>'error' IS NOT NULL AND e.value->>'error' <> 'blocked_private_address')"
+    ),
+    "external_link_redirect": _external_links("(e.value->>'status')::int BETWEEN 300 AND 399"),
     "soft_404_same_as_missing": f"""
         SELECT p.url, jsonb_build_object('missing_url', {_CRAWL}->'missing_page_probe'->>'url')
                    AS details

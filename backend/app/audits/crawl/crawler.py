@@ -39,6 +39,8 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_MAX_DEPTH = 10
 MAX_REDIRECTS = 10
+# An external link's check gets this long, whatever the crawl's own timeout.
+EXTERNAL_LINK_TIMEOUT = 10.0
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
@@ -67,6 +69,8 @@ class CrawlConfig:
     robots_agent: str = "Googlebot"
     # Certificates to trust besides the system's (tests serve HTTPS with their own CA).
     ca_file: str | None = None
+    # External link targets checked (HEAD, then GET), at most this many; 0: none.
+    max_external_links: int = 0
 
     @classmethod
     def for_project(cls, project: "Project", settings: "Settings") -> "CrawlConfig":
@@ -106,6 +110,7 @@ class CrawlConfig:
             allow_private_networks=settings.CRAWL_ALLOW_PRIVATE_NETWORKS,
             parse_workers=settings.CRAWL_PARSE_WORKERS,
             robots_agent=settings.AUDIT_ROBOTS_AGENT,
+            max_external_links=settings.AUDIT_EXTERNAL_LINKS_MAX,
         )
 
     @property
@@ -138,6 +143,8 @@ class CrawlSummary:
     sitemap_listed_twice: int = 0
     # What the start host answers for a URL that cannot exist: {"status", "body_hash"}.
     missing_page_probe: dict[str, object] | None = None
+    # External link targets checked: url -> {"status", "error"}.
+    external_links: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 OnBatch = Callable[[list[CrawledPage]], Awaitable[None]]
@@ -223,6 +230,9 @@ class _Crawl:
         # URLs first met as <img src>: resources, whatever they answer.
         self.image_urls: set[str] = set()
         self.missing_page_probe: dict[str, object] | None = None
+        self.external_links: dict[str, int] = {}  # url -> its host's count so far
+        self.external_per_host: dict[str, int] = {}
+        self.external_results: dict[str, dict[str, object]] = {}
         self.sitemaps_fetched: list[str] = []
         self.sitemaps_seeded = False
         self.robots: dict[str, RobotsRules] = {}
@@ -283,6 +293,7 @@ class _Crawl:
             if self.failure is not None:
                 raise self.failure
             await self._flush()
+            await self._check_external_links()
         finally:
             await self.transport.aclose()
             await self.parser.close()
@@ -299,6 +310,7 @@ class _Crawl:
             sitemap_stats=self.sitemap_stats,
             sitemap_listed_twice=len(self.sitemap_listed_twice),
             missing_page_probe=self.missing_page_probe,
+            external_links=self.external_results,
         )
 
     def _seed(self, resume: CrawlResume | None) -> None:
@@ -470,6 +482,7 @@ class _Crawl:
         for name in _PARSED_FIELDS:
             setattr(page, name, getattr(parsed, name))
         page.hreflang.extend(response.hreflang)
+        self._note_external_links(page)
         # Canonical, hreflang and meta refresh targets are fetched even from a page at the
         # depth limit or asking not to be followed: their checks need the target's answer
         # (the page budget still bounds them).
@@ -548,7 +561,9 @@ class _Crawl:
             self.gates[host] = gate
         return gate
 
-    async def _request(self, url: str, *, max_bytes: int | None = None) -> _Response:
+    async def _request(
+        self, url: str, *, max_bytes: int | None = None, method: str = "GET"
+    ) -> _Response:
         """GET `url` (no redirects followed), its body read only when it is HTML or asked
         for with `max_bytes`, and cut off past the size cap."""
         assert self.transport is not None
@@ -562,7 +577,7 @@ class _Crawl:
             try:
                 async with asyncio.timeout(self.config.timeout):
                     request = httpx.Request(
-                        "GET",
+                        method,
                         url,
                         headers=self.request_headers,
                         extensions={"timeout": self.request_timeouts},
@@ -571,10 +586,13 @@ class _Crawl:
                     headers_at = time.perf_counter()
                     try:
                         self._read_headers(result, response)
-                        wants_body = max_bytes is not None or (
-                            result.content_type is not None
-                            and result.content_type.startswith(_HTML_TYPES)
-                            and response.status_code not in _REDIRECT_STATUSES
+                        wants_body = method == "GET" and (
+                            max_bytes is not None
+                            or (
+                                result.content_type is not None
+                                and result.content_type.startswith(_HTML_TYPES)
+                                and response.status_code not in _REDIRECT_STATUSES
+                            )
                         )
                         declared = _declared_length(response)
                         if declared is not None:
@@ -722,6 +740,49 @@ class _Crawl:
         self.sitemap_listed_twice = found.listed_twice
         self.sitemap_hreflang = found.hreflang
         self.sitemap_stats = found.stats
+
+    def _note_external_links(self, page: CrawledPage) -> None:
+        """External link targets to check once the crawl is done: at most
+        max_external_links in all and a tenth of that (at least 10) per host."""
+        budget = self.config.max_external_links
+        per_host = max(10, budget // 10)
+        for link in page.links:
+            if len(self.external_links) >= budget:
+                return
+            if link.internal or link.url in self.external_links:
+                continue
+            if not link.url.startswith(("http://", "https://")):
+                continue
+            host = host_of(link.url)
+            if self.external_per_host.get(host, 0) >= per_host:
+                continue
+            self.external_per_host[host] = self.external_per_host.get(host, 0) + 1
+            self.external_links[link.url] = 1
+
+    async def _check_external_links(self) -> None:
+        """Each external target once (the answer is shared by every page linking to it):
+        HEAD, then GET when HEAD is refused or fails; two requests at a time per host."""
+        per_host: dict[str, asyncio.Semaphore] = {}
+
+        async def check(url: str) -> None:
+            gate = per_host.setdefault(host_of(url), asyncio.Semaphore(2))
+            async with gate:
+                try:
+                    async with asyncio.timeout(EXTERNAL_LINK_TIMEOUT):
+                        response = await self._request(url, method="HEAD")
+                        # Servers that refuse or mishandle HEAD get a GET.
+                        if response.status in (403, 405, 429, 501) or (
+                            response.error == FetchError.CONNECTION
+                        ):
+                            response = await self._request(url, max_bytes=64 * 1024)
+                except TimeoutError:
+                    response = _Response(url=url, error=FetchError.TIMEOUT)
+            self.external_results[url] = {
+                "status": response.status,
+                "error": None if response.error is None else response.error.value,
+            }
+
+        await asyncio.gather(*(check(url) for url in sorted(self.external_links)))
 
     async def _probe_missing_page(self) -> None:
         """Once per audit: what the start host answers for a URL that cannot exist. A site

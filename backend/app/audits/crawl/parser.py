@@ -22,9 +22,9 @@ _FURNITURE = "nav, header, footer, aside, [role=navigation], [role=banner], [rol
 _CRAWLER_NAME = re.compile(r"^[a-z0-9_-]*bot(-[a-z]+)?$|^(slurp|teoma|yandex|baiduspider)$")
 # <head>/<body> start tags as written (the HTML parser merges repeated ones), once comments,
 # scripts and styles are set aside.
-_HEAD_OR_BODY_TAG = re.compile(rb"<(head|body)[\s>/]", re.IGNORECASE)
+_HEAD_OR_BODY_TAG = re.compile(r"<(head|body)[\s>/]", re.IGNORECASE)
 _NOT_MARKUP = re.compile(
-    rb"<!--.*?-->|<script\b.*?</script\s*>|<style\b.*?</style\s*>", re.IGNORECASE | re.DOTALL
+    r"<!--.*?-->|<script\b.*?</script\s*>|<style\b.*?</style\s*>", re.IGNORECASE | re.DOTALL
 )
 _SUBRESOURCE_SELECTORS = (
     ("script[src]", "src"),
@@ -165,14 +165,17 @@ def _in_head(node: LexborNode) -> bool:
 
 def _main_content(tree: LexborHTMLParser) -> LexborNode | None:
     """The main content: <main> (or role=main), else the one <article>, else the body
-    without navigation, header, footer and asides."""
+    without navigation, header, footer and asides. None: the body as it is."""
     main = tree.css_first("main, [role=main]")
     if main is not None:
         return main
     articles = tree.css("article")
     if len(articles) == 1:
         return articles[0]
-    for node in tree.css(_FURNITURE):
+    furniture = tree.css(_FURNITURE)
+    if not furniture:
+        return None
+    for node in furniture:
         node.decompose()
     return tree.body
 
@@ -188,9 +191,13 @@ def _robots_meta_name(name: str, bot_token: str) -> str | None:
 
 
 def _declared_twice(html: str) -> tuple[int, int]:
-    raw = _NOT_MARKUP.sub(b"", html.encode("utf-8", errors="replace"))
-    found = Counter(match.group(1).lower() for match in _HEAD_OR_BODY_TAG.finditer(raw))
-    return found[b"head"], found[b"body"]
+    """How many <head> and <body> start tags the HTML has (comments, scripts and styles
+    aside, looked at only when the tags seem to repeat)."""
+    found = Counter(match.group(1).lower() for match in _HEAD_OR_BODY_TAG.finditer(html))
+    if found["head"] > 1 or found["body"] > 1:
+        raw = _NOT_MARKUP.sub("", html)
+        found = Counter(match.group(1).lower() for match in _HEAD_OR_BODY_TAG.finditer(raw))
+    return found["head"], found["body"]
 
 
 def parse_html(
@@ -354,6 +361,7 @@ def parse_html(
     text = " ".join(body.text(deep=True, separator=" ").split()) if body is not None else ""
     page.body_hash = hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
     main = _main_content(tree)
-    main_words = words(main.text(deep=True, separator=" ")) if main is not None else []
+    main_text = text if main is None else main.text(deep=True, separator=" ")
+    main_words = words(main_text.lower())
     page.word_count = len(main_words)
     page.simhash = simhash(main_words)

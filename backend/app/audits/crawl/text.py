@@ -11,7 +11,8 @@ from collections import Counter
 _CJK = re.compile(
     "[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]"
 )
-_WORD = re.compile(r"\w", re.UNICODE)
+# A whitespace-separated token with at least one letter or digit (not bare punctuation).
+_TOKEN = re.compile(r"[^\w\s]*\w\S*")
 
 
 def words(text: str) -> list[str]:
@@ -19,7 +20,7 @@ def words(text: str) -> list[str]:
     character apart."""
     if _CJK.search(text):
         text = _CJK.sub(lambda match: f" {match.group(0)} ", text)
-    return [token for token in text.split() if _WORD.search(token)]
+    return _TOKEN.findall(text)
 
 
 def word_count(text: str) -> int:
@@ -27,43 +28,46 @@ def word_count(text: str) -> int:
 
 
 _MASK = (1 << 64) - 1
-# Bit positions set in each byte value.
-_BITS = [[bit for bit in range(8) if byte >> bit & 1] for byte in range(256)]
-# Word -> its 64-bit hash as 8 bytes: the words of a site repeat from page to page.
-_HASHES: dict[str, bytes] = {}
-_MAX_CACHED = 200_000
+# Each word's 64 hash bits spread one per 16-bit lane of a 1024-bit integer, so that adding
+# the spread values of a page's words (times their counts) sums every bit position at once.
+_LANE = 16
+_LANE_MASK = (1 << _LANE) - 1
+_MAX_TOKENS = _LANE_MASK  # a lane holds the count of every token at most
+_SPREAD_BYTE = [
+    sum(1 << (bit * _LANE) for bit in range(8) if byte >> bit & 1) for byte in range(256)
+]
+# Word -> its spread hash: the words of a site repeat from page to page.
+_SPREADS: dict[str, int] = {}
+_MAX_CACHED = 20_000  # about 4 MB at most
 
 
-def _word_hash(word: str) -> bytes:
-    digest = _HASHES.get(word)
-    if digest is None:
+def _spread(word: str) -> int:
+    value = _SPREADS.get(word)
+    if value is None:
         digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
-        if len(_HASHES) >= _MAX_CACHED:
-            _HASHES.clear()
-        _HASHES[word] = digest
-    return digest
+        value = 0
+        for index, byte in enumerate(digest):
+            value |= _SPREAD_BYTE[byte] << (index * 8 * _LANE)
+        if len(_SPREADS) >= _MAX_CACHED:
+            _SPREADS.clear()
+        _SPREADS[word] = value
+    return value
 
 
 def simhash(tokens: list[str]) -> int | None:
-    """A 64-bit SimHash of the words (each weighted by its count), as a signed 64-bit
-    integer (PostgreSQL's bigint); None for a text too short to compare."""
+    """A 64-bit SimHash of the words (each weighted by its count; pass them lower-cased),
+    as a signed 64-bit integer (PostgreSQL's bigint); None for a text too short to
+    compare."""
     if len(tokens) < 8:
         return None
-    features = Counter(token.lower() for token in tokens)
-    # Weight per (byte position, byte value): 8 additions per word, bits counted after.
-    by_byte = [Counter[int]() for _ in range(8)]
-    for word, weight in features.items():
-        for counter, byte in zip(by_byte, _word_hash(word), strict=True):
-            counter[byte] += weight
-    ones = [0] * 64
-    for index, counter in enumerate(by_byte):
-        for byte, weight in counter.items():
-            for bit in _BITS[byte]:
-                ones[index * 8 + bit] += weight
-    half = len(tokens) / 2  # the total weight, halved
+    tokens = tokens[:_MAX_TOKENS]
+    ones = 0  # per lane: the weight of the words whose hash has that bit set
+    for word, weight in Counter(tokens).items():
+        ones += _spread(word) * weight
+    half = len(tokens) // 2
     result = 0
-    for bit, weight in enumerate(ones):
-        if weight > half:
+    for bit in range(64):
+        if (ones >> (bit * _LANE)) & _LANE_MASK > half:
             result |= 1 << bit
     return result - (1 << 64) if result >= 1 << 63 else result
 
