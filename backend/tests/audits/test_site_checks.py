@@ -331,3 +331,17 @@ def test_meta_refresh_stubs_share_no_duplicate_title(session: Session) -> None:
         _add(site, stub)
     found = _site_issues(session, _store_site(session, site, {"crawl": dict(GOOD_STATS["crawl"])}))
     assert not {code for code, _ in found} & {"title_duplicate", "duplicate_content"}
+
+
+def test_robots_txt_unreachable_says_why(session: Session) -> None:
+    stats = {"crawl": {**GOOD_STATS["crawl"], "robots_txt_found": False, "robots_txt_status": 503}}
+    audit_id = _store_site(session, good_site(), stats)
+    run_site_checks(session=session, audit_id=audit_id)
+    details = session.execute(
+        sa.text(
+            "SELECT details FROM audit_issues"
+            " WHERE audit_id = :id AND code = 'robots_txt_unreachable'"
+        ),
+        {"id": audit_id},
+    ).scalar_one()
+    assert details == {"detail": "robots.txt unreachable (HTTP 503)"}

@@ -10,7 +10,8 @@ retried analyze stage) harmless.
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
@@ -129,10 +130,10 @@ def _external_links(condition: str) -> str:
     """
 
 
-SiteFinder = Callable[[Session, uuid.UUID], list[tuple[str, dict[str, Any]]]]
+SiteFinder = Callable[[Session, uuid.UUID], Iterable[tuple[str, dict[str, Any]]]]
 
 
-def near_duplicates(session: Session, audit_id: uuid.UUID) -> list[tuple[str, dict[str, Any]]]:
+def near_duplicates(session: Session, audit_id: uuid.UUID) -> Iterator[tuple[str, dict[str, Any]]]:
     """Indexable pages whose main-content SimHashes differ in at most
     AUDIT_NEAR_DUPLICATE_BITS bits (exact duplicates are duplicate_content's), grouped.
 
@@ -171,15 +172,14 @@ def near_duplicates(session: Session, audit_id: uuid.UUID) -> list[tuple[str, di
     groups: dict[int, list[int]] = {}
     for index in range(len(rows)):
         groups.setdefault(root(index), []).append(index)
-    found: list[tuple[str, dict[str, Any]]] = []
     for members in groups.values():
         if len(members) < 2 or len({rows[i][2] for i in members}) < 2:
             continue
-        urls = [str(rows[i][0]) for i in members]
-        for url in urls:
-            similar = [other for other in urls if other != url][:10]
-            found.append((url, {"group": urls[0], "size": len(urls), "similar": similar}))
-    return found
+        examples = [str(rows[i][0]) for i in members[:6]]  # five others than any page
+        for i in members:
+            url = str(rows[i][0])
+            similar = [other for other in examples if other != url][:5]
+            yield url, {"group": examples[0], "size": len(members), "similar": similar}
 
 
 SITE_CHECKS: dict[str, str | SiteFinder] = {
@@ -367,27 +367,36 @@ def run_site_checks(*, session: Session, audit_id: uuid.UUID) -> dict[str, int]:
 
 
 def _insert_found(
-    session: Session, audit_id: uuid.UUID, check: c.Check, found: list[tuple[str, dict[str, Any]]]
+    session: Session,
+    audit_id: uuid.UUID,
+    check: c.Check,
+    found: Iterable[tuple[str, dict[str, Any]]],
+    batch: int = 500,
 ) -> int:
-    if not found:
-        return 0
-    result = session.execute(
-        sa.text(
-            """
-            INSERT INTO audit_issues (audit_id, url, code, severity, details)
-            VALUES (:audit_id, :url, :code, :severity, CAST(:details AS jsonb))
-            ON CONFLICT ON CONSTRAINT uq_audit_issues_audit_id_code_url DO NOTHING
-            """
-        ),
-        [
-            {
-                "audit_id": audit_id,
-                "url": url,
-                "code": check.code,
-                "severity": check.severity.value,
-                "details": json.dumps(details),
-            }
-            for url, details in found
-        ],
+    """Inserts what a Python check found, `batch` rows at a time (a site of near-identical
+    pages flags every page: the rows are never all in memory)."""
+    statement = sa.text(
+        """
+        INSERT INTO audit_issues (audit_id, url, code, severity, details)
+        VALUES (:audit_id, :url, :code, :severity, CAST(:details AS jsonb))
+        ON CONFLICT ON CONSTRAINT uq_audit_issues_audit_id_code_url DO NOTHING
+        """
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    added = 0
+    rows = iter(found)
+    while chunk := list(islice(rows, batch)):
+        result = session.execute(
+            statement,
+            [
+                {
+                    "audit_id": audit_id,
+                    "url": url,
+                    "code": check.code,
+                    "severity": check.severity.value,
+                    "details": json.dumps(details),
+                }
+                for url, details in chunk
+            ],
+        )
+        added += int(result.rowcount)  # type: ignore[attr-defined]
+    return added

@@ -38,7 +38,7 @@ _SPREAD_BYTE = [
 ]
 # Word -> its spread hash: the words of a site repeat from page to page.
 _SPREADS: dict[str, int] = {}
-_MAX_CACHED = 20_000  # about 4 MB at most
+_MAX_CACHED = 10_000  # about 3 MB at most
 
 
 def _spread(word: str) -> int:
