@@ -24,7 +24,8 @@ COPY backend ./backend
 RUN uv sync --frozen --no-default-groups
 
 # Celery refuses nothing as root but warns; the services run as an unprivileged user.
-RUN useradd --create-home --uid 10001 app && mkdir -p /app/data && chown app /app/data
+RUN useradd --create-home --uid 10001 app && mkdir -p /app/data/link-uploads \
+    && chown -R app /app/data
 USER app
 
 EXPOSE 8000

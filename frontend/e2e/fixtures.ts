@@ -1,6 +1,7 @@
 import { test as base, expect, type Page } from "@playwright/test";
 import fs from "node:fs";
 import path from "node:path";
+import type { FakeGoogleInfo } from "./fake-google";
 
 const SHOTS = path.resolve(import.meta.dirname, "../test-results/screenshots");
 
@@ -9,6 +10,8 @@ export type Platform = {
   slowSiteUrl: string;
   flowerUrl: string;
   admin: { email: string; password: string };
+  /** The fake Google's credentials and the figures a first sync of its demo data shows. */
+  google: FakeGoogleInfo;
 };
 
 export const test = base.extend<{ platform: Platform; shoot: (name: string) => Promise<void> }>({
@@ -22,6 +25,7 @@ export const test = base.extend<{ platform: Platform; shoot: (name: string) => P
       slowSiteUrl: process.env.E2E_SLOW_SITE_URL!,
       flowerUrl: process.env.E2E_FLOWER_URL!,
       admin: { email: process.env.E2E_ADMIN_EMAIL!, password: process.env.E2E_ADMIN_PASSWORD! },
+      google: JSON.parse(process.env.E2E_GOOGLE ?? "null") as FakeGoogleInfo,
     });
   },
   shoot: async ({ page }, use) => {

@@ -2,12 +2,14 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { startFakeGoogle } from "./fake-google";
 import { startTestSite } from "./test-site";
 
 /**
  * Starts the real platform for the browser tests: its own PostgreSQL database and Redis
  * database, `seo-platform up --no-build` (API serving the built dashboard, workers for every
- * queue, Beat, Flower) on free ports, plus the loopback websites the audits crawl.
+ * queue, Beat, Flower) on free ports, plus the loopback websites the audits crawl and a fake
+ * of Google's servers (token endpoint, Search Console, Google Ads) the integrations call.
  */
 const REPO = path.resolve(import.meta.dirname, "../..");
 const DIST = path.resolve(import.meta.dirname, "../dist");
@@ -108,6 +110,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   }
   fs.mkdirSync(LOG_DIR, { recursive: true });
   const [apiPort, flowerPort] = [await freePort(), await freePort()];
+  const google = await startFakeGoogle();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ENVIRONMENT: "local",
@@ -129,10 +132,19 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     LOGIN_RATE_LIMIT_PER_ADDRESS: "100000",
     SIGNUP_RATE_LIMIT_PER_ADDRESS: "100000",
     LOGIN_RATE_LIMIT_PER_ACCOUNT: "100000",
+    // Search Console and Google Ads are the fake's; its token endpoint is on loopback.
+    GSC_API_BASE_URL: google.info.url,
+    GOOGLE_ADS_API_BASE_URL: google.info.url,
+    GOOGLE_TOKEN_HOSTS: "oauth2.googleapis.com,accounts.google.com,www.googleapis.com,127.0.0.1",
   };
 
   // A database and a Redis database of our own, empty at every run.
-  run("uv", ["run", "python", "-c", RESET_STORES, env.DATABASE_URL!, env.REDIS_URL!], env);
+  try {
+    run("uv", ["run", "python", "-c", RESET_STORES, env.DATABASE_URL!, env.REDIS_URL!], env);
+  } catch (error) {
+    await google.close();
+    throw error;
+  }
 
   const log = fs.openSync(path.join(LOG_DIR, "platform.log"), "w");
   const platform = spawn(
@@ -144,6 +156,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   const teardown = async () => {
     await stop(platform, 25_000);
     await site.close();
+    await google.close();
   };
   try {
     await waitForReady(`http://127.0.0.1:${apiPort}/api/v1/health/ready`, platform, 180_000);
@@ -159,5 +172,6 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   process.env.E2E_SLOW_SITE_URL = site.slowUrl;
   process.env.E2E_ADMIN_EMAIL = ADMIN.email;
   process.env.E2E_ADMIN_PASSWORD = ADMIN.password;
+  process.env.E2E_GOOGLE = JSON.stringify(google.info);
   return teardown;
 }

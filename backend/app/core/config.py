@@ -163,6 +163,19 @@ class Settings(BaseSettings):
     PROVIDER_RETRY_MAX_SECONDS: float = Field(default=60, gt=0)
     GSC_BACKFILL_MAX_DAYS: int = Field(default=486, ge=1, le=486)  # 16 months
     ADS_FIRST_SYNC_DAYS: int = Field(default=90, ge=1, le=730)
+    # Rank tracking: results checked per keyword (SerpApi pages 10 at a time; DataForSEO
+    # takes up to 200 in one call), checks in flight per refresh, each provider account's
+    # requests per minute (shared by every worker), and how long snapshots are kept.
+    SERP_CHECK_DEPTH: int = Field(default=100, ge=10, le=200)
+    SERP_REFRESH_CONCURRENCY: int = Field(default=8, ge=1, le=64)
+    SERPAPI_REQUESTS_PER_MINUTE: int = Field(default=300, ge=1)
+    DATAFORSEO_REQUESTS_PER_MINUTE: int = Field(default=2000, ge=1)
+    SERP_SNAPSHOT_RETENTION_DAYS: int = Field(default=90, ge=1)
+
+    # Backlink imports: the largest upload accepted (413 above it), and where uploads wait
+    # for their job (a directory the API and the `low`-queue workers share)
+    LINKS_MAX_UPLOAD_BYTES: int = Field(default=200 * 1024 * 1024, ge=1024)
+    LINKS_UPLOAD_DIR: str = ".data/link-uploads"
 
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool | None = None  # default: JSON in production, console elsewhere

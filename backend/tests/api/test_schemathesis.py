@@ -28,6 +28,8 @@ from sqlmodel import Session
 from app.audits import storage
 from app.audits.models import AuditRun, AuditStatus
 from app.jobs.models import JobStatus
+from app.links.models import LinkImport
+from app.serp.models import SerpKeyword
 from tests.audits.pages import SITE, good_page
 from tests.builders import auth_headers, create_project, create_user
 from tests.jobs.rows import insert_job
@@ -100,7 +102,10 @@ def owned(session: Session) -> tuple[dict[str, str], dict[str, str]]:
         status=AuditStatus.completed,
         config_json={"start_url": f"{SITE}/"},
     )
-    session.add(audit)
+    keyword = SerpKeyword(
+        project_id=project.id, text="shoes", country="US", language="en", device="desktop"
+    )
+    session.add_all([audit, keyword])
     session.commit()
     storage.store_pages(
         session=session,
@@ -108,7 +113,29 @@ def owned(session: Session) -> tuple[dict[str, str], dict[str, str]]:
         pages=[good_page(f"{SITE}/"), good_page(f"{SITE}/gone", status_code=404)],
     )
     session.commit()
-    ids = {"project_id": str(project.id), "job_id": str(jobs[2].id), "audit_id": str(audit.id)}
+    link_import = LinkImport(
+        project_id=project.id,
+        job_id=jobs[2].id,
+        file_name="ahrefs.csv",
+        format="ahrefs",
+        encoding="utf-16-le",
+        delimiter="\t",
+        bytes=1000,
+        rows=2,
+        accepted=1,
+        rejected=1,
+        rejections=[{"line": 3, "reason": "the source URL is not an http(s) URL"}],
+    )
+    session.add(link_import)
+    session.commit()
+    ids = {
+        "project_id": str(project.id),
+        "job_id": str(jobs[2].id),
+        "audit_id": str(audit.id),
+        "import_id": str(link_import.id),
+        "kind": "gsc_top_linking_sites",
+        "keyword_id": str(keyword.id),
+    }
     return auth_headers(user), ids
 
 

@@ -12,9 +12,20 @@ from app.core.domains import declared_domains, job_types
 from app.jobs.models import declared_job_types
 from tests.builders import auth_headers, create_user
 
+# In the order of DOMAINS, then of each declaration.
+DECLARED_JOB_TYPES = [
+    "gsc_sync",
+    "gsc_backfill",
+    "ads_sync",
+    "links_ingest",
+    "serp_refresh",
+    "audit",
+    "maintenance",
+]
+
 
 def test_job_types_are_those_the_domains_declare() -> None:
-    assert list(declared_job_types()) == ["audit", "maintenance"]
+    assert list(declared_job_types()) == DECLARED_JOB_TYPES
     assert declared_job_types() == job_types(declared_domains())
 
 
@@ -31,10 +42,10 @@ def test_the_api_documents_and_accepts_only_declared_job_types(
     client: TestClient, session: Session
 ) -> None:
     schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["JobType"]
-    assert schema["enum"] == ["audit", "maintenance"]
+    assert schema["enum"] == DECLARED_JOB_TYPES
     # A type no domain declares is refused as a filter, like any invalid value.
     headers = auth_headers(create_user(session))
-    assert client.get("/api/v1/jobs?job_type=gsc_sync", headers=headers).status_code == 422
+    assert client.get("/api/v1/jobs?job_type=no_such_job", headers=headers).status_code == 422
     assert client.get("/api/v1/jobs?job_type=maintenance", headers=headers).status_code == 200
 
 
@@ -48,4 +59,8 @@ def test_the_clean_up_knows_every_declared_rule_without_loading_task_modules() -
     output = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     ).stdout.split("\n")
-    assert output[:2] == ["['job_runs', 'audit_runs']", "False"]
+    rules = (
+        "['job_runs', 'gsc_orphan_rows', 'orphan_backlinks', 'stale_link_uploads', "
+        "'serp_snapshots', 'audit_runs']"
+    )
+    assert output[:2] == [rules, "False"]

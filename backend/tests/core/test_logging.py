@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from celery import Celery
+from cryptography.fernet import Fernet
 
 from app.local.embedded import EmbeddedRedis
 from tests.core.processes import (
@@ -130,6 +131,7 @@ def test_json_in_production_console_in_development() -> None:
             "SECRET_KEY": strong,
             "FIRST_SUPERUSER_PASSWORD": strong,
             "FLOWER_BASIC_AUTH_PASSWORD": strong,
+            "CREDENTIALS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         }
     )
     record = json.loads(production)

@@ -85,7 +85,7 @@ def _b64url_decode(part: str) -> bytes:
 
 
 class FakeGoogle:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.requests: list[Call] = []
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> account
         self.service_accounts: dict[str, rsa.RSAPublicKey] = {}  # email -> public key
@@ -94,7 +94,7 @@ class FakeGoogle:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._faults: list[tuple[re.Pattern[str], Reply]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

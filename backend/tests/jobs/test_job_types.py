@@ -7,6 +7,7 @@ from sqlmodel import Session
 from app.jobs import dispatch
 from app.jobs.models import declared_job_types
 from tests.builders import auth_headers, create_user
+from tests.core.test_domains import DECLARED_JOB_TYPES
 
 API = "/api/v1/jobs/types"
 
@@ -21,7 +22,10 @@ def _types(client: TestClient, session: Session) -> dict[str, dict[str, object]]
 
 def test_every_declared_type_is_listed_with_its_label(client: TestClient, session: Session) -> None:
     types = _types(client, session)
-    assert list(types) == list(declared_job_types()) == ["audit", "maintenance"]
+    assert list(types) == list(declared_job_types())
+    assert list(types) == DECLARED_JOB_TYPES
+    assert types["gsc_sync"]["label"] == "Search Console sync"
+    assert types["serp_refresh"]["label"] == "Rank refresh"
     assert types["audit"] == {"job_type": "audit", "label": "Audit", "startable": True}
     assert types["maintenance"] == {
         "job_type": "maintenance",

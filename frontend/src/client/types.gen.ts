@@ -5,6 +5,226 @@ export type ClientOptions = {
 };
 
 /**
+ * AdsCampaignPublic
+ */
+export type AdsCampaignPublic = {
+    /**
+     * Campaign Id
+     */
+    campaign_id: string;
+    /**
+     * Clicks
+     */
+    clicks: number;
+    /**
+     * Conversions
+     */
+    conversions: number;
+    /**
+     * Conversions Value
+     */
+    conversions_value: number;
+    /**
+     * Cost
+     */
+    cost: number;
+    /**
+     * Cpc
+     */
+    cpc: number | null;
+    /**
+     * Ctr
+     */
+    ctr: number;
+    /**
+     * Impressions
+     */
+    impressions: number;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Status
+     */
+    status: string;
+};
+
+/**
+ * AdsCampaignsPublic
+ */
+export type AdsCampaignsPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
+     * Currency
+     */
+    currency: string | null;
+    /**
+     * Data
+     */
+    data: Array<AdsCampaignPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
+    totals: AdsTotalsPublic;
+};
+
+/**
+ * AdsConnectionCreate
+ *
+ * `PUT /projects/{id}/ads/connection` (and the test's optional body). `credentials` is a
+ * service-account key or `{client_id, client_secret, refresh_token, token_uri?}`;
+ * `developer_token` and `credentials` are stored encrypted and never returned.
+ */
+export type AdsConnectionCreate = {
+    /**
+     * Credentials
+     */
+    credentials: {
+        [key: string]: unknown;
+    };
+    /**
+     * Customer Id
+     */
+    customer_id: string;
+    /**
+     * Developer Token
+     */
+    developer_token: string;
+    /**
+     * Login Customer Id
+     */
+    login_customer_id?: string | null;
+};
+
+/**
+ * AdsDayPublic
+ */
+export type AdsDayPublic = {
+    /**
+     * Clicks
+     */
+    clicks: number;
+    /**
+     * Conversions
+     */
+    conversions: number;
+    /**
+     * Conversions Value
+     */
+    conversions_value: number;
+    /**
+     * Cost
+     */
+    cost: number;
+    /**
+     * Date
+     */
+    date: string;
+    /**
+     * Impressions
+     */
+    impressions: number;
+};
+
+/**
+ * AdsMetricsPublic
+ */
+export type AdsMetricsPublic = {
+    /**
+     * Currency
+     */
+    currency: string | null;
+    /**
+     * Daily
+     */
+    daily: Array<AdsDayPublic>;
+    totals: AdsTotalsPublic;
+};
+
+/**
+ * AdsSyncCreate
+ *
+ * `POST /projects/{id}/ads/sync`: `days` re-fetches a longer range than the daily one.
+ */
+export type AdsSyncCreate = {
+    /**
+     * Days
+     */
+    days?: number | null;
+};
+
+/**
+ * AdsTotalsPublic
+ */
+export type AdsTotalsPublic = {
+    /**
+     * Clicks
+     */
+    clicks: number;
+    /**
+     * Conversions
+     */
+    conversions: number;
+    /**
+     * Conversions Value
+     */
+    conversions_value: number;
+    /**
+     * Cost
+     */
+    cost: number;
+    /**
+     * Cpc
+     */
+    cpc: number | null;
+    /**
+     * Ctr
+     */
+    ctr: number;
+    /**
+     * Impressions
+     */
+    impressions: number;
+};
+
+/**
+ * AnchorPublic
+ */
+export type AnchorPublic = {
+    /**
+     * Anchor
+     */
+    anchor: string;
+    /**
+     * Links
+     */
+    links: number;
+    /**
+     * Referring Domains
+     */
+    referring_domains: number;
+};
+
+/**
+ * AnchorsPublic
+ */
+export type AnchorsPublic = {
+    /**
+     * Data
+     */
+    data: Array<AnchorPublic>;
+};
+
+/**
  * ApiTokenCreate
  */
 export type ApiTokenCreate = {
@@ -441,6 +661,133 @@ export type AuditSummaryPublic = {
 };
 
 /**
+ * BacklinkPublic
+ */
+export type BacklinkPublic = {
+    /**
+     * Anchor
+     */
+    anchor: string | null;
+    /**
+     * Authority
+     */
+    authority: number | null;
+    /**
+     * First Seen
+     */
+    first_seen: string | null;
+    /**
+     * Last Seen
+     */
+    last_seen: string | null;
+    /**
+     * Lost
+     */
+    lost: boolean;
+    /**
+     * Lost On
+     */
+    lost_on: string | null;
+    /**
+     * Nofollow
+     */
+    nofollow: boolean;
+    /**
+     * Referring Domain
+     */
+    referring_domain: string;
+    /**
+     * Source Title
+     */
+    source_title: string | null;
+    /**
+     * Source Url
+     */
+    source_url: string;
+    /**
+     * Sponsored
+     */
+    sponsored: boolean;
+    /**
+     * Target Url
+     */
+    target_url: string;
+    /**
+     * Ugc
+     */
+    ugc: boolean;
+};
+
+/**
+ * BacklinkSort
+ */
+export type BacklinkSort = 'last_seen' | '-last_seen' | 'first_seen' | '-first_seen' | 'authority' | '-authority' | 'referring_domain' | 'source_url';
+
+/**
+ * BacklinksPublic
+ */
+export type BacklinksPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
+     * Data
+     */
+    data: Array<BacklinkPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
+};
+
+/**
+ * Body_serp-add_keywords_in_bulk
+ */
+export type BodySerpAddKeywordsInBulk = {
+    /**
+     * Country
+     *
+     * For lines and empty CSV cells
+     */
+    country?: string | null;
+    /**
+     * Device
+     */
+    device?: 'desktop' | 'mobile';
+    /**
+     * File
+     *
+     * CSV: keyword,country,language,device,tags
+     */
+    file?: Blob | File | null;
+    /**
+     * Language
+     */
+    language?: string | null;
+    /**
+     * Lines
+     *
+     * Pasted keywords, one a line
+     */
+    lines?: string | null;
+    /**
+     * Location
+     */
+    location?: string | null;
+    /**
+     * Tags
+     *
+     * Separated by | or ;
+     */
+    tags?: string | null;
+};
+
+/**
  * Body_users-login_access_token
  */
 export type BodyUsersLoginAccessToken = {
@@ -502,6 +849,11 @@ export type CheckPublic = {
 };
 
 /**
+ * CheckStatus
+ */
+export type CheckStatus = 'pending' | 'ranked' | 'not_in_top_n' | 'failed';
+
+/**
  * ChecksPublic
  */
 export type ChecksPublic = {
@@ -541,6 +893,62 @@ export type ConflictPublic = {
 };
 
 /**
+ * ConnectionPublic
+ *
+ * What the API shows of a connection: never the secret, only that it is set, when,
+ * and for whom.
+ */
+export type ConnectionPublic = {
+    /**
+     * Account
+     */
+    account: string;
+    /**
+     * Connected At
+     */
+    connected_at: string;
+    /**
+     * Provider
+     */
+    provider: string;
+    /**
+     * Settings
+     */
+    settings: {
+        [key: string]: unknown;
+    };
+    /**
+     * Target
+     */
+    target: string;
+    /**
+     * Updated At
+     */
+    updated_at: string;
+};
+
+/**
+ * ConnectionTestPublic
+ *
+ * A test connection's answer: `ok`, and `detail` for people (what was found, or what to
+ * fix); `choices` lists what the credential can see when the target is not among it.
+ */
+export type ConnectionTestPublic = {
+    /**
+     * Choices
+     */
+    choices?: Array<string>;
+    /**
+     * Detail
+     */
+    detail: string;
+    /**
+     * Ok
+     */
+    ok: boolean;
+};
+
+/**
  * DashboardConfigPublic
  */
 export type DashboardConfigPublic = {
@@ -548,6 +956,24 @@ export type DashboardConfigPublic = {
      * Flower Url
      */
     flower_url: string;
+};
+
+/**
+ * DataForSeoConnection
+ */
+export type DataForSeoConnection = {
+    /**
+     * Login
+     */
+    login: string;
+    /**
+     * Password
+     */
+    password: string;
+    /**
+     * Provider
+     */
+    provider: 'dataforseo';
 };
 
 /**
@@ -562,6 +988,185 @@ export type DurationPercentiles = {
      * P95
      */
     p95: number;
+};
+
+/**
+ * GscBackfillCreate
+ */
+export type GscBackfillCreate = {
+    /**
+     * Days
+     */
+    days?: number | null;
+};
+
+/**
+ * GscConnectionCreate
+ *
+ * `property`: `sc-domain:example.com` or a URL prefix such as `https://www.example.com/`.
+ * `credentials`: a service-account key (JSON) or `{client_id, client_secret, refresh_token,
+ * token_uri?}`; stored encrypted, never returned.
+ */
+export type GscConnectionCreate = {
+    /**
+     * Credentials
+     */
+    credentials: {
+        [key: string]: unknown;
+    };
+    /**
+     * Property
+     */
+    property: string;
+};
+
+/**
+ * GscConnectionTest
+ *
+ * Test before saving (both given), or the stored connection (body omitted).
+ */
+export type GscConnectionTest = {
+    /**
+     * Credentials
+     */
+    credentials?: {
+        [key: string]: unknown;
+    } | null;
+    /**
+     * Property
+     */
+    property?: string | null;
+};
+
+/**
+ * GscMetricsPublic
+ *
+ * The range's daily series and totals, and the same-length period just before it.
+ */
+export type GscMetricsPublic = {
+    /**
+     * Daily
+     */
+    daily: Array<MetricPoint>;
+    /**
+     * End
+     */
+    end: string;
+    previous: GscPeriodPublic;
+    /**
+     * Start
+     */
+    start: string;
+    totals: MetricTotals;
+};
+
+/**
+ * GscPageRow
+ */
+export type GscPageRow = {
+    /**
+     * Clicks
+     */
+    clicks: number;
+    /**
+     * Ctr
+     */
+    ctr: number;
+    /**
+     * Impressions
+     */
+    impressions: number;
+    /**
+     * Page
+     */
+    page: string;
+    /**
+     * Position
+     */
+    position: number;
+};
+
+/**
+ * GscPagesPublic
+ */
+export type GscPagesPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<GscPageRow>;
+};
+
+/**
+ * GscPeriodPublic
+ */
+export type GscPeriodPublic = {
+    /**
+     * Daily
+     */
+    daily: Array<MetricPoint>;
+    /**
+     * End
+     */
+    end: string;
+    /**
+     * Start
+     */
+    start: string;
+    totals: MetricTotals;
+};
+
+/**
+ * GscQueriesPublic
+ */
+export type GscQueriesPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Data
+     */
+    data: Array<GscQueryRow>;
+};
+
+/**
+ * GscQueryRow
+ */
+export type GscQueryRow = {
+    /**
+     * Clicks
+     */
+    clicks: number;
+    /**
+     * Ctr
+     */
+    ctr: number;
+    /**
+     * Impressions
+     */
+    impressions: number;
+    /**
+     * Position
+     */
+    position: number;
+    /**
+     * Query
+     */
+    query: string;
+};
+
+/**
+ * GscSeriesPublic
+ */
+export type GscSeriesPublic = {
+    /**
+     * Daily
+     */
+    daily: Array<MetricPoint>;
 };
 
 /**
@@ -837,7 +1442,7 @@ export type JobStatus = 'queued' | 'running' | 'retrying' | 'completed' | 'faile
 /**
  * JobType
  */
-export type JobType = 'audit' | 'maintenance';
+export type JobType = 'gsc_sync' | 'gsc_backfill' | 'ads_sync' | 'links_ingest' | 'serp_refresh' | 'audit' | 'maintenance';
 
 /**
  * JobTypePublic
@@ -891,6 +1496,436 @@ export type JobsPublic = {
 };
 
 /**
+ * KeywordCreate
+ */
+export type KeywordCreate = {
+    /**
+     * Country
+     *
+     * ISO 3166-1 alpha-2
+     */
+    country: string;
+    /**
+     * Device
+     */
+    device?: 'desktop' | 'mobile';
+    /**
+     * Language
+     *
+     * ISO 639-1
+     */
+    language: string;
+    /**
+     * Location
+     */
+    location?: string | null;
+    /**
+     * Tags
+     */
+    tags?: Array<string>;
+    /**
+     * Text
+     */
+    text: string;
+};
+
+/**
+ * KeywordHistoryPublic
+ */
+export type KeywordHistoryPublic = {
+    /**
+     * Data
+     */
+    data: Array<SnapshotPublic>;
+    keyword: KeywordPublic;
+};
+
+/**
+ * KeywordPublic
+ */
+export type KeywordPublic = {
+    /**
+     * Best Position
+     */
+    best_position: number | null;
+    /**
+     * Change 1D
+     */
+    change_1d?: number | null;
+    /**
+     * Change 30D
+     */
+    change_30d?: number | null;
+    /**
+     * Change 7D
+     */
+    change_7d?: number | null;
+    /**
+     * Checked At
+     */
+    checked_at: string | null;
+    /**
+     * Country
+     */
+    country: string;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Device
+     */
+    device: string;
+    /**
+     * Error
+     */
+    error: string | null;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Language
+     */
+    language: string;
+    /**
+     * Location
+     */
+    location: string | null;
+    /**
+     * Position
+     */
+    position: number | null;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    status: CheckStatus;
+    /**
+     * Tags
+     */
+    tags: Array<string>;
+    /**
+     * Text
+     */
+    text: string;
+    /**
+     * Url
+     */
+    url: string | null;
+};
+
+/**
+ * KeywordRejection
+ */
+export type KeywordRejection = {
+    /**
+     * Line
+     */
+    line: number;
+    /**
+     * Reason
+     */
+    reason: string;
+    /**
+     * Text
+     */
+    text: string;
+};
+
+/**
+ * KeywordsAddedPublic
+ *
+ * What an add did: how many keywords were added, and each line rejected, with why.
+ */
+export type KeywordsAddedPublic = {
+    /**
+     * Added
+     */
+    added: number;
+    /**
+     * Data
+     */
+    data?: Array<KeywordPublic>;
+    /**
+     * Rejected
+     */
+    rejected: Array<KeywordRejection>;
+    /**
+     * Rejected Count
+     */
+    rejected_count?: number;
+};
+
+/**
+ * KeywordsPublic
+ */
+export type KeywordsPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
+     * Data
+     */
+    data: Array<KeywordPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
+};
+
+/**
+ * LinkImportPublic
+ */
+export type LinkImportPublic = {
+    /**
+     * Accepted
+     */
+    accepted: number;
+    /**
+     * Authority Metric
+     */
+    authority_metric: string | null;
+    /**
+     * Bytes
+     */
+    bytes: number;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Encoding
+     */
+    encoding: string;
+    /**
+     * File Name
+     */
+    file_name: string;
+    /**
+     * Finished At
+     */
+    finished_at: string | null;
+    /**
+     * Format
+     */
+    format: string;
+    /**
+     * Format Label
+     */
+    format_label: string;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Job Id
+     */
+    job_id: string | null;
+    /**
+     * New
+     */
+    new: number;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * Rejected
+     */
+    rejected: number;
+    /**
+     * Rows
+     */
+    rows: number;
+    status: JobStatus | null;
+    /**
+     * Updated
+     */
+    updated: number;
+};
+
+/**
+ * LinkImportReportPublic
+ */
+export type LinkImportReportPublic = {
+    /**
+     * Accepted
+     */
+    accepted: number;
+    /**
+     * Authority Metric
+     */
+    authority_metric: string | null;
+    /**
+     * Bytes
+     */
+    bytes: number;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Encoding
+     */
+    encoding: string;
+    /**
+     * File Name
+     */
+    file_name: string;
+    /**
+     * Finished At
+     */
+    finished_at: string | null;
+    /**
+     * Format
+     */
+    format: string;
+    /**
+     * Format Label
+     */
+    format_label: string;
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Job Id
+     */
+    job_id: string | null;
+    /**
+     * New
+     */
+    new: number;
+    /**
+     * Project Id
+     */
+    project_id: string;
+    /**
+     * Rejected
+     */
+    rejected: number;
+    /**
+     * Rejections
+     */
+    rejections: Array<LinkRejectionPublic>;
+    /**
+     * Rejections Kept
+     */
+    rejections_kept?: number;
+    /**
+     * Rows
+     */
+    rows: number;
+    status: JobStatus | null;
+    /**
+     * Updated
+     */
+    updated: number;
+};
+
+/**
+ * LinkImportsPublic
+ */
+export type LinkImportsPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
+     * Data
+     */
+    data: Array<LinkImportPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
+};
+
+/**
+ * LinkRejectionPublic
+ */
+export type LinkRejectionPublic = {
+    /**
+     * Line
+     */
+    line: number;
+    /**
+     * Reason
+     */
+    reason: string;
+    /**
+     * Source Url
+     */
+    source_url?: string | null;
+    /**
+     * Target Url
+     */
+    target_url?: string | null;
+};
+
+/**
+ * LinkSummaryPublic
+ */
+export type LinkSummaryPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
+     * Data
+     */
+    data: Array<LinkSummaryRowPublic>;
+    /**
+     * First Count Label
+     */
+    first_count_label: string;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
+    /**
+     * Kind
+     */
+    kind: string;
+    /**
+     * Second Count Label
+     */
+    second_count_label: string;
+};
+
+/**
+ * LinkSummaryRowPublic
+ */
+export type LinkSummaryRowPublic = {
+    /**
+     * First Count
+     */
+    first_count: number;
+    /**
+     * Item
+     */
+    item: string;
+    /**
+     * Second Count
+     */
+    second_count: number;
+};
+
+/**
  * LivenessPublic
  */
 export type LivenessPublic = {
@@ -898,6 +1933,58 @@ export type LivenessPublic = {
      * Status
      */
     status: string;
+};
+
+/**
+ * MetricPoint
+ */
+export type MetricPoint = {
+    /**
+     * Clicks
+     */
+    clicks: number;
+    /**
+     * Ctr
+     */
+    ctr: number;
+    /**
+     * Date
+     */
+    date: string;
+    /**
+     * Impressions
+     */
+    impressions: number;
+    /**
+     * Position
+     */
+    position: number;
+    /**
+     * Provisional
+     */
+    provisional?: boolean;
+};
+
+/**
+ * MetricTotals
+ */
+export type MetricTotals = {
+    /**
+     * Clicks
+     */
+    clicks: number;
+    /**
+     * Ctr
+     */
+    ctr: number;
+    /**
+     * Impressions
+     */
+    impressions: number;
+    /**
+     * Position
+     */
+    position: number;
 };
 
 /**
@@ -1098,14 +2185,164 @@ export type ReadinessPublic = {
 };
 
 /**
+ * ReferringDomainPublic
+ */
+export type ReferringDomainPublic = {
+    /**
+     * Dofollow Links
+     */
+    dofollow_links: number;
+    /**
+     * Domain
+     */
+    domain: string;
+    /**
+     * First Seen
+     */
+    first_seen: string | null;
+    /**
+     * Last Seen
+     */
+    last_seen: string | null;
+    /**
+     * Links
+     */
+    links: number;
+    /**
+     * Lost Links
+     */
+    lost_links: number;
+};
+
+/**
+ * ReferringDomainsPublic
+ */
+export type ReferringDomainsPublic = {
+    /**
+     * Count
+     */
+    count: number;
+    /**
+     * Count Is Estimate
+     */
+    count_is_estimate?: boolean;
+    /**
+     * Data
+     */
+    data: Array<ReferringDomainPublic>;
+    /**
+     * Has More
+     */
+    has_more?: boolean;
+};
+
+/**
  * RenderStatus
  */
 export type RenderStatus = 'pending' | 'rendered' | 'skipped';
 
 /**
+ * SerpApiConnection
+ */
+export type SerpApiConnection = {
+    /**
+     * Api Key
+     */
+    api_key: string;
+    /**
+     * Provider
+     */
+    provider: 'serpapi';
+};
+
+/**
  * Severity
  */
 export type Severity = 'error' | 'warning' | 'notice';
+
+/**
+ * SnapshotPublic
+ */
+export type SnapshotPublic = {
+    /**
+     * Checked At
+     */
+    checked_at: string;
+    /**
+     * Date
+     */
+    date: string;
+    /**
+     * Depth
+     */
+    depth: number;
+    /**
+     * Error
+     */
+    error: string | null;
+    /**
+     * Position
+     */
+    position: number | null;
+    /**
+     * Provider
+     */
+    provider: string;
+    status: CheckStatus;
+    /**
+     * Top Results
+     */
+    top_results: Array<TopResult>;
+    /**
+     * Url
+     */
+    url: string | null;
+};
+
+/**
+ * TimelineInterval
+ */
+export type TimelineInterval = 'day' | 'week';
+
+/**
+ * TimelinePointPublic
+ */
+export type TimelinePointPublic = {
+    /**
+     * Lost
+     */
+    lost: number;
+    /**
+     * New
+     */
+    new: number;
+    /**
+     * Start
+     */
+    start: string;
+};
+
+/**
+ * TimelinePublic
+ */
+export type TimelinePublic = {
+    /**
+     * Data
+     */
+    data: Array<TimelinePointPublic>;
+    /**
+     * End
+     */
+    end: string;
+    /**
+     * Interval
+     */
+    interval: string;
+    /**
+     * Start
+     */
+    start: string;
+};
 
 /**
  * Token
@@ -1119,6 +2356,24 @@ export type Token = {
      * Token Type
      */
     token_type?: string;
+};
+
+/**
+ * TopResult
+ */
+export type TopResult = {
+    /**
+     * Position
+     */
+    position: number;
+    /**
+     * Title
+     */
+    title: string;
+    /**
+     * Url
+     */
+    url: string;
 };
 
 /**
@@ -1205,6 +2460,50 @@ export type ValidationError = {
      * Error Type
      */
     type: string;
+};
+
+/**
+ * VisibilityDay
+ */
+export type VisibilityDay = {
+    /**
+     * Date
+     */
+    date: string;
+    /**
+     * Keywords
+     */
+    keywords: number;
+    /**
+     * Top10
+     */
+    top10: number;
+    /**
+     * Top100
+     */
+    top100: number;
+    /**
+     * Top3
+     */
+    top3: number;
+};
+
+/**
+ * VisibilityPublic
+ */
+export type VisibilityPublic = {
+    /**
+     * Data
+     */
+    data: Array<VisibilityDay>;
+    /**
+     * End
+     */
+    end: string;
+    /**
+     * Start
+     */
+    start: string;
 };
 
 /**
@@ -1898,6 +3197,149 @@ export type JobsRetryJobResponses = {
 
 export type JobsRetryJobResponse = JobsRetryJobResponses[keyof JobsRetryJobResponses];
 
+export type SerpGetKeywordHistoryData = {
+    body?: never;
+    path: {
+        /**
+         * Keyword Id
+         */
+        keyword_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         *
+         * First day
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day (default: today, UTC)
+         */
+        end?: string | null;
+    };
+    url: '/api/v1/keywords/{keyword_id}/history';
+};
+
+export type SerpGetKeywordHistoryErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpGetKeywordHistoryError = SerpGetKeywordHistoryErrors[keyof SerpGetKeywordHistoryErrors];
+
+export type SerpGetKeywordHistoryResponses = {
+    /**
+     * Successful Response
+     */
+    200: KeywordHistoryPublic;
+};
+
+export type SerpGetKeywordHistoryResponse = SerpGetKeywordHistoryResponses[keyof SerpGetKeywordHistoryResponses];
+
+export type SerpStartKeywordRefreshData = {
+    body?: never;
+    path: {
+        /**
+         * Keyword Id
+         */
+        keyword_id: string;
+    };
+    query?: never;
+    url: '/api/v1/keywords/{keyword_id}/refresh';
+};
+
+export type SerpStartKeywordRefreshErrors = {
+    /**
+     * Rank tracking is not connected to a provider
+     */
+    409: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpStartKeywordRefreshError = SerpStartKeywordRefreshErrors[keyof SerpStartKeywordRefreshErrors];
+
+export type SerpStartKeywordRefreshResponses = {
+    /**
+     * The job: a new one, or the active one (then the header `X-Job-Existing: true`)
+     */
+    202: JobPublic;
+};
+
+export type SerpStartKeywordRefreshResponse = SerpStartKeywordRefreshResponses[keyof SerpStartKeywordRefreshResponses];
+
+export type LinksReadImportData = {
+    body?: never;
+    path: {
+        /**
+         * Import Id
+         */
+        import_id: string;
+    };
+    query?: never;
+    url: '/api/v1/links/imports/{import_id}';
+};
+
+export type LinksReadImportErrors = {
+    /**
+     * No such import, or not yours
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksReadImportError = LinksReadImportErrors[keyof LinksReadImportErrors];
+
+export type LinksReadImportResponses = {
+    /**
+     * Successful Response
+     */
+    200: LinkImportReportPublic;
+};
+
+export type LinksReadImportResponse = LinksReadImportResponses[keyof LinksReadImportResponses];
+
+export type LinksDownloadRejectedRowsData = {
+    body?: never;
+    path: {
+        /**
+         * Import Id
+         */
+        import_id: string;
+    };
+    query?: never;
+    url: '/api/v1/links/imports/{import_id}/rejected.csv';
+};
+
+export type LinksDownloadRejectedRowsErrors = {
+    /**
+     * No such import, or not yours
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksDownloadRejectedRowsError = LinksDownloadRejectedRowsErrors[keyof LinksDownloadRejectedRowsErrors];
+
+export type LinksDownloadRejectedRowsResponses = {
+    /**
+     * Successful Response
+     */
+    200: unknown;
+};
+
 export type UsersLoginAccessTokenData = {
     body: BodyUsersLoginAccessToken;
     path?: never;
@@ -2082,6 +3524,294 @@ export type ProjectsUpdateProjectResponses = {
 
 export type ProjectsUpdateProjectResponse = ProjectsUpdateProjectResponses[keyof ProjectsUpdateProjectResponses];
 
+export type AdsListAdsCampaignsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         *
+         * First day (default: 30 days before end)
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day, included (default: today, UTC)
+         */
+        end?: string | null;
+        /**
+         * Sort
+         */
+        sort?: 'cost' | 'clicks' | 'impressions' | 'conversions' | 'conversions_value' | 'ctr' | 'cpc' | 'name';
+        /**
+         * Order
+         */
+        order?: 'asc' | 'desc';
+        /**
+         * Limit
+         *
+         * Page size (at most 500)
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/ads/campaigns';
+};
+
+export type AdsListAdsCampaignsErrors = {
+    /**
+     * No such project, or not yours, or Google Ads is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AdsListAdsCampaignsError = AdsListAdsCampaignsErrors[keyof AdsListAdsCampaignsErrors];
+
+export type AdsListAdsCampaignsResponses = {
+    /**
+     * Successful Response
+     */
+    200: AdsCampaignsPublic;
+};
+
+export type AdsListAdsCampaignsResponse = AdsListAdsCampaignsResponses[keyof AdsListAdsCampaignsResponses];
+
+export type AdsDisconnectAdsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/ads/connection';
+};
+
+export type AdsDisconnectAdsErrors = {
+    /**
+     * No such project, or not yours, or Google Ads is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AdsDisconnectAdsError = AdsDisconnectAdsErrors[keyof AdsDisconnectAdsErrors];
+
+export type AdsDisconnectAdsResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type AdsDisconnectAdsResponse = AdsDisconnectAdsResponses[keyof AdsDisconnectAdsResponses];
+
+export type AdsReadAdsConnectionData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/ads/connection';
+};
+
+export type AdsReadAdsConnectionErrors = {
+    /**
+     * No such project, or not yours, or Google Ads is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AdsReadAdsConnectionError = AdsReadAdsConnectionErrors[keyof AdsReadAdsConnectionErrors];
+
+export type AdsReadAdsConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionPublic;
+};
+
+export type AdsReadAdsConnectionResponse = AdsReadAdsConnectionResponses[keyof AdsReadAdsConnectionResponses];
+
+export type AdsConnectAdsData = {
+    body: AdsConnectionCreate;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/ads/connection';
+};
+
+export type AdsConnectAdsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AdsConnectAdsError = AdsConnectAdsErrors[keyof AdsConnectAdsErrors];
+
+export type AdsConnectAdsResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionPublic;
+};
+
+export type AdsConnectAdsResponse = AdsConnectAdsResponses[keyof AdsConnectAdsResponses];
+
+export type AdsCheckAdsConnectionData = {
+    /**
+     * Body
+     */
+    body?: AdsConnectionCreate | null;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/ads/connection/test';
+};
+
+export type AdsCheckAdsConnectionErrors = {
+    /**
+     * No such project, or not yours, or Google Ads is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AdsCheckAdsConnectionError = AdsCheckAdsConnectionErrors[keyof AdsCheckAdsConnectionErrors];
+
+export type AdsCheckAdsConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionTestPublic;
+};
+
+export type AdsCheckAdsConnectionResponse = AdsCheckAdsConnectionResponses[keyof AdsCheckAdsConnectionResponses];
+
+export type AdsReadAdsMetricsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         *
+         * First day (default: 30 days before end)
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day, included (default: today, UTC)
+         */
+        end?: string | null;
+        /**
+         * Campaign Id
+         */
+        campaign_id?: number | null;
+    };
+    url: '/api/v1/projects/{project_id}/ads/metrics';
+};
+
+export type AdsReadAdsMetricsErrors = {
+    /**
+     * No such project, or not yours, or Google Ads is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AdsReadAdsMetricsError = AdsReadAdsMetricsErrors[keyof AdsReadAdsMetricsErrors];
+
+export type AdsReadAdsMetricsResponses = {
+    /**
+     * Successful Response
+     */
+    200: AdsMetricsPublic;
+};
+
+export type AdsReadAdsMetricsResponse = AdsReadAdsMetricsResponses[keyof AdsReadAdsMetricsResponses];
+
+export type AdsStartAdsSyncData = {
+    /**
+     * Body
+     */
+    body?: AdsSyncCreate | null;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/ads/sync';
+};
+
+export type AdsStartAdsSyncErrors = {
+    /**
+     * Google Ads is not connected
+     */
+    409: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type AdsStartAdsSyncError = AdsStartAdsSyncErrors[keyof AdsStartAdsSyncErrors];
+
+export type AdsStartAdsSyncResponses = {
+    /**
+     * The sync job: a new one, or the project's active sync (then the header `X-Job-Existing: true`)
+     */
+    202: JobPublic;
+};
+
+export type AdsStartAdsSyncResponse = AdsStartAdsSyncResponses[keyof AdsStartAdsSyncResponses];
+
 export type AuditsListAuditsData = {
     body?: never;
     path: {
@@ -2152,6 +3882,1260 @@ export type AuditsStartAuditResponses = {
 };
 
 export type AuditsStartAuditResponse = AuditsStartAuditResponses[keyof AuditsStartAuditResponses];
+
+export type LinksListBacklinksData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Referring Domain
+         */
+        referring_domain?: string | null;
+        /**
+         * Nofollow
+         */
+        nofollow?: boolean | null;
+        /**
+         * Ugc
+         */
+        ugc?: boolean | null;
+        /**
+         * Sponsored
+         */
+        sponsored?: boolean | null;
+        /**
+         * Lost
+         */
+        lost?: boolean | null;
+        /**
+         * Anchor
+         *
+         * Anchor text contains (any case)
+         */
+        anchor?: string | null;
+        sort?: BacklinkSort;
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/backlinks';
+};
+
+export type LinksListBacklinksErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksListBacklinksError = LinksListBacklinksErrors[keyof LinksListBacklinksErrors];
+
+export type LinksListBacklinksResponses = {
+    /**
+     * Successful Response
+     */
+    200: BacklinksPublic;
+};
+
+export type LinksListBacklinksResponse = LinksListBacklinksResponses[keyof LinksListBacklinksResponses];
+
+export type LinksListTopAnchorsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+    };
+    url: '/api/v1/projects/{project_id}/backlinks/anchors';
+};
+
+export type LinksListTopAnchorsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksListTopAnchorsError = LinksListTopAnchorsErrors[keyof LinksListTopAnchorsErrors];
+
+export type LinksListTopAnchorsResponses = {
+    /**
+     * Successful Response
+     */
+    200: AnchorsPublic;
+};
+
+export type LinksListTopAnchorsResponse = LinksListTopAnchorsResponses[keyof LinksListTopAnchorsResponses];
+
+export type LinksListReferringDomainsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Limit
+         *
+         * Page size (at most 500)
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/backlinks/referring-domains';
+};
+
+export type LinksListReferringDomainsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksListReferringDomainsError = LinksListReferringDomainsErrors[keyof LinksListReferringDomainsErrors];
+
+export type LinksListReferringDomainsResponses = {
+    /**
+     * Successful Response
+     */
+    200: ReferringDomainsPublic;
+};
+
+export type LinksListReferringDomainsResponse = LinksListReferringDomainsResponses[keyof LinksListReferringDomainsResponses];
+
+export type LinksReadLinkSummaryData = {
+    body?: never;
+    path: {
+        /**
+         * Kind
+         */
+        kind: string;
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Limit
+         *
+         * Page size (at most 500)
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/backlinks/summaries/{kind}';
+};
+
+export type LinksReadLinkSummaryErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksReadLinkSummaryError = LinksReadLinkSummaryErrors[keyof LinksReadLinkSummaryErrors];
+
+export type LinksReadLinkSummaryResponses = {
+    /**
+     * Successful Response
+     */
+    200: LinkSummaryPublic;
+};
+
+export type LinksReadLinkSummaryResponse = LinksReadLinkSummaryResponses[keyof LinksReadLinkSummaryResponses];
+
+export type LinksBacklinksTimelineData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         */
+        start?: string | null;
+        /**
+         * End
+         */
+        end?: string | null;
+        interval?: TimelineInterval;
+    };
+    url: '/api/v1/projects/{project_id}/backlinks/timeline';
+};
+
+export type LinksBacklinksTimelineErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksBacklinksTimelineError = LinksBacklinksTimelineErrors[keyof LinksBacklinksTimelineErrors];
+
+export type LinksBacklinksTimelineResponses = {
+    /**
+     * Successful Response
+     */
+    200: TimelinePublic;
+};
+
+export type LinksBacklinksTimelineResponse = LinksBacklinksTimelineResponses[keyof LinksBacklinksTimelineResponses];
+
+export type GscStartGscBackfillData = {
+    /**
+     * Body
+     */
+    body?: GscBackfillCreate | null;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/gsc/backfill';
+};
+
+export type GscStartGscBackfillErrors = {
+    /**
+     * Search Console is not connected
+     */
+    409: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscStartGscBackfillError = GscStartGscBackfillErrors[keyof GscStartGscBackfillErrors];
+
+export type GscStartGscBackfillResponses = {
+    /**
+     * The job: a new one, or the project's active one (then the header `X-Job-Existing: true`)
+     */
+    202: JobPublic;
+};
+
+export type GscStartGscBackfillResponse = GscStartGscBackfillResponses[keyof GscStartGscBackfillResponses];
+
+export type GscDeleteGscConnectionData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/gsc/connection';
+};
+
+export type GscDeleteGscConnectionErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscDeleteGscConnectionError = GscDeleteGscConnectionErrors[keyof GscDeleteGscConnectionErrors];
+
+export type GscDeleteGscConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type GscDeleteGscConnectionResponse = GscDeleteGscConnectionResponses[keyof GscDeleteGscConnectionResponses];
+
+export type GscGetGscConnectionData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/gsc/connection';
+};
+
+export type GscGetGscConnectionErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscGetGscConnectionError = GscGetGscConnectionErrors[keyof GscGetGscConnectionErrors];
+
+export type GscGetGscConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionPublic;
+};
+
+export type GscGetGscConnectionResponse = GscGetGscConnectionResponses[keyof GscGetGscConnectionResponses];
+
+export type GscConnectGscData = {
+    body: GscConnectionCreate;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/gsc/connection';
+};
+
+export type GscConnectGscErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscConnectGscError = GscConnectGscErrors[keyof GscConnectGscErrors];
+
+export type GscConnectGscResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionPublic;
+};
+
+export type GscConnectGscResponse = GscConnectGscResponses[keyof GscConnectGscResponses];
+
+export type GscCheckGscConnectionData = {
+    /**
+     * Body
+     */
+    body?: GscConnectionTest | null;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/gsc/connection/test';
+};
+
+export type GscCheckGscConnectionErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscCheckGscConnectionError = GscCheckGscConnectionErrors[keyof GscCheckGscConnectionErrors];
+
+export type GscCheckGscConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionTestPublic;
+};
+
+export type GscCheckGscConnectionResponse = GscCheckGscConnectionResponses[keyof GscCheckGscConnectionResponses];
+
+export type GscGetGscMetricsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         *
+         * First day (default: 28 days before end)
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day (default: the latest synced day)
+         */
+        end?: string | null;
+        /**
+         * Type
+         */
+        type?: 'web' | 'image' | 'video' | 'news' | 'discover' | 'googleNews';
+        /**
+         * Country
+         *
+         * ISO alpha-3
+         */
+        country?: string | null;
+        /**
+         * Device
+         */
+        device?: 'DESKTOP' | 'MOBILE' | 'TABLET' | null;
+    };
+    url: '/api/v1/projects/{project_id}/gsc/metrics';
+};
+
+export type GscGetGscMetricsErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscGetGscMetricsError = GscGetGscMetricsErrors[keyof GscGetGscMetricsErrors];
+
+export type GscGetGscMetricsResponses = {
+    /**
+     * Successful Response
+     */
+    200: GscMetricsPublic;
+};
+
+export type GscGetGscMetricsResponse = GscGetGscMetricsResponses[keyof GscGetGscMetricsResponses];
+
+export type GscListGscPagesData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         *
+         * First day (default: 28 days before end)
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day (default: the latest synced day)
+         */
+        end?: string | null;
+        /**
+         * Type
+         */
+        type?: 'web' | 'image' | 'video' | 'news' | 'discover' | 'googleNews';
+        /**
+         * Country
+         *
+         * ISO alpha-3
+         */
+        country?: string | null;
+        /**
+         * Device
+         */
+        device?: 'DESKTOP' | 'MOBILE' | 'TABLET' | null;
+        /**
+         * Search
+         *
+         * Substring, any case
+         */
+        search?: string | null;
+        /**
+         * Sort
+         */
+        sort?: 'clicks' | 'impressions' | 'ctr' | 'position';
+        /**
+         * Order
+         */
+        order?: 'asc' | 'desc';
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/gsc/pages';
+};
+
+export type GscListGscPagesErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscListGscPagesError = GscListGscPagesErrors[keyof GscListGscPagesErrors];
+
+export type GscListGscPagesResponses = {
+    /**
+     * Successful Response
+     */
+    200: GscPagesPublic;
+};
+
+export type GscListGscPagesResponse = GscListGscPagesResponses[keyof GscListGscPagesResponses];
+
+export type GscGetGscPageSeriesData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query: {
+        /**
+         * Page
+         */
+        page: string;
+        /**
+         * Start
+         *
+         * First day (default: 28 days before end)
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day (default: the latest synced day)
+         */
+        end?: string | null;
+        /**
+         * Type
+         */
+        type?: 'web' | 'image' | 'video' | 'news' | 'discover' | 'googleNews';
+        /**
+         * Country
+         *
+         * ISO alpha-3
+         */
+        country?: string | null;
+        /**
+         * Device
+         */
+        device?: 'DESKTOP' | 'MOBILE' | 'TABLET' | null;
+    };
+    url: '/api/v1/projects/{project_id}/gsc/pages/series';
+};
+
+export type GscGetGscPageSeriesErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscGetGscPageSeriesError = GscGetGscPageSeriesErrors[keyof GscGetGscPageSeriesErrors];
+
+export type GscGetGscPageSeriesResponses = {
+    /**
+     * Successful Response
+     */
+    200: GscSeriesPublic;
+};
+
+export type GscGetGscPageSeriesResponse = GscGetGscPageSeriesResponses[keyof GscGetGscPageSeriesResponses];
+
+export type GscListGscQueriesData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         *
+         * First day (default: 28 days before end)
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day (default: the latest synced day)
+         */
+        end?: string | null;
+        /**
+         * Type
+         */
+        type?: 'web' | 'image' | 'video' | 'news' | 'discover' | 'googleNews';
+        /**
+         * Country
+         *
+         * ISO alpha-3
+         */
+        country?: string | null;
+        /**
+         * Device
+         */
+        device?: 'DESKTOP' | 'MOBILE' | 'TABLET' | null;
+        /**
+         * Search
+         *
+         * Substring, any case
+         */
+        search?: string | null;
+        /**
+         * Sort
+         */
+        sort?: 'clicks' | 'impressions' | 'ctr' | 'position';
+        /**
+         * Order
+         */
+        order?: 'asc' | 'desc';
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/gsc/queries';
+};
+
+export type GscListGscQueriesErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscListGscQueriesError = GscListGscQueriesErrors[keyof GscListGscQueriesErrors];
+
+export type GscListGscQueriesResponses = {
+    /**
+     * Successful Response
+     */
+    200: GscQueriesPublic;
+};
+
+export type GscListGscQueriesResponse = GscListGscQueriesResponses[keyof GscListGscQueriesResponses];
+
+export type GscGetGscQuerySeriesData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query: {
+        /**
+         * Query
+         */
+        query: string;
+        /**
+         * Start
+         *
+         * First day (default: 28 days before end)
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day (default: the latest synced day)
+         */
+        end?: string | null;
+        /**
+         * Type
+         */
+        type?: 'web' | 'image' | 'video' | 'news' | 'discover' | 'googleNews';
+        /**
+         * Country
+         *
+         * ISO alpha-3
+         */
+        country?: string | null;
+        /**
+         * Device
+         */
+        device?: 'DESKTOP' | 'MOBILE' | 'TABLET' | null;
+    };
+    url: '/api/v1/projects/{project_id}/gsc/queries/series';
+};
+
+export type GscGetGscQuerySeriesErrors = {
+    /**
+     * No such project, or not yours; or Search Console is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscGetGscQuerySeriesError = GscGetGscQuerySeriesErrors[keyof GscGetGscQuerySeriesErrors];
+
+export type GscGetGscQuerySeriesResponses = {
+    /**
+     * Successful Response
+     */
+    200: GscSeriesPublic;
+};
+
+export type GscGetGscQuerySeriesResponse = GscGetGscQuerySeriesResponses[keyof GscGetGscQuerySeriesResponses];
+
+export type GscStartGscSyncData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/gsc/sync';
+};
+
+export type GscStartGscSyncErrors = {
+    /**
+     * Search Console is not connected
+     */
+    409: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type GscStartGscSyncError = GscStartGscSyncErrors[keyof GscStartGscSyncErrors];
+
+export type GscStartGscSyncResponses = {
+    /**
+     * The job: a new one, or the project's active one (then the header `X-Job-Existing: true`)
+     */
+    202: JobPublic;
+};
+
+export type GscStartGscSyncResponse = GscStartGscSyncResponses[keyof GscStartGscSyncResponses];
+
+export type SerpListKeywordsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Tag
+         */
+        tag?: string | null;
+        /**
+         * Device
+         */
+        device?: 'desktop' | 'mobile' | null;
+        /**
+         * Country
+         */
+        country?: string | null;
+        /**
+         * Sort
+         */
+        sort?: 'text' | 'position' | 'best_position' | 'checked_at' | 'created_at';
+        /**
+         * Order
+         */
+        order?: 'asc' | 'desc';
+        /**
+         * Limit
+         *
+         * Page size (at most 500)
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/keywords';
+};
+
+export type SerpListKeywordsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpListKeywordsError = SerpListKeywordsErrors[keyof SerpListKeywordsErrors];
+
+export type SerpListKeywordsResponses = {
+    /**
+     * Successful Response
+     */
+    200: KeywordsPublic;
+};
+
+export type SerpListKeywordsResponse = SerpListKeywordsResponses[keyof SerpListKeywordsResponses];
+
+export type SerpAddKeywordsData = {
+    /**
+     * Body
+     */
+    body: KeywordCreate | Array<KeywordCreate>;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/keywords';
+};
+
+export type SerpAddKeywordsErrors = {
+    /**
+     * The one keyword given is a duplicate or over the cap
+     */
+    409: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpAddKeywordsError = SerpAddKeywordsErrors[keyof SerpAddKeywordsErrors];
+
+export type SerpAddKeywordsResponses = {
+    /**
+     * Successful Response
+     */
+    201: KeywordsAddedPublic;
+};
+
+export type SerpAddKeywordsResponse = SerpAddKeywordsResponses[keyof SerpAddKeywordsResponses];
+
+export type SerpAddKeywordsInBulkData = {
+    body?: BodySerpAddKeywordsInBulk;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/keywords/bulk';
+};
+
+export type SerpAddKeywordsInBulkErrors = {
+    /**
+     * The upload is too large
+     */
+    413: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpAddKeywordsInBulkError = SerpAddKeywordsInBulkErrors[keyof SerpAddKeywordsInBulkErrors];
+
+export type SerpAddKeywordsInBulkResponses = {
+    /**
+     * Successful Response
+     */
+    200: KeywordsAddedPublic;
+};
+
+export type SerpAddKeywordsInBulkResponse = SerpAddKeywordsInBulkResponses[keyof SerpAddKeywordsInBulkResponses];
+
+export type SerpDeleteKeywordData = {
+    body?: never;
+    path: {
+        /**
+         * Keyword Id
+         */
+        keyword_id: string;
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/keywords/{keyword_id}';
+};
+
+export type SerpDeleteKeywordErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpDeleteKeywordError = SerpDeleteKeywordErrors[keyof SerpDeleteKeywordErrors];
+
+export type SerpDeleteKeywordResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type SerpDeleteKeywordResponse = SerpDeleteKeywordResponses[keyof SerpDeleteKeywordResponses];
+
+export type LinksImportLinksData = {
+    body: {
+        /**
+         * A backlink export: Ahrefs, Semrush, Majestic or Search Console, recognised from its header row
+         */
+        file: Blob | File;
+    };
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/links/import';
+};
+
+export type LinksImportLinksErrors = {
+    /**
+     * The file is over LINKS_MAX_UPLOAD_BYTES
+     */
+    413: unknown;
+    /**
+     * Not a known export (the message lists each format's columns)
+     */
+    422: unknown;
+    /**
+     * Too many uploads in progress on this server
+     */
+    429: unknown;
+};
+
+export type LinksImportLinksResponses = {
+    /**
+     * Successful Response
+     */
+    202: JobPublic;
+};
+
+export type LinksImportLinksResponse = LinksImportLinksResponses[keyof LinksImportLinksResponses];
+
+export type LinksListImportsData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Limit
+         *
+         * Page size (at most 500)
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/projects/{project_id}/links/imports';
+};
+
+export type LinksListImportsErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type LinksListImportsError = LinksListImportsErrors[keyof LinksListImportsErrors];
+
+export type LinksListImportsResponses = {
+    /**
+     * Successful Response
+     */
+    200: LinkImportsPublic;
+};
+
+export type LinksListImportsResponse = LinksListImportsResponses[keyof LinksListImportsResponses];
+
+export type SerpDeleteSerpConnectionData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/serp/connection';
+};
+
+export type SerpDeleteSerpConnectionErrors = {
+    /**
+     * No such project, or not yours; or rank tracking is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpDeleteSerpConnectionError = SerpDeleteSerpConnectionErrors[keyof SerpDeleteSerpConnectionErrors];
+
+export type SerpDeleteSerpConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type SerpDeleteSerpConnectionResponse = SerpDeleteSerpConnectionResponses[keyof SerpDeleteSerpConnectionResponses];
+
+export type SerpGetSerpConnectionData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/serp/connection';
+};
+
+export type SerpGetSerpConnectionErrors = {
+    /**
+     * No such project, or not yours; or rank tracking is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpGetSerpConnectionError = SerpGetSerpConnectionErrors[keyof SerpGetSerpConnectionErrors];
+
+export type SerpGetSerpConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionPublic;
+};
+
+export type SerpGetSerpConnectionResponse = SerpGetSerpConnectionResponses[keyof SerpGetSerpConnectionResponses];
+
+export type SerpConnectSerpData = {
+    /**
+     * Body
+     */
+    body: ({
+        provider: 'serpapi';
+    } & SerpApiConnection) | ({
+        provider: 'dataforseo';
+    } & DataForSeoConnection);
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/serp/connection';
+};
+
+export type SerpConnectSerpErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpConnectSerpError = SerpConnectSerpErrors[keyof SerpConnectSerpErrors];
+
+export type SerpConnectSerpResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionPublic;
+};
+
+export type SerpConnectSerpResponse = SerpConnectSerpResponses[keyof SerpConnectSerpResponses];
+
+export type SerpCheckSerpConnectionData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/serp/connection/test';
+};
+
+export type SerpCheckSerpConnectionErrors = {
+    /**
+     * No such project, or not yours; or rank tracking is not connected
+     */
+    404: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpCheckSerpConnectionError = SerpCheckSerpConnectionErrors[keyof SerpCheckSerpConnectionErrors];
+
+export type SerpCheckSerpConnectionResponses = {
+    /**
+     * Successful Response
+     */
+    200: ConnectionTestPublic;
+};
+
+export type SerpCheckSerpConnectionResponse = SerpCheckSerpConnectionResponses[keyof SerpCheckSerpConnectionResponses];
+
+export type SerpStartSerpRefreshData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: never;
+    url: '/api/v1/projects/{project_id}/serp/refresh';
+};
+
+export type SerpStartSerpRefreshErrors = {
+    /**
+     * Rank tracking is not connected to a provider
+     */
+    409: unknown;
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpStartSerpRefreshError = SerpStartSerpRefreshErrors[keyof SerpStartSerpRefreshErrors];
+
+export type SerpStartSerpRefreshResponses = {
+    /**
+     * The job: a new one, or the active one (then the header `X-Job-Existing: true`)
+     */
+    202: JobPublic;
+};
+
+export type SerpStartSerpRefreshResponse = SerpStartSerpRefreshResponses[keyof SerpStartSerpRefreshResponses];
+
+export type SerpGetSerpVisibilityData = {
+    body?: never;
+    path: {
+        /**
+         * Project Id
+         */
+        project_id: string;
+    };
+    query?: {
+        /**
+         * Start
+         *
+         * First day
+         */
+        start?: string | null;
+        /**
+         * End
+         *
+         * Last day (default: today, UTC)
+         */
+        end?: string | null;
+    };
+    url: '/api/v1/projects/{project_id}/serp/visibility';
+};
+
+export type SerpGetSerpVisibilityErrors = {
+    /**
+     * Validation Error
+     */
+    422: HttpValidationError;
+};
+
+export type SerpGetSerpVisibilityError = SerpGetSerpVisibilityErrors[keyof SerpGetSerpVisibilityErrors];
+
+export type SerpGetSerpVisibilityResponses = {
+    /**
+     * Successful Response
+     */
+    200: VisibilityPublic;
+};
+
+export type SerpGetSerpVisibilityResponse = SerpGetSerpVisibilityResponses[keyof SerpGetSerpVisibilityResponses];
 
 export type UsersReadMeData = {
     body?: never;

@@ -48,3 +48,54 @@ export function humanize(value: string): string {
   const text = value.replace(/[_-]+/g, " ");
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+const currencyFormats = new Map<string, Intl.NumberFormat>();
+
+/** An amount in an account's currency ("$1,234.50", "1.234,50 €" is left to the locale: the
+ * dashboard writes English). An unknown or missing code falls back to a plain number with
+ * the code after it, so a strange account never breaks the table. */
+export function formatCurrency(value: number | null | undefined, currency: string | null | undefined): string {
+  if (value == null) return "—";
+  const code = (currency ?? "").toUpperCase();
+  let format = currencyFormats.get(code);
+  if (!format) {
+    try {
+      format = new Intl.NumberFormat("en", { style: "currency", currency: code });
+    } catch {
+      return `${new Intl.NumberFormat("en", { maximumFractionDigits: 2 }).format(value)}${code ? ` ${code}` : ""}`;
+    }
+    currencyFormats.set(code, format);
+  }
+  return format.format(value);
+}
+
+/** A ratio as a percentage: 0.0345 -> "3.45%". */
+export function formatPercent(value: number | null | undefined, digits = 2): string {
+  if (value == null || !Number.isFinite(value)) return "—";
+  return `${(value * 100).toFixed(digits)}%`;
+}
+
+/** A number with at most `digits` decimals (average position: "4.3"). */
+export function formatDecimal(value: number | null | undefined, digits = 1): string {
+  if (value == null || !Number.isFinite(value)) return "—";
+  return new Intl.NumberFormat("en", { maximumFractionDigits: digits, minimumFractionDigits: digits }).format(value);
+}
+
+/** How a figure moved against the previous period: "+12.5%", "−3.0%", or null without a base. */
+export function formatChange(current: number, previous: number | null | undefined): string | null {
+  if (previous == null || previous === 0 || !Number.isFinite(previous)) return null;
+  const change = ((current - previous) / Math.abs(previous)) * 100;
+  const sign = change > 0 ? "+" : change < 0 ? "−" : "±";
+  return `${sign}${Math.abs(change).toFixed(1)}%`;
+}
+
+/** An ISO day ("2026-12-06") as "Dec 6" (or "Dec 6, 2026" with the year). */
+export function formatDay(value: unknown, withYear = false): string {
+  if (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}/.test(value)) return String(value ?? "");
+  return new Date(`${value.slice(0, 10)}T00:00:00Z`).toLocaleDateString("en", {
+    month: "short",
+    day: "numeric",
+    year: withYear ? "numeric" : undefined,
+    timeZone: "UTC",
+  });
+}

@@ -3,7 +3,7 @@ import type { ProjectPublic } from "@/client";
 import { ProjectJobsPanel } from "@/components/jobs/project-jobs-panel";
 
 /** The panels of a project's page, in order. Each domain adds its panel when its API exists
- * (jobs, audits now; Search Console, rankings, backlinks, Ads later). Chart panels load
+ * (jobs, audits, Search Console, Ads, rankings, backlinks). Chart panels load
  * lazily: the charting library is the heaviest part of the bundle. */
 export type ProjectSection = { key: string; Section: ComponentType<{ project: ProjectPublic }> };
 
@@ -13,6 +13,26 @@ export const projectSections: ProjectSection[] = [
     key: "audits",
     Section: lazy(() =>
       import("@/components/audits/project-audits-panel").then((m) => ({ default: m.ProjectAuditsPanel })),
+    ),
+  },
+  {
+    key: "search-console",
+    Section: lazy(() => import("@/components/gsc/project-gsc-panel").then((m) => ({ default: m.ProjectGscPanel }))),
+  },
+  {
+    key: "ads",
+    Section: lazy(() => import("@/components/ads/project-ads-panel").then((m) => ({ default: m.ProjectAdsPanel }))),
+  },
+  {
+    key: "backlinks",
+    Section: lazy(() =>
+      import("@/components/links/project-backlinks-panel").then((m) => ({ default: m.ProjectBacklinksPanel })),
+    ),
+  },
+  {
+    key: "rankings",
+    Section: lazy(() =>
+      import("@/components/serp/project-rankings-panel").then((m) => ({ default: m.ProjectRankingsPanel })),
     ),
   },
   {

@@ -1,0 +1,135 @@
+"""The Search Console API (webmasters v3) as the sync calls it, over connections.google.
+
+- `sites.list`: GET {base}/webmasters/v3/sites -> `siteEntry[{siteUrl, permissionLevel}]`.
+- `searchAnalytics.query`: POST {base}/webmasters/v3/sites/{siteUrl}/searchAnalytics/query,
+  the property fully percent-encoded (`sc-domain%3Aexample.com`,
+  `https%3A%2F%2Fwww.example.com%2F`): a URL-prefix property keeps its exact scheme and
+  trailing slash, or Google answers for another property (or 403).
+
+Every call takes a token from two shared buckets (Google's limits are per property and per
+user): GSC_QUERIES_PER_MINUTE each, across all workers (core/token_bucket.py).
+"""
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from app.connections import google
+from app.core.config import settings
+from app.core.token_bucket import Bucket
+from app.jobs.errors import TransientJobError
+
+SCOPES = ("https://www.googleapis.com/auth/webmasters.readonly",)
+ROW_LIMIT = 25_000  # the most one searchAnalytics.query page returns
+NO_PERMISSION = "User does not have sufficient permission for site"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    site_url: str
+    permission_level: str
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def property_path(site_url: str) -> str:
+    """The property as one path segment, every reserved character encoded."""
+    return quote(site_url, safe="")
+
+
+class SearchConsoleClient:
+    def __init__(
+        self,
+        *,
+        credential: google.GoogleCredential,
+        client: httpx.Client,
+        checkpoint: Callable[[], None] | None = None,
+        base_url: str | None = None,
+    ) -> None:
+        self.credential = credential
+        self.base_url = (base_url or settings.GSC_API_BASE_URL).rstrip("/")
+        self._client = client
+        self._checkpoint = checkpoint
+        self._sessions: dict[str, google.GoogleSession] = {}
+
+    def session(self, site_url: str | None = None) -> google.GoogleSession:
+        """The Google session for calls about `site_url` (its own bucket beside the user's)."""
+        key = site_url or ""
+        if key not in self._sessions:
+            per_minute = settings.GSC_QUERIES_PER_MINUTE
+            buckets = [Bucket(f"gsc:user:{_digest(self.credential.account)}", per_minute)]
+            if site_url is not None:
+                buckets.append(Bucket(f"gsc:site:{_digest(site_url)}", per_minute))
+            self._sessions[key] = google.GoogleSession(
+                credential=self.credential,
+                scopes=SCOPES,
+                client=self._client,
+                buckets=buckets,
+                checkpoint=self._checkpoint,
+            )
+        return self._sessions[key]
+
+    @property
+    def retries(self) -> int:
+        return sum(s.retries for s in self._sessions.values())
+
+    def list_sites(self) -> list[Site]:
+        what = "Search Console sites.list"
+        body = self.session().request("GET", f"{self.base_url}/webmasters/v3/sites", what=what)
+        data = google.response_json(body, what)
+        entries = data.get("siteEntry") if isinstance(data, dict) else None
+        return [
+            Site(
+                site_url=str(e.get("siteUrl", "")),
+                permission_level=str(e.get("permissionLevel", "")),
+            )
+            for e in entries or ()
+            if isinstance(e, dict)
+        ]
+
+    def query(self, site_url: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """One searchAnalytics.query page, parsed. A 403 for want of permission fails at once
+        saying whom to add to the property."""
+        what = f"Search Console query for {site_url}"
+        url = f"{self.base_url}/webmasters/v3/sites/{property_path(site_url)}/searchAnalytics/query"
+        try:
+            raw = self.session(site_url).request("POST", url, what=what, json_body=dict(body))
+        except google.GoogleApiError as exc:
+            if exc.error.http_status == 403 and NO_PERMISSION in exc.error.message:
+                raise google.GoogleApiError(
+                    f"Search Console refused {self.credential.account} access to {site_url}: "
+                    f"add {self.credential.account} as a user of the property in Search "
+                    "Console (Settings, Users and permissions)",
+                    exc.error,
+                    category="permission_denied",
+                ) from exc
+            raise
+        data = google.response_json(raw, what)
+        if not isinstance(data, dict):
+            raise TransientJobError(
+                f"{what}: Google's answer is not a JSON object", category="provider_error"
+            )
+        return data
+
+    def query_pages(
+        self, site_url: str, body: Mapping[str, Any], *, row_limit: int = ROW_LIMIT
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a query: `startRow` += `row_limit` until a page has no rows."""
+        start_row = 0
+        while True:
+            page = self.query(site_url, {**body, "rowLimit": row_limit, "startRow": start_row})
+            rows = page.get("rows")
+            if not rows:
+                if start_row == 0:
+                    yield page  # its metadata still says whether the day is final
+                return
+            yield page
+            # Google's rule: a short page may still be followed by more; only an empty one
+            # (no `rows` key at all) ends the query.
+            start_row += row_limit

@@ -1,0 +1,1 @@
+"""Tests of the Google Ads domain, against the local fake Google Ads API."""
