@@ -11,16 +11,13 @@ from collections import Counter
 _CJK = re.compile(
     "[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]"
 )
-# A whitespace-separated token with at least one letter or digit (not bare punctuation).
-_TOKEN = re.compile(r"[^\w\s]*\w\S*")
 
 
 def words(text: str) -> list[str]:
-    """Words of `text`: whitespace-separated tokens with a letter or digit, and every CJK
-    character apart."""
+    """Words of `text`: whitespace-separated tokens, and every CJK character apart."""
     if _CJK.search(text):
         text = _CJK.sub(lambda match: f" {match.group(0)} ", text)
-    return _TOKEN.findall(text)
+    return text.split()
 
 
 def word_count(text: str) -> int:
