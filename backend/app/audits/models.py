@@ -90,21 +90,32 @@ class AuditPageBase(SQLModel):
     final_status_code: int | None = None
     error: str | None = Field(default=None, max_length=64)
     error_detail: str | None = Field(default=None, sa_type=sa.Text)
+    # Time to first byte of the request alone; the body's download time apart.
     response_time_ms: float | None = None
+    download_time_ms: float | None = None
     size_bytes: int = 0
     content_type: str | None = Field(default=None, max_length=255)
     is_html: bool = False
+    # An image, script, style sheet or other resource: counted apart from pages.
+    is_resource: bool = False
     # Derived facts the filters and the site-wide checks use.
     indexable: bool = False
     noindex: bool = False
     nofollow: bool = False
     blocked_by_robots: bool = False
+    # robots.txt disallows the search engine the audit is for (we may still fetch it).
+    blocked_for_agent: bool = False
     in_sitemap: bool = False
+    sitemap_count: int = 0
     title: str | None = Field(default=None, sa_type=sa.Text)
     meta_description: str | None = Field(default=None, sa_type=sa.Text)
     canonical_url: str | None = Field(default=None, sa_type=sa.Text)  # resolved, normalized
     word_count: int = 0
     body_hash: str | None = Field(default=None, max_length=128)
+    # SimHash of the main content (64 bits, signed as PostgreSQL's bigint).
+    simhash: int | None = Field(default=None, sa_type=sa.BigInteger)
+    title_px: int | None = None
+    description_px: int | None = None
     lang: str | None = Field(default=None, max_length=64)
     viewport: str | None = Field(default=None, sa_type=sa.Text)
     meta_refresh: str | None = Field(default=None, sa_type=sa.Text)
@@ -141,6 +152,9 @@ class AuditPage(AuditPageBase, table=True):
     insecure_resources: list[str] = _text_array()
     insecure_form_actions: list[str] = _text_array()
     rendered: dict[str, Any] | None = Field(default=None, sa_type=JSONB(none_as_null=True))
+    # Markup facts of the newer checks (elements in the wrong place, duplicate ids, JSON-LD
+    # errors, missing security headers...), as the page checks read them.
+    facts: dict[str, Any] = Field(default_factory=dict, sa_type=JSONB)
     crawled_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
 
@@ -225,8 +239,12 @@ class IssueGroupsPublic(SQLModel):
 class AuditSummaryPublic(SQLModel):
     audit: AuditRunPublic
     job_status: str | None
+    # Pages: HTML documents, redirects and URLs that failed; resources (images, scripts,
+    # style sheets...) are counted apart.
     pages_total: int
     pages_by_status: dict[str, int]
+    resources_total: int = 0
+    resources_by_status: dict[str, int] = {}
     issues_by_severity: dict[str, int]
     issues_by_code: dict[str, int]
 

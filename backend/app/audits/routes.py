@@ -102,6 +102,14 @@ def list_pages(
     ] = None,
     issue_code: Annotated[str | None, Query(max_length=64)] = None,
     url_contains: Annotated[str | None, Query(max_length=500)] = None,
+    kind: Annotated[
+        str | None,
+        Query(
+            pattern=r"^(page|resource)$",
+            description="page: what the summary counts as pages_total; resource: images, "
+            "scripts, style sheets and other non-HTML answers (resources_total)",
+        ),
+    ] = None,
 ) -> AuditPagesPublic:
     found = service.list_pages(
         session=session,
@@ -109,6 +117,7 @@ def list_pages(
         status=page_status,
         issue_code=_known_code(issue_code),
         url_contains=url_contains,
+        kind=kind,
         page=page,
     )
     return AuditPagesPublic(data=found.rows, **found.public())

@@ -26,7 +26,13 @@ from app.audits.models import (
     IssueUrlPublic,
     Severity,
 )
-from app.audits.scoring import ISSUES_BY_CODE, ISSUES_BY_SEVERITY, PAGES_BY_STATUS, count_by
+from app.audits.scoring import (
+    ISSUES_BY_CODE,
+    ISSUES_BY_SEVERITY,
+    PAGES_BY_STATUS,
+    RESOURCES_BY_STATUS,
+    count_by,
+)
 from app.core.config import Settings, settings
 from app.core.db import utcnow
 from app.core.logging import get_logger
@@ -177,21 +183,33 @@ def list_audits(*, session: Session, project: Project, page: PageRequest) -> Pag
 def audit_summary(*, session: Session, audit: AuditRun) -> AuditSummaryPublic:
     params = {"id": audit.id}
     by_status = count_by(session, PAGES_BY_STATUS, params)
+    resources = count_by(session, RESOURCES_BY_STATUS, params)
     job_status = _job_status(session, audit)
     return AuditSummaryPublic(
         audit=public_audit(session, audit),
         job_status=None if job_status is None else str(job_status),
         pages_total=sum(by_status.values()),
         pages_by_status=by_status,
+        resources_total=sum(resources.values()),
+        resources_by_status=resources,
         issues_by_severity=count_by(session, ISSUES_BY_SEVERITY, params),
         issues_by_code=count_by(session, ISSUES_BY_CODE, params),
     )
 
 
 def _page_filters(
-    audit_id: uuid.UUID, *, status: str | None, issue_code: str | None, url_contains: str | None
+    audit_id: uuid.UUID,
+    *,
+    status: str | None,
+    issue_code: str | None,
+    url_contains: str | None,
+    kind: str | None = None,
 ) -> list[Any]:
     where: list[Any] = [col(AuditPage.audit_id) == audit_id]
+    if kind == "page":
+        where.append(~col(AuditPage.is_resource))
+    elif kind == "resource":
+        where.append(col(AuditPage.is_resource))
     if status is not None:
         if status.endswith("xx"):  # a class, 1xx to 5xx, as the route's pattern allows
             low = int(status[0]) * 100
@@ -226,9 +244,14 @@ def list_pages(
     status: str | None = None,
     issue_code: str | None = None,
     url_contains: str | None = None,
+    kind: str | None = None,
     page: PageRequest,
 ) -> Page[AuditPagePublic]:
-    where = _page_filters(audit.id, status=status, issue_code=issue_code, url_contains=url_contains)
+    """The audit's URLs, filtered; `kind` "page" or "resource" lists what the summary
+    counts as pages_total or resources_total."""
+    where = _page_filters(
+        audit.id, status=status, issue_code=issue_code, url_contains=url_contains, kind=kind
+    )
     found = paginate(session, select(AuditPage).where(*where).order_by(col(AuditPage.id)), page)
     codes: dict[str, list[str]] = {}
     if found.rows:

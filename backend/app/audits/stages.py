@@ -31,6 +31,7 @@ from app.audits.scoring import (
     ISSUES_BY_CODE,
     ISSUES_BY_SEVERITY,
     PAGES_BY_STATUS,
+    RESOURCES_BY_STATUS,
     audit_score,
     count_by,
 )
@@ -137,6 +138,11 @@ def _summary_json(summary: CrawlSummary) -> dict[str, Any]:
         "sitemap_urls": len(summary.sitemap_urls),
         "errors": summary.errors,
         "robots_txt_error": summary.robots_txt_error,
+        "robots_txt_status": summary.robots_txt_status,
+        "sitemap_stats": summary.sitemap_stats[:50],
+        "sitemap_listed_twice": summary.sitemap_listed_twice,
+        "missing_page_probe": summary.missing_page_probe,
+        "external_links": summary.external_links,
     }
 
 
@@ -363,6 +369,7 @@ def analyze_stage(job: JobContext) -> dict[str, Any]:
         stats = {
             **audit.stats_json,
             "pages_by_status": count_by(session, PAGES_BY_STATUS, params),
+            "resources_by_status": count_by(session, RESOURCES_BY_STATUS, params),
             "issues_by_severity": count_by(session, ISSUES_BY_SEVERITY, params),
             "issues_by_code": count_by(session, ISSUES_BY_CODE, params),
             "site_issues_added": {code: n for code, n in added.items() if n},

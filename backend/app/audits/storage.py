@@ -17,7 +17,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
 from app.audits.checks.catalogue import CATALOGUE
-from app.audits.checks.page_checks import Details, page_facts, run_page_checks
+from app.audits.checks.page_checks import (
+    Details,
+    description_px,
+    page_facts,
+    run_page_checks,
+    title_px,
+)
 from app.audits.crawl.urls import normalize_url
 from app.audits.models import AuditIssue, AuditLink, AuditPage
 from app.audits.page import (
@@ -33,6 +39,7 @@ from app.core.db import driver_connection
 
 MAX_ANCHOR_CHARS = 300
 MAX_TEXT_CHARS = 2000
+MAX_FACTS = 50  # list entries kept per markup fact
 # The size columns are PostgreSQL integers; no server-declared size may overflow one.
 _MAX_INT4 = 2**31 - 1
 
@@ -77,9 +84,13 @@ def page_row(audit_id: uuid.UUID, page: CrawledPage) -> dict[str, Any]:
     for entry in page.hreflang:
         target = normalize_url(entry.url, base=base)
         if target is not None:
-            hreflang.append({"lang": entry.lang[:64], "url": target})
+            hreflang.append({"lang": entry.lang[:64], "url": target, "source": entry.source})
     images = [
-        {"src": normalize_url(image.src, base=base) or image.src, "alt": _clean(image.alt, 500)}
+        {
+            "src": normalize_url(image.src, base=base) or image.src,
+            "alt": _clean(image.alt, 500),
+            "sized": image.sized,
+        }
         for image in page.images
     ]
     return {
@@ -92,14 +103,18 @@ def page_row(audit_id: uuid.UUID, page: CrawledPage) -> dict[str, Any]:
         "error": page.error.value if page.error else None,
         "error_detail": _clean(page.error_detail),
         "response_time_ms": page.response_time_ms,
+        "download_time_ms": page.download_time_ms,
         "size_bytes": min(max(page.size_bytes, 0), _MAX_INT4),
         "content_type": _clean(page.content_type, 255),
         "is_html": page.is_html,
+        "is_resource": page.is_resource,
         "indexable": facts.indexable,
         "noindex": facts.noindex,
         "nofollow": facts.nofollow,
         "blocked_by_robots": page.blocked_by_robots,
+        "blocked_for_agent": page.blocked_for_agent,
         "in_sitemap": page.in_sitemap,
+        "sitemap_count": page.sitemap_count,
         "title": _clean(next((t.strip() for t in page.titles if t.strip()), None)),
         "meta_description": _clean(
             next((d.strip() for d in page.meta_descriptions if d.strip()), None)
@@ -107,6 +122,9 @@ def page_row(audit_id: uuid.UUID, page: CrawledPage) -> dict[str, Any]:
         "canonical_url": facts.canonical_url,
         "word_count": page.word_count,
         "body_hash": page.body_hash,
+        "simhash": page.simhash,
+        "title_px": title_px(page),
+        "description_px": description_px(page),
         "lang": _clean(page.lang, 64),
         "viewport": _clean(page.viewport),
         "meta_refresh": _clean(page.meta_refresh),
@@ -131,6 +149,18 @@ def page_row(audit_id: uuid.UUID, page: CrawledPage) -> dict[str, Any]:
         "insecure_resources": _clean_all(page.insecure_resources),
         "insecure_form_actions": _clean_all(page.insecure_form_actions),
         "rendered": _rendered_json(page.rendered),
+        "facts": _json_safe(
+            {
+                "in_body": page.in_body,
+                "head_count": page.head_count,
+                "body_count": page.body_count,
+                "duplicate_ids": page.duplicate_ids[:MAX_FACTS],
+                "structured_data_errors": page.structured_data_errors[:MAX_FACTS],
+                "structured_data_missing": page.structured_data_missing[:MAX_FACTS],
+                "unsafe_blank_links": page.unsafe_blank_links[:MAX_FACTS],
+                "missing_security_headers": page.missing_security_headers,
+            }
+        ),
     }
 
 
@@ -277,17 +307,17 @@ def store_rendered_view(
         ),
     )
     page.rendered = view
-    rendering_codes = {"rendered_only_content", "rendered_title_changed", "render_failed"}
     found = [
         (page.url, code, details)
         for code, details in run_page_checks(page)
-        if code in rendering_codes
+        if CATALOGUE[code].category == "rendering"
     ]
     _insert_issues(session, audit_id, found)
 
 
 def page_from_row(row: AuditPage, links: Sequence[Link] = ()) -> CrawledPage:
     """A stored page as the crawler's dataclass (for the renderer and resumed crawls)."""
+    facts = row.facts or {}
     return CrawledPage(
         url=row.url,
         depth=row.depth,
@@ -298,9 +328,11 @@ def page_from_row(row: AuditPage, links: Sequence[Link] = ()) -> CrawledPage:
         error_detail=row.error_detail,
         redirect_chain=[RedirectHop(url=h["url"], status=h["status"]) for h in row.redirect_chain],
         response_time_ms=row.response_time_ms,
+        download_time_ms=row.download_time_ms,
         size_bytes=row.size_bytes,
         content_type=row.content_type,
         is_html=row.is_html,
+        is_resource=row.is_resource,
         x_robots_tag=list(row.x_robots_tag),
         canonical_header=row.canonical_header,
         titles=list(row.titles),
@@ -312,12 +344,15 @@ def page_from_row(row: AuditPage, links: Sequence[Link] = ()) -> CrawledPage:
         heading_levels=list(row.heading_levels),
         lang=row.lang,
         viewport=row.viewport,
-        hreflang=[Hreflang(lang=h["lang"], url=h["url"]) for h in row.hreflang],
+        hreflang=[
+            Hreflang(lang=h["lang"], url=h["url"], source=h.get("source", "html"))
+            for h in row.hreflang
+        ],
         meta_refresh=row.meta_refresh,
         word_count=row.word_count,
         body_hash=row.body_hash,
         links=list(links),
-        images=[Image(src=i["src"], alt=i["alt"]) for i in row.images],
+        images=[Image(src=i["src"], alt=i["alt"], sized=i.get("sized", True)) for i in row.images],
         structured_data_types=list(row.structured_data_types),
         insecure_resources=list(row.insecure_resources),
         insecure_form_actions=list(row.insecure_form_actions),
@@ -325,7 +360,18 @@ def page_from_row(row: AuditPage, links: Sequence[Link] = ()) -> CrawledPage:
         empty_app_root=row.empty_app_root,
         noscript_hint=row.noscript_hint,
         blocked_by_robots=row.blocked_by_robots,
+        blocked_for_agent=row.blocked_for_agent,
         in_sitemap=row.in_sitemap,
+        sitemap_count=row.sitemap_count,
+        simhash=row.simhash,
+        in_body=list(facts.get("in_body", [])),
+        head_count=int(facts.get("head_count", 1)),
+        body_count=int(facts.get("body_count", 1)),
+        duplicate_ids=list(facts.get("duplicate_ids", [])),
+        structured_data_errors=list(facts.get("structured_data_errors", [])),
+        structured_data_missing=list(facts.get("structured_data_missing", [])),
+        unsafe_blank_links=list(facts.get("unsafe_blank_links", [])),
+        missing_security_headers=list(facts.get("missing_security_headers", [])),
     )
 
 

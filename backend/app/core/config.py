@@ -103,6 +103,16 @@ class Settings(BaseSettings):
     CRAWL_PARSE_WORKERS: int = Field(default=1, ge=0, le=8)
     BROWSER_EXECUTABLE_PATH: str | None = None
 
+    # Audit checks
+    # The search engine audits judge for: its robots.txt group and robots meta/header names.
+    AUDIT_ROBOTS_AGENT: str = Field(default="Googlebot", min_length=1, max_length=64)
+    # Near duplicates: pages whose main-content SimHashes differ in at most this many bits.
+    AUDIT_NEAR_DUPLICATE_BITS: int = Field(default=3, ge=0, le=3)
+    # Images heavier than this are reported.
+    AUDIT_IMAGE_MAX_BYTES: int = Field(default=200 * 1024, ge=1024)
+    # External links checked per audit (HEAD, then GET; a tenth of them at most per host).
+    AUDIT_EXTERNAL_LINKS_MAX: int = Field(default=500, ge=0, le=10_000)
+
     # Celery task time limits, seconds
     TASK_SOFT_TIME_LIMIT: int = 3300
     TASK_TIME_LIMIT: int = 3600

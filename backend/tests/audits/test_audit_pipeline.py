@@ -198,7 +198,9 @@ def test_full_audit_through_the_api(
     pages_csv = client.get(f"/api/v1/audits/{audit_id}/pages.csv", headers=headers)
     assert pages_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(pages_csv.text)))
-    assert len(rows) == summary["pages_total"] + 1
+    # Every URL of the audit: its pages and, counted apart, its resources (/logo.png).
+    assert summary["resources_total"] == 1
+    assert len(rows) == summary["pages_total"] + summary["resources_total"] + 1
     issues_csv = client.get(f"/api/v1/audits/{audit_id}/issues.csv", headers=headers)
     assert len(issues_csv.text.strip().splitlines()) == sum(summary["issues_by_code"].values()) + 1
 

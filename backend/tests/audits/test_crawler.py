@@ -112,8 +112,18 @@ def test_crawls_a_site_breadth_first_with_page_facts(site: SiteServer) -> None:
     assert pages[f"{root}/missing"].status_code == 404
     pdf = pages[f"{root}/file.pdf"]
     assert (pdf.status_code, pdf.is_html, pdf.titles, pdf.size_bytes) == (200, False, [], 5008)
-    # Each URL fetched once; the tracking parameter and fragment did not make new URLs.
-    requested = [p for p in site.requested_paths if p not in ("/robots.txt", "/sitemap.xml")]
+    assert pdf.is_resource
+    assert not home.is_resource
+    assert not pages[f"{root}/missing"].is_resource
+    # Each URL fetched once; the tracking parameter and fragment did not make new URLs. One
+    # URL that cannot exist is asked for once, to know what the site answers for it.
+    probes = [p for p in site.requested_paths if p.endswith("-page-that-does-not-exist")]
+    assert len(probes) == 1
+    assert summary.missing_page_probe is not None
+    assert summary.missing_page_probe["status"] == 404
+    requested = [
+        p for p in site.requested_paths if p not in ("/robots.txt", "/sitemap.xml", *probes)
+    ]
     assert sorted(requested) == sorted(["/", "/a", "/b", "/c", "/missing", "/file.pdf"])
     assert all(r.user_agent == AGENT for r in site.requests)
 
@@ -570,3 +580,153 @@ def test_declared_sizes_are_recorded_within_the_column(site: SiteServer) -> None
     )
     pages, _ = run_crawl(config_for(site))
     assert pages[f"{site.url}/huge.bin"].size_bytes == 2**31 - 1
+
+
+# --- Issue 14: what the crawler measures and reads -------------------------------------------
+
+
+def test_response_time_is_time_to_first_byte_without_queueing_or_crawl_delay(
+    site: SiteServer,
+) -> None:
+    """Requests waiting for the one per-host slot Crawl-delay allows are not slow: only the
+    server's time to the first byte counts, and the download is reported apart."""
+    site.add(
+        "/robots.txt", Route(body="User-agent: *\nCrawl-delay: 0.4\n", content_type="text/plain")
+    )
+    site.add("/", html_page(links("/a", "/b", "/c")))
+    for path in ("/a", "/b", "/c"):
+        site.add(path, html_page("fast"))
+    site.add("/trickle", Route(body="<html>" + "x" * 1000 + "</html>", chunks=4, chunk_delay=0.2))
+    site.add("/", html_page(links("/a", "/b", "/c", "/trickle")))
+    pages, _ = run_crawl(config_for(site, timeout=10.0))
+    for path in ("/a", "/b", "/c"):
+        page = pages[f"{site.url}{path}"]
+        assert page.response_time_ms is not None
+        assert page.response_time_ms < 300, (path, page.response_time_ms)
+    trickle = pages[f"{site.url}/trickle"]
+    assert trickle.response_time_ms is not None
+    assert trickle.response_time_ms < 300
+    assert trickle.download_time_ms is not None
+    assert trickle.download_time_ms >= 400
+
+
+def test_robots_directives_for_other_crawlers_do_not_stop_link_following(
+    site: SiteServer,
+) -> None:
+    site.add("/", Route(body=links("/a"), headers={"X-Robots-Tag": "bingbot: noindex, nofollow"}))
+    site.add("/a", html_page(links("/b")))
+    site.add("/b", html_page("end"))
+    site.add("/stop", html_page(links("/never"), head="<meta name='googlebot' content='nofollow'>"))
+    site.add("/", Route(body=links("/a", "/stop"), headers={"X-Robots-Tag": "bingbot: nofollow"}))
+    pages, _ = run_crawl(config_for(site))
+    assert f"{site.url}/b" in pages  # bingbot's nofollow is not Googlebot's
+    assert f"{site.url}/never" not in pages  # googlebot's is
+
+
+def test_canonical_and_hreflang_targets_of_max_depth_and_nofollow_pages_are_fetched(
+    site: SiteServer,
+) -> None:
+    head = "<link rel='canonical' href='/canon'><link rel='alternate' hreflang='de' href='/de'>"
+    site.add("/", html_page(links("/deep"), head="<meta name='robots' content='nofollow'>" + head))
+    site.add("/deep", html_page(links("/deeper"), head="<link rel='canonical' href='/c2'>"))
+    for path in ("/canon", "/de", "/c2"):
+        site.add(path, html_page("target"))
+    pages, _ = run_crawl(config_for(site, max_depth=0))
+    # The start page is nofollow and at the depth limit: its link is not followed, but the
+    # targets its checks need are fetched.
+    assert f"{site.url}/deep" not in pages
+    assert pages[f"{site.url}/canon"].status_code == 200
+    assert pages[f"{site.url}/de"].status_code == 200
+
+
+def test_robots_txt_5xx_is_recorded_with_its_status(site: SiteServer) -> None:
+    site.add("/robots.txt", Route(status=503, body="down", content_type="text/plain"))
+    site.add("/", html_page("home"))
+    pages, summary = run_crawl(config_for(site))
+    assert summary.robots_txt_status == 503
+    assert not summary.robots_txt_found
+    assert pages[f"{site.url}/"].blocked_by_robots
+
+
+def test_robots_txt_is_read_for_the_search_engine_too(site: SiteServer) -> None:
+    site.add(
+        "/robots.txt",
+        Route(body="User-agent: Googlebot\nDisallow: /no-google\n", content_type="text/plain"),
+    )
+    site.add("/", html_page(links("/no-google", "/ok")))
+    site.add("/no-google", html_page("fetched by us"))
+    site.add("/ok", html_page("fine"))
+    pages, _ = run_crawl(config_for(site))
+    hidden = pages[f"{site.url}/no-google"]
+    assert hidden.status_code == 200
+    assert hidden.blocked_for_agent
+    assert not hidden.blocked_by_robots
+    assert not pages[f"{site.url}/ok"].blocked_for_agent
+
+
+def test_redirect_adding_tracking_parameters_is_not_a_loop(site: SiteServer) -> None:
+    site.add("/", html_page(links("/campaign")))
+    site.add("/campaign", redirect("/campaign?utm_source=mail"))
+    site.routes["/campaign?utm_source=mail"] = html_page("landed")
+    pages, _ = run_crawl(config_for(site))
+    page = pages[f"{site.url}/campaign"]
+    assert page.error is None
+    assert page.final_status_code == 200
+
+
+def test_hreflang_from_link_headers_and_sitemaps(site: SiteServer) -> None:
+    site.add(
+        "/",
+        Route(
+            body=html_page(links("/en")).payload(),
+            headers={
+                "Link": f'<{site.url}/de>; rel="alternate"; hreflang="de", '
+                f'<{site.url}/>; rel="canonical"'
+            },
+        ),
+    )
+    site.add("/en", html_page("english"))
+    site.add("/de", html_page("deutsch"))
+    site.add(
+        "/sitemap.xml",
+        Route(
+            content_type="application/xml",
+            body=(
+                "<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9' "
+                "xmlns:xhtml='http://www.w3.org/1999/xhtml'>"
+                f"<url><loc>{site.url}/en</loc>"
+                f"<xhtml:link rel='alternate' hreflang='fr' href='{site.url}/fr'/></url>"
+                f"<url><loc>{site.url}/en</loc></url>"
+                "</urlset>"
+            ),
+        ),
+    )
+    pages, _ = run_crawl(config_for(site))
+    home = pages[f"{site.url}/"]
+    assert [(h.lang, h.url, h.source) for h in home.hreflang] == [
+        ("de", f"{site.url}/de", "header")
+    ]
+    assert home.canonical_header == f"{site.url}/"
+    english = pages[f"{site.url}/en"]
+    assert [(h.lang, h.source) for h in english.hreflang] == [("fr", "sitemap")]
+    assert english.sitemap_count == 1  # listed twice in one sitemap is one sitemap
+
+
+def test_external_links_are_checked_once_head_then_get(site: SiteServer) -> None:
+    with SiteServer() as other:
+        other.add("/ok", html_page("fine"))
+        other.add("/moved", redirect("/ok"))
+        other.add("/gone", Route(status=404, body="gone"))
+        targets = [f"{other.url}/ok", f"{other.url}/moved", f"{other.url}/gone"]
+        site.add("/", html_page(links(*targets, "/a")))
+        site.add("/a", html_page(links(*targets)))
+        _, summary = run_crawl(config_for(site, max_external_links=50))
+        # The test server answers HEAD with 501: each target is then fetched with GET, once.
+        assert sorted(other.requested_paths) == ["/gone", "/moved", "/ok"]
+    assert {url: result["status"] for url, result in summary.external_links.items()} == {
+        f"{other.url}/ok": 200,
+        f"{other.url}/moved": 301,
+        f"{other.url}/gone": 404,
+    }
+    _, unchecked = run_crawl(config_for(site))  # max_external_links=0: none
+    assert unchecked.external_links == {}

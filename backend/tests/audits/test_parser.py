@@ -57,7 +57,8 @@ def test_head_fields() -> None:
     page = parsed()
     assert page.titles == ["First title", "Second"]
     assert page.meta_descriptions == ["One", "Two"]
-    assert page.meta_robots == ["noindex, follow", "nofollow"]
+    # A crawler's own tag keeps its name, as X-Robots-Tag writes it.
+    assert page.meta_robots == ["noindex, follow", "seoplatformbot: nofollow"]
     assert page.viewport == "width=device-width"
     assert page.meta_refresh == "https://example.com/moved"
     assert page.canonicals == ["/docs/page"]
@@ -98,8 +99,11 @@ def test_images_structured_data_and_insecure_parts() -> None:
         "Organization",
         "WebPage",
         "Article",
-        "invalid-json-ld",
         "Product",
+    ]
+    # Invalid JSON-LD is a parse error with its line, not a type.
+    assert page.structured_data_errors == [
+        "line 18: Expecting property name enclosed in double quotes"
     ]
     assert page.insecure_resources == [
         "http://cdn.example.net/app.js",

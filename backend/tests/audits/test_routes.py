@@ -10,6 +10,7 @@ from sqlmodel import Session
 from app.audits import storage
 from app.audits.checks.site_checks import run_site_checks
 from app.audits.models import AuditRun, AuditStatus
+from app.audits.page import CrawledPage
 from app.core.db import utcnow
 from app.projects.models import Project
 from app.users.models import User
@@ -88,6 +89,40 @@ def test_summary_pages_filters_and_grouped_issues(client: TestClient, session: S
     assert listing["data"][0]["id"] == str(audit.id)
 
 
+def test_headline_counts_pages_and_resources_apart(client: TestClient, session: Session) -> None:
+    """ "Pages crawled" counts pages; images and other resources are counted and listed
+    apart, and every figure equals the pages table filtered the same way."""
+    _, project, headers = _owner(session)
+    image = CrawledPage(
+        url=f"{SITE}/logo.png", depth=1, status_code=200, content_type="image/png", is_resource=True
+    )
+    gone = CrawledPage(
+        url=f"{SITE}/gone.png", depth=1, status_code=404, content_type="image/png", is_resource=True
+    )
+    pages = [good_page(f"{SITE}/a"), good_page(f"{SITE}/b", status_code=404), image, gone]
+    audit = _audit(session, project, pages)
+    summary = client.get(f"/api/v1/audits/{audit.id}", headers=headers).json()
+    assert (summary["pages_total"], summary["resources_total"]) == (2, 2)
+    assert summary["pages_by_status"] == {"2xx": 1, "4xx": 1}
+    assert summary["resources_by_status"] == {"2xx": 1, "4xx": 1}
+
+    def count(**params: object) -> int:
+        response = client.get(f"/api/v1/audits/{audit.id}/pages", headers=headers, params=params)
+        assert response.status_code == 200, response.text
+        return int(response.json()["count"])
+
+    assert count(kind="page") == summary["pages_total"]
+    assert count(kind="resource") == summary["resources_total"]
+    for bucket, pages_in_bucket in summary["pages_by_status"].items():
+        assert count(kind="page", status=bucket) == pages_in_bucket
+    assert (
+        client.get(
+            f"/api/v1/audits/{audit.id}/pages", headers=headers, params={"kind": "image"}
+        ).status_code
+        == 422
+    )
+
+
 def test_diff_against_the_previous_completed_audit(client: TestClient, session: Session) -> None:
     _, project, headers = _owner(session)
     before = _audit(
@@ -111,7 +146,11 @@ def test_diff_against_the_previous_completed_audit(client: TestClient, session: 
     def codes(kind: str) -> dict[str, list[str]]:
         return {entry["code"]: entry["urls"] for entry in diff[kind]}
 
-    assert codes("new") == {"lang_missing": [f"{SITE}/c"]}
+    # /c is new, and missing from the sitemap the audit read, as an indexable page.
+    assert codes("new") == {
+        "lang_missing": [f"{SITE}/c"],
+        "sitemap_missing_indexable": [f"{SITE}/c"],
+    }
     assert codes("fixed") == {"title_missing": [f"{SITE}/a"]}
     assert codes("persisting")["h1_missing"] == [f"{SITE}/b"]
 
@@ -130,7 +169,8 @@ def test_csv_exports_stream_every_row(client: TestClient, session: Session) -> N
     assert len(lines) == 1501
     assert lines[0].startswith("url,status_code")
     issues_csv = client.get(f"/api/v1/audits/{audit.id}/issues.csv", headers=headers)
-    assert len(issues_csv.text.strip().splitlines()) == 1501  # thin_content on each
+    # thin_content and sitemap_missing_indexable on each
+    assert len(issues_csv.text.strip().splitlines()) == 3001
 
 
 def test_access_and_bad_input(client: TestClient, session: Session) -> None:

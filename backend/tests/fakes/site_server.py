@@ -78,7 +78,11 @@ class SiteServer:
         self._server.daemon_threads = True
         self._scheme = "http"
         if tls is not None:
-            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            # Each connection's handshake in its own handler thread, not in the accepting
+            # one: a slow client must not hold up every other connection.
+            self._server.socket = tls.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
             self._scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

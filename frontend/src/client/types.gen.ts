@@ -347,6 +347,10 @@ export type AuditPagePublic = {
      */
     blocked_by_robots?: boolean;
     /**
+     * Blocked For Agent
+     */
+    blocked_for_agent?: boolean;
+    /**
      * Body Hash
      */
     body_hash?: string | null;
@@ -366,6 +370,14 @@ export type AuditPagePublic = {
      * Depth
      */
     depth: number;
+    /**
+     * Description Px
+     */
+    description_px?: number | null;
+    /**
+     * Download Time Ms
+     */
+    download_time_ms?: number | null;
     /**
      * Empty App Root
      */
@@ -415,6 +427,10 @@ export type AuditPagePublic = {
      */
     is_html?: boolean;
     /**
+     * Is Resource
+     */
+    is_resource?: boolean;
+    /**
      * Issue Codes
      */
     issue_codes?: Array<string>;
@@ -463,6 +479,14 @@ export type AuditPagePublic = {
      */
     script_count?: number;
     /**
+     * Simhash
+     */
+    simhash?: number | null;
+    /**
+     * Sitemap Count
+     */
+    sitemap_count?: number;
+    /**
      * Size Bytes
      */
     size_bytes?: number;
@@ -474,6 +498,10 @@ export type AuditPagePublic = {
      * Title
      */
     title?: string | null;
+    /**
+     * Title Px
+     */
+    title_px?: number | null;
     /**
      * Titles
      */
@@ -620,6 +648,16 @@ export type AuditSummaryPublic = {
      * Pages Total
      */
     pages_total: number;
+    /**
+     * Resources By Status
+     */
+    resources_by_status?: {
+        [key: string]: number;
+    };
+    /**
+     * Resources Total
+     */
+    resources_total?: number;
 };
 
 /**
@@ -3065,6 +3103,12 @@ export type AuditsListPagesData = {
          * Url Contains
          */
         url_contains?: string | null;
+        /**
+         * Kind
+         *
+         * page: what the summary counts as pages_total; resource: images, scripts, style sheets and other non-HTML answers (resources_total)
+         */
+        kind?: string | null;
         /**
          * Limit
          *

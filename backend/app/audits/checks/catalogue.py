@@ -11,10 +11,12 @@ from typing import Literal
 from app.audits.models import CheckPublic, Severity
 
 # Thresholds, shared by the checks and their descriptions.
-TITLE_MAX_CHARS = 60
-TITLE_MIN_CHARS = 30
-META_DESCRIPTION_MAX_CHARS = 160
-META_DESCRIPTION_MIN_CHARS = 70
+# Titles and descriptions are measured in pixels, as results truncate them (Arial 20 px
+# titles, 14 px descriptions); characters are the secondary figure.
+TITLE_MAX_PX = 561
+TITLE_MIN_PX = 200
+META_DESCRIPTION_MAX_PX = 985
+META_DESCRIPTION_MIN_PX = 400
 THIN_CONTENT_WORDS = 200
 LARGE_HTML_BYTES = 1024 * 1024
 SLOW_RESPONSE_MS = 1000
@@ -22,6 +24,7 @@ MAX_DEPTH = 4
 MAX_LINKS = 300
 URL_MAX_CHARS = 115
 RENDERED_ONLY_WORDS = 50
+IMAGE_ALT_MAX_CHARS = 125
 
 ERROR, WARNING, NOTICE = Severity.error, Severity.warning, Severity.notice
 
@@ -166,7 +169,7 @@ _CHECKS = [
         NOTICE,
         "redirects",
         "Temporary redirect",
-        "The URL redirects with 302 or 307: search engines keep the old URL indexed.",
+        "The URL redirects with 302, 303 or 307: search engines may keep the old URL indexed.",
         "Use a permanent redirect (301 or 308) if the move is permanent.",
         "page",
     ),
@@ -175,7 +178,8 @@ _CHECKS = [
         WARNING,
         "redirects",
         "Meta refresh redirect",
-        'The page redirects with <meta http-equiv="refresh">.',
+        'The page redirects with <meta http-equiv="refresh">; it is judged as a redirect, not '
+        "as a content page.",
         "Replace it with a server-side 301 redirect.",
         "page",
     ),
@@ -221,8 +225,8 @@ _CHECKS = [
         WARNING,
         "titles",
         "Title too long",
-        f"The title is longer than {TITLE_MAX_CHARS} characters and will be truncated.",
-        f"Shorten the title to {TITLE_MAX_CHARS} characters or fewer.",
+        f"The title is wider than {TITLE_MAX_PX} pixels in a search result and will be truncated.",
+        "Shorten the title, keeping its key words first.",
         "page",
     ),
     Check(
@@ -230,7 +234,7 @@ _CHECKS = [
         NOTICE,
         "titles",
         "Title too short",
-        f"The title is shorter than {TITLE_MIN_CHARS} characters.",
+        f"The title is narrower than {TITLE_MIN_PX} pixels in a search result.",
         "Describe the page more fully in its title.",
         "page",
     ),
@@ -267,8 +271,9 @@ _CHECKS = [
         NOTICE,
         "meta_descriptions",
         "Meta description too long",
-        f"The meta description is longer than {META_DESCRIPTION_MAX_CHARS} characters.",
-        f"Shorten it to {META_DESCRIPTION_MAX_CHARS} characters or fewer.",
+        f"The meta description is wider than {META_DESCRIPTION_MAX_PX} pixels in a search "
+        "result and will be truncated.",
+        "Shorten it to about two lines (roughly 150 characters).",
         "page",
     ),
     Check(
@@ -276,7 +281,8 @@ _CHECKS = [
         NOTICE,
         "meta_descriptions",
         "Meta description too short",
-        f"The meta description is shorter than {META_DESCRIPTION_MIN_CHARS} characters.",
+        f"The meta description is narrower than {META_DESCRIPTION_MIN_PX} pixels in a search "
+        "result.",
         "Summarise the page in one or two full sentences.",
         "page",
     ),
@@ -314,7 +320,8 @@ _CHECKS = [
         WARNING,
         "content",
         "Thin content",
-        f"The page has fewer than {THIN_CONTENT_WORDS} words of text.",
+        f"The page's main content (navigation, header and footer left out) has fewer than "
+        f"{THIN_CONTENT_WORDS} words; Chinese and Japanese count per character.",
         "Add useful content, or merge the page into a richer one.",
         "page",
     ),
@@ -359,7 +366,8 @@ _CHECKS = [
         WARNING,
         "performance",
         "Slow response",
-        f"The server took more than {SLOW_RESPONSE_MS} ms to answer.",
+        f"The server took more than {SLOW_RESPONSE_MS} ms to send the first byte of its answer "
+        "(time to first byte; the download time is reported apart).",
         "Cache the page or speed up what builds it.",
         "page",
     ),
@@ -441,7 +449,7 @@ _CHECKS = [
         NOTICE,
         "indexability",
         "No robots.txt",
-        "The site has no robots.txt file.",
+        "The site has no robots.txt file (it answers 4xx).",
         "Publish a robots.txt, at least with a Sitemap: line.",
         "site",
     ),
@@ -487,7 +495,8 @@ _CHECKS = [
         NOTICE,
         "canonicals",
         "Relative canonical",
-        "The canonical URL is relative; it is easily resolved wrongly.",
+        "The canonical URL is relative; it is easily resolved wrongly (protocol-relative URLs "
+        "count as absolute).",
         "Write the canonical as an absolute URL.",
         "page",
     ),
@@ -532,7 +541,7 @@ _CHECKS = [
         WARNING,
         "canonicals",
         "Canonical points to a non-indexable page",
-        "The canonical URL is noindex or blocked by robots.txt.",
+        "The canonical URL is noindex or blocked by robots.txt (for us or the search engine).",
         "Point the canonical at an indexable page.",
         "site",
     ),
@@ -607,7 +616,7 @@ _CHECKS = [
         WARNING,
         "hreflang",
         "Hreflang to a non-200 URL",
-        "An hreflang alternate redirects, fails or answers with an error.",
+        "An hreflang alternate fails or answers with an error.",
         "Point hreflang at the final, working URL.",
         "site",
     ),
@@ -760,6 +769,171 @@ _CHECKS = [
         "page",
     ),
 ]
+
+
+# --- Checks added for issue 14 (rendering, canonicals, hreflang, links, content, sitemaps,
+# structured data, security headers, images, robots and HTML) -----------------------------
+_CHECKS += [
+    Check("robots_txt_unreachable", ERROR, "indexability", "robots.txt unreachable",
+          "robots.txt answers with a server error or not at all: search engines then treat the "
+          "whole site as disallowed.",
+          "Make /robots.txt answer 200 (or 404 when there are no rules).", "site"),
+    Check("blocked_for_search_engine", WARNING, "indexability",
+          "Blocked by robots.txt for the search engine",
+          "robots.txt lets our crawler fetch the page but disallows the search engine the audit "
+          "is for (Googlebot by default).",
+          "Allow the URL for the search engine in robots.txt, or stop linking to it.", "page"),
+    Check("nosnippet", NOTICE, "indexability", "Nosnippet page",
+          "The page asks search engines to show no snippet (nosnippet).",
+          "Remove nosnippet unless the page must appear without a text snippet.", "page"),
+    Check("noimageindex", NOTICE, "indexability", "Noimageindex page",
+          "The page asks search engines not to index its images (noimageindex).",
+          "Remove noimageindex if the images should appear in image search.", "page"),
+    Check("robots_directives_conflict", WARNING, "indexability",
+          "Meta robots and X-Robots-Tag disagree",
+          "The robots meta tag and the X-Robots-Tag header say different things about indexing "
+          "or following; search engines apply the most restrictive.",
+          "Declare the directives in one place, or make both say the same.", "page"),
+    Check("meta_refresh_to_error", ERROR, "redirects", "Meta refresh to an error page",
+          "The page's meta refresh leads to a URL that answers with an error or redirects on.",
+          "Point the refresh (better: a 301 redirect) at the final, working URL.", "site"),
+    Check("head_element_in_body", WARNING, "html", "Head elements in the body",
+          "A <title>, meta description, robots, viewport tag or hreflang link sits in the "
+          "<body> (or after content that closes the head): search engines ignore it there.",
+          "Move these elements into the <head>, before any visible content.", "page"),
+    Check("multiple_head", WARNING, "html", "More than one <head>",
+          "The HTML has several <head> start tags; everything after the first is read as body.",
+          "Keep one <head> with every head element in it.", "page"),
+    Check("multiple_body", NOTICE, "html", "More than one <body>",
+          "The HTML has several <body> start tags.", "Keep one <body>.", "page"),
+    Check("lang_invalid", WARNING, "html", "Invalid language code",
+          "The <html lang> value is not a valid language code (ISO 639 language, optional "
+          "ISO 3166-1 region), for example en_US or en-UK.",
+          'Use a BCP 47 code such as "en", "en-GB" or "pt-BR".', "page"),
+    Check("duplicate_ids", NOTICE, "html", "Duplicate element ids",
+          "Several elements of the page share an id; scripts, labels and anchors then pick one.",
+          "Give every element a unique id.", "page"),
+    Check("canonical_outside_head", WARNING, "canonicals", "Canonical outside the head",
+          'A <link rel="canonical"> sits in the <body>: search engines ignore it there.',
+          "Move the canonical link into the <head>.", "page"),
+    Check("canonical_fragment", WARNING, "canonicals", "Canonical with a fragment",
+          "The canonical URL has a #fragment, which search engines drop or misread.",
+          "Write the canonical without the fragment.", "page"),
+    Check("canonical_chain", WARNING, "canonicals", "Canonical to a page that canonicalises "
+          "elsewhere", "The canonical URL itself declares another canonical (a chain A -> B -> "
+          "C, or a loop).", "Point every canonical straight at the final preferred URL.", "site"),
+    Check("hreflang_to_noindex", WARNING, "hreflang", "Hreflang to a noindex page",
+          "An hreflang alternate asks not to be indexed, so it cannot be shown for its language.",
+          "Point hreflang only at indexable pages.", "site"),
+    Check("hreflang_to_non_canonical", WARNING, "hreflang", "Hreflang to a non-canonical page",
+          "An hreflang alternate canonicalises to another URL.",
+          "Point hreflang at the canonical URL of each alternate.", "site"),
+    Check("hreflang_to_redirect", WARNING, "hreflang", "Hreflang to a redirect",
+          "An hreflang alternate redirects elsewhere.",
+          "Point hreflang at the final URL.", "site"),
+    Check("hreflang_return_lang_mismatch", WARNING, "hreflang",
+          "Hreflang return link with another language",
+          "An alternate links back to this page, but under a different language code than the "
+          "page gives itself.",
+          "Make every page of the set use the same code for each URL.", "site"),
+    Check("hreflang_lang_mismatch", NOTICE, "hreflang", "Hreflang and html lang differ",
+          "The page's own hreflang language differs from its <html lang>.",
+          "Make the html lang and the page's hreflang agree.", "page"),
+    Check("hreflang_duplicate_lang", WARNING, "hreflang", "Several URLs for one hreflang code",
+          "The hreflang set names more than one URL for the same language code.",
+          "Keep one URL per language (and region).", "page"),
+    Check("link_to_private_address", WARNING, "links", "Links to localhost or private addresses",
+          "The page links to localhost or a private network address, which visitors and search "
+          "engines cannot reach.", "Link to the public URL instead.", "page"),
+    Check("anchor_text_empty", WARNING, "links", "Links without anchor text",
+          "Internal links have no text, no image alt, no aria-label and no title.",
+          "Give every link text that says where it leads.", "page"),
+    Check("anchor_text_generic", NOTICE, "links", "Generic anchor text",
+          'Links say only "click here", "read more" or the like.',
+          "Use anchor text that describes the target page.", "page"),
+    Check("external_link_broken", WARNING, "links", "Broken external links",
+          "The page links to other sites' URLs that answer 4xx or 5xx, or not at all.",
+          "Update the links or remove them.", "site"),
+    Check("external_link_redirect", NOTICE, "links", "External links to redirects",
+          "The page links to other sites' URLs that redirect elsewhere.",
+          "Link straight to the final URL.", "site"),
+    Check("only_nofollow_inlinks", WARNING, "links", "Reached only through nofollow links",
+          "Every internal link to the page is nofollow: search engines may not crawl it.",
+          "Link to the page without nofollow.", "site"),
+    Check("mixed_follow_inlinks", NOTICE, "links", "Both follow and nofollow inlinks",
+          "Some internal links to the page are nofollow and others are not.",
+          "Use nofollow consistently (usually not at all) for internal links.", "site"),
+    Check("unsafe_target_blank", NOTICE, "security", "target=_blank without noopener",
+          'Links to other sites open in a new tab without rel="noopener"; older browsers let '
+          "the opened page control this one.",
+          'Add rel="noopener" (or "noreferrer") to these links.', "page"),
+    Check("hsts_missing", NOTICE, "security", "No HSTS header",
+          "The HTTPS page is served without Strict-Transport-Security.",
+          "Send Strict-Transport-Security: max-age=31536000 on HTTPS answers.", "page"),
+    Check("content_type_options_missing", NOTICE, "security", "No X-Content-Type-Options",
+          "The page is served without X-Content-Type-Options: nosniff.",
+          "Send X-Content-Type-Options: nosniff.", "page"),
+    Check("frame_protection_missing", NOTICE, "security", "No protection against framing",
+          "Neither a Content-Security-Policy frame-ancestors nor X-Frame-Options protects the "
+          "page from being framed (clickjacking).",
+          "Send Content-Security-Policy: frame-ancestors 'self' (or X-Frame-Options).", "page"),
+    Check("near_duplicate_content", WARNING, "content", "Near-duplicate pages",
+          "Indexable pages whose main content is almost the same (SimHash), grouped.",
+          "Merge the pages, make each distinct, or canonicalise them to one.", "site"),
+    Check("soft_404", WARNING, "content", "Soft 404",
+          "The page answers 200 but its title or heading says it was not found.",
+          "Answer 404 (or 410) for missing pages.", "page"),
+    Check("soft_404_same_as_missing", WARNING, "content", "Same as a missing page",
+          "The page answers 200 with the same content the site serves for a URL that does not "
+          "exist: a soft 404.",
+          "Answer 404 for missing pages, and restore or redirect this one.", "site"),
+    Check("sitemap_missing_indexable", NOTICE, "sitemaps", "Indexable page missing from sitemaps",
+          "The site has a sitemap, but this indexable page is not in it.",
+          "List every indexable page in the sitemap.", "site"),
+    Check("sitemap_too_large", ERROR, "sitemaps", "Sitemap over the protocol limits",
+          "A sitemap has more than 50,000 URLs or is larger than 50 MB uncompressed; search "
+          "engines reject it.", "Split it into several sitemaps under a sitemap index.", "site"),
+    Check("sitemap_multiple", NOTICE, "sitemaps", "URL in several sitemaps",
+          "The URL is listed in more than one sitemap.",
+          "List each URL in one sitemap.", "page"),
+    Check("structured_data_invalid", ERROR, "structured_data", "Invalid JSON-LD",
+          "A JSON-LD block does not parse; search engines ignore all of it.",
+          "Fix the JSON syntax at the reported line (validate it with a JSON linter).", "page"),
+    Check("structured_data_missing_property", WARNING, "structured_data",
+          "Structured data missing required properties",
+          "A JSON-LD item of a common type (Article, Product, BreadcrumbList, Organization, "
+          "FAQPage, LocalBusiness) lacks a property it needs.",
+          "Add the named properties.", "page"),
+    Check("image_missing_dimensions", NOTICE, "images", "Images without width and height",
+          "Images have no width and height attributes, so the layout shifts as they load.",
+          "Declare width and height on every <img>.", "page"),
+    Check("image_too_large", WARNING, "images", "Heavy images",
+          "Images on the page weigh more than the limit (200 KB by default).",
+          "Compress or resize the images; serve modern formats.", "site"),
+    Check("image_alt_too_long", NOTICE, "images", "Alt text too long",
+          f"Image alt text is longer than {IMAGE_ALT_MAX_CHARS} characters.",
+          "Describe the image briefly; put long descriptions in the text.", "page"),
+    Check("rendered_noindex_changed", ERROR, "rendering", "Noindex differs after rendering",
+          "The raw HTML and the rendered page disagree on noindex: the page may be dropped, or "
+          "indexed against your intent.",
+          "Serve the same robots meta tag in the HTML as after rendering.", "page"),
+    Check("rendered_canonical_changed", WARNING, "rendering", "JavaScript changes the canonical",
+          "Rendering adds, removes or changes the canonical link.",
+          "Serve the final canonical in the HTML.", "page"),
+    Check("rendered_description_changed", NOTICE, "rendering",
+          "JavaScript changes the meta description",
+          "The meta description after rendering differs from the one in the HTML.",
+          "Serve the final description in the HTML.", "page"),
+    Check("rendered_h1_changed", NOTICE, "rendering", "JavaScript changes the h1",
+          "The h1 after rendering differs from the h1 in the HTML.",
+          "Serve the final h1 in the HTML.", "page"),
+    Check("render_console_errors", WARNING, "rendering", "JavaScript errors",
+          "Scripts of the page threw errors while it rendered.",
+          "Fix the errors shown in the browser console.", "page"),
+    Check("render_failed_resources", WARNING, "rendering", "Resources failed to load",
+          "Scripts, style sheets or data the page requested failed while it rendered.",
+          "Fix or remove the failing resources.", "page"),
+]  # fmt: skip
 
 CATALOGUE: dict[str, Check] = {check.code: check for check in _CHECKS}
 if len(CATALOGUE) != len(_CHECKS):  # pragma: no cover - a typo in the list above

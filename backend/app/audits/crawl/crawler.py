@@ -10,6 +10,8 @@ and finished pages leave through `on_batch` in batches.
 """
 
 import asyncio
+import secrets
+import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -20,12 +22,13 @@ import httpx
 import structlog
 
 from app.audits.crawl.content_coding import BodyTooLargeError, BoundedDecoder
+from app.audits.crawl.directives import evaluate
 from app.audits.crawl.http_pool import CrawlTransport
 from app.audits.crawl.parse_pool import ParsePool, ParseSettings
 from app.audits.crawl.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_for_status
 from app.audits.crawl.sitemaps import MAX_SITEMAP_BYTES, discover_sitemaps
 from app.audits.crawl.urls import DEFAULT_TRACKING_PARAMS, SiteScope, host_of, normalize_url
-from app.audits.page import CrawledPage, FetchError, RedirectHop
+from app.audits.page import CrawledPage, FetchError, Hreflang, RedirectHop
 from app.core.net_guard import AddressPolicy, AddressRefusedError
 
 if TYPE_CHECKING:
@@ -36,6 +39,8 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_MAX_DEPTH = 10
 MAX_REDIRECTS = 10
+# An external link's check gets this long, whatever the crawl's own timeout.
+EXTERNAL_LINK_TIMEOUT = 10.0
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
@@ -60,6 +65,12 @@ class CrawlConfig:
     allowed_networks: tuple[str, ...] = ()
     # Parsing subprocesses; 0 parses in the event loop (small crawls, no start-up cost).
     parse_workers: int = 1
+    # The search engine the audit is for: its robots.txt group and robots directives.
+    robots_agent: str = "Googlebot"
+    # Certificates to trust besides the system's (tests serve HTTPS with their own CA).
+    ca_file: str | None = None
+    # External link targets checked (HEAD, then GET), at most this many; 0: none.
+    max_external_links: int = 0
 
     @classmethod
     def for_project(cls, project: "Project", settings: "Settings") -> "CrawlConfig":
@@ -98,6 +109,8 @@ class CrawlConfig:
             user_agent=settings.CRAWL_USER_AGENT,
             allow_private_networks=settings.CRAWL_ALLOW_PRIVATE_NETWORKS,
             parse_workers=settings.CRAWL_PARSE_WORKERS,
+            robots_agent=settings.AUDIT_ROBOTS_AGENT,
+            max_external_links=settings.AUDIT_EXTERNAL_LINKS_MAX,
         )
 
     @property
@@ -124,6 +137,14 @@ class CrawlSummary:
     errors: dict[str, int] = field(default_factory=dict)
     # Why the start host's robots.txt had no answer (timeout, connection error...), if so.
     robots_txt_error: str | None = None
+    robots_txt_status: int | None = None
+    # Per sitemap: its URL count and size; URLs listed by several sitemaps.
+    sitemap_stats: list[dict[str, object]] = field(default_factory=list)
+    sitemap_listed_twice: int = 0
+    # What the start host answers for a URL that cannot exist: {"status", "body_hash"}.
+    missing_page_probe: dict[str, object] | None = None
+    # External link targets checked: url -> {"status", "error"}.
+    external_links: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 OnBatch = Callable[[list[CrawledPage]], Awaitable[None]]
@@ -154,9 +175,12 @@ class _Response:
     charset: str | None = None
     size_bytes: int = 0
     body: bytes | None = None  # only for HTML
-    elapsed_ms: float = 0.0
+    elapsed_ms: float = 0.0  # to the first byte of the answer (its headers)
+    download_ms: float | None = None  # then the body
     x_robots_tag: list[str] = field(default_factory=list)
     canonical_header: str | None = None
+    hreflang: list[Hreflang] = field(default_factory=list)  # from Link headers
+    missing_security_headers: list[str] = field(default_factory=list)
 
 
 class _HostGate:
@@ -200,6 +224,15 @@ class _Crawl:
         self.frontier: deque[tuple[str, int]] = deque()
         self.seen: set[str] = set()
         self.sitemap_urls: set[str] = set()
+        self.sitemap_listed_twice: dict[str, int] = {}
+        self.sitemap_hreflang: dict[str, list[tuple[str, str]]] = {}
+        self.sitemap_stats: list[dict[str, object]] = []
+        # URLs first met as <img src>: resources, whatever they answer.
+        self.image_urls: set[str] = set()
+        self.missing_page_probe: dict[str, object] | None = None
+        self.external_links: dict[str, int] = {}  # url -> its host's count so far
+        self.external_per_host: dict[str, int] = {}
+        self.external_results: dict[str, dict[str, object]] = {}
         self.sitemaps_fetched: list[str] = []
         self.sitemaps_seeded = False
         self.robots: dict[str, RobotsRules] = {}
@@ -237,12 +270,18 @@ class _Crawl:
     async def run(self, resume: CrawlResume | None) -> CrawlSummary:
         # The transport is used directly: the client layer above it (cookies, auth, redirect
         # and event hooks) is per-request work a crawler does not want.
-        self.transport = CrawlTransport(self.policy, max_connections=self.config.concurrency)
+        ssl_context = None
+        if self.config.ca_file:
+            ssl_context = ssl.create_default_context(cafile=self.config.ca_file)
+        self.transport = CrawlTransport(
+            self.policy, max_connections=self.config.concurrency, ssl_context=ssl_context
+        )
         try:
             await self.parser.start()
             main_robots = await self._robots_for(host_of(self.start_url))
             if not main_robots.disallow_all:
                 await self._discover_sitemaps(main_robots)
+                await self._probe_missing_page()
             self._seed(resume)
             workers = [asyncio.create_task(self._worker()) for _ in range(self.config.concurrency)]
             try:
@@ -254,6 +293,7 @@ class _Crawl:
             if self.failure is not None:
                 raise self.failure
             await self._flush()
+            await self._check_external_links()
         finally:
             await self.transport.aclose()
             await self.parser.close()
@@ -266,6 +306,11 @@ class _Crawl:
             sitemaps_fetched=self.sitemaps_fetched,
             errors=self.errors,
             robots_txt_error=None if self.robots_error is None else self.robots_error.value,
+            robots_txt_status=main_robots.status,
+            sitemap_stats=self.sitemap_stats,
+            sitemap_listed_twice=len(self.sitemap_listed_twice),
+            missing_page_probe=self.missing_page_probe,
+            external_links=self.external_results,
         )
 
     def _seed(self, resume: CrawlResume | None) -> None:
@@ -333,6 +378,7 @@ class _Crawl:
             await self._emit(CrawledPage(url=url, depth=depth, blocked_by_robots=True))
             return
         page, final = await self._fetch_page(url, depth)
+        page.blocked_for_agent = not rules.allows_agent(url, self.config.robots_agent)
         await self._emit(page)
         if final is not None:
             await self._emit(final)
@@ -342,31 +388,35 @@ class _Crawl:
         in scope and not yet known)."""
         page = CrawledPage(url=url, depth=depth)
         current = url
+        # Redirect targets as written, tracking parameters kept: a redirect that only adds
+        # them (`/a` -> `/a?utm_source=x`) goes somewhere new, and is no loop.
         chain_urls = {url}
+        requested = url
         first: _Response | None = None
         response: _Response | None = None
         for _hop in range(MAX_REDIRECTS + 1):
-            response = await self._request(current)
+            response = await self._request(requested)
             if first is None:
                 first = response
             if response.status not in _REDIRECT_STATUSES or response.location is None:
                 break
             page.redirect_chain.append(RedirectHop(url=current, status=response.status))
+            written = normalize_url(response.location, base=requested, tracking_params=())
             target = normalize_url(
-                response.location, base=current, tracking_params=self.config.tracking_params
+                response.location, base=requested, tracking_params=self.config.tracking_params
             )
-            if target is None:
+            if target is None or written is None:
                 response = _Response(
                     url=current, error=FetchError.INVALID_URL, error_detail=response.location
                 )
                 break
-            if target in chain_urls:
+            if written in chain_urls:
                 response = _Response(
-                    url=target, error=FetchError.REDIRECT_LOOP, error_detail=f"back to {target}"
+                    url=target, error=FetchError.REDIRECT_LOOP, error_detail=f"back to {written}"
                 )
                 break
-            chain_urls.add(target)
-            current = target
+            chain_urls.add(written)
+            current, requested = target, written
             if self.scope.contains(target):
                 rules = await self._robots_for(host_of(target))
                 if not rules.allows(target):
@@ -388,6 +438,8 @@ class _Crawl:
         if response is not None and response.error is not None:
             page.error, page.error_detail = response.error, response.error_detail
         page.final_status_code = response.status if response is not None else None
+        if response is not None and response.status is not None:
+            page.is_resource = _is_resource(response) or url in self.image_urls
         if not self.scope.contains(current) or current in self.seen:
             return page, None
         if len(self.seen) >= self.config.max_pages:
@@ -412,7 +464,13 @@ class _Crawl:
         page.content_type = response.content_type
         page.x_robots_tag = response.x_robots_tag
         page.canonical_header = response.canonical_header
+        page.download_time_ms = (
+            None if response.download_ms is None else round(response.download_ms, 1)
+        )
         page.is_html = response.body is not None
+        page.is_resource = _is_resource(response) or page.url in self.image_urls
+        if page.is_html:
+            page.missing_security_headers = response.missing_security_headers
         if response.error is not None:
             self.errors[response.error.value] = self.errors.get(response.error.value, 0) + 1
 
@@ -423,22 +481,42 @@ class _Crawl:
         parsed = await self.parser.parse(page, body, response.charset)
         for name in _PARSED_FIELDS:
             setattr(page, name, getattr(parsed, name))
+        page.hreflang.extend(response.hreflang)
+        self._note_external_links(page)
+        # Canonical, hreflang and meta refresh targets are fetched even from a page at the
+        # depth limit or asking not to be followed: their checks need the target's answer
+        # (the page budget still bounds them).
+        signals = self._extra_targets(page, with_images=False)
         if page.depth >= self.config.max_depth or self._nofollow(page):
+            for extra in signals:
+                if not self._discover(extra, page.depth + 1):
+                    break
             return
         for link in page.links:
             if link.internal and not self._discover(link.url, page.depth + 1):
                 break
         # Targets the checks need a status for, though no anchor points at them.
-        for extra in self._extra_targets(page):
+        for extra in [*signals, *self._extra_targets(page, with_images=True, only_images=True)]:
             if not self._discover(extra, page.depth + 1):
                 break
 
-    def _extra_targets(self, page: CrawledPage) -> list[str]:
+    def _extra_targets(
+        self, page: CrawledPage, *, with_images: bool, only_images: bool = False
+    ) -> list[str]:
         base = page.final_url or page.url
-        candidates = [*page.canonicals, *(h.url for h in page.hreflang)]
-        if page.meta_refresh:
-            candidates.append(page.meta_refresh)
-        candidates.extend(image.src for image in page.images)
+        candidates: list[str] = []
+        if not only_images:
+            candidates.extend([*page.canonicals, *(h.url for h in page.hreflang)])
+            if page.canonical_header:
+                candidates.append(page.canonical_header)
+            if page.meta_refresh:
+                candidates.append(page.meta_refresh)
+        images = [image.src for image in page.images] if with_images else []
+        for src in images:
+            url = normalize_url(src, base=base, tracking_params=self.config.tracking_params)
+            if url is not None and url not in self.seen and self.scope.contains(url):
+                self.image_urls.add(url)
+        candidates.extend(images)
         targets = []
         for candidate in candidates:
             url = normalize_url(candidate, base=base, tracking_params=self.config.tracking_params)
@@ -446,13 +524,20 @@ class _Crawl:
                 targets.append(url)
         return targets
 
-    @staticmethod
-    def _nofollow(page: CrawledPage) -> bool:
-        directives = [*page.meta_robots, *page.x_robots_tag]
-        return any("nofollow" in value or "none" in value.split(",") for value in directives)
+    def _nofollow(self, page: CrawledPage) -> bool:
+        """The page's links are not followed when the audit's search engine would not."""
+        agent = self.config.robots_agent.lower()
+        return evaluate(page.meta_robots, page.x_robots_tag, agent=agent).nofollow
 
     async def _emit(self, page: CrawledPage) -> None:
         page.in_sitemap = page.url in self.sitemap_urls
+        if page.in_sitemap:
+            page.sitemap_count = self.sitemap_listed_twice.get(page.url, 1)
+            alternates = self.sitemap_hreflang.get(page.url)
+            if alternates and page.is_html:
+                page.hreflang.extend(
+                    Hreflang(lang=lang, url=href, source="sitemap") for lang, href in alternates
+                )
         self.batch.append(page)
         self.emitted += 1
         if len(self.batch) >= self.batch_size:
@@ -476,29 +561,38 @@ class _Crawl:
             self.gates[host] = gate
         return gate
 
-    async def _request(self, url: str, *, max_bytes: int | None = None) -> _Response:
+    async def _request(
+        self, url: str, *, max_bytes: int | None = None, method: str = "GET"
+    ) -> _Response:
         """GET `url` (no redirects followed), its body read only when it is HTML or asked
         for with `max_bytes`, and cut off past the size cap."""
         assert self.transport is not None
         result = _Response(url=url)
         limit = max_bytes or self.config.max_body_bytes
-        started = time.perf_counter()
+        headers_at: float | None = None
         async with self._gate(host_of(url)):
+            # Timed from here: waiting for a per-host slot or a Crawl-delay is ours, not
+            # the server's.
+            started = time.perf_counter()
             try:
                 async with asyncio.timeout(self.config.timeout):
                     request = httpx.Request(
-                        "GET",
+                        method,
                         url,
                         headers=self.request_headers,
                         extensions={"timeout": self.request_timeouts},
                     )
                     response = await self.transport.handle_async_request(request)
+                    headers_at = time.perf_counter()
                     try:
                         self._read_headers(result, response)
-                        wants_body = max_bytes is not None or (
-                            result.content_type is not None
-                            and result.content_type.startswith(_HTML_TYPES)
-                            and response.status_code not in _REDIRECT_STATUSES
+                        wants_body = method == "GET" and (
+                            max_bytes is not None
+                            or (
+                                result.content_type is not None
+                                and result.content_type.startswith(_HTML_TYPES)
+                                and response.status_code not in _REDIRECT_STATUSES
+                            )
                         )
                         declared = _declared_length(response)
                         if declared is not None:
@@ -529,7 +623,10 @@ class _Crawl:
                 result.error_detail = detail[:500]
         if result.error is not None:
             result.body = None
-        result.elapsed_ms = (time.perf_counter() - started) * 1000
+        ended = time.perf_counter()
+        result.elapsed_ms = ((headers_at or ended) - started) * 1000
+        if headers_at is not None:
+            result.download_ms = (ended - headers_at) * 1000
         return result
 
     @staticmethod
@@ -546,10 +643,18 @@ class _Crawl:
                 if key.strip().lower() == "charset":
                     result.charset = value.strip().strip("'\"") or None
         result.x_robots_tag = [v.strip().lower() for v in headers.get_list("x-robots-tag")]
-        if "link" in headers:
-            canonical = response.links.get("canonical")
-            if canonical and canonical.get("url"):
-                result.canonical_header = canonical["url"]
+        for value in headers.get_list("link"):
+            for target, params in parse_link_header(value):
+                rel = params.get("rel", "").lower().split()
+                if "canonical" in rel and result.canonical_header is None:
+                    result.canonical_header = target
+                if "alternate" in rel and params.get("hreflang"):
+                    result.hreflang.append(
+                        Hreflang(lang=params["hreflang"], url=target, source="header")
+                    )
+        result.missing_security_headers = missing_security_headers(
+            headers, https=result.url.startswith("https://")
+        )
 
     @staticmethod
     async def _read_body(result: _Response, response: httpx.Response, limit: int) -> None:
@@ -632,6 +737,116 @@ class _Crawl:
         )
         self.sitemap_urls = found.urls
         self.sitemaps_fetched = found.fetched
+        self.sitemap_listed_twice = found.listed_twice
+        self.sitemap_hreflang = found.hreflang
+        self.sitemap_stats = found.stats
+
+    def _note_external_links(self, page: CrawledPage) -> None:
+        """External link targets to check once the crawl is done: at most
+        max_external_links in all and a tenth of that (at least 10) per host."""
+        budget = self.config.max_external_links
+        per_host = max(10, budget // 10)
+        for link in page.links:
+            if len(self.external_links) >= budget:
+                return
+            if link.internal or link.url in self.external_links:
+                continue
+            if not link.url.startswith(("http://", "https://")):
+                continue
+            host = host_of(link.url)
+            if self.external_per_host.get(host, 0) >= per_host:
+                continue
+            self.external_per_host[host] = self.external_per_host.get(host, 0) + 1
+            self.external_links[link.url] = 1
+
+    async def _check_external_links(self) -> None:
+        """Each external target once (the answer is shared by every page linking to it):
+        HEAD, then GET when HEAD is refused or fails; two requests at a time per host."""
+        per_host: dict[str, asyncio.Semaphore] = {}
+
+        async def check(url: str) -> None:
+            gate = per_host.setdefault(host_of(url), asyncio.Semaphore(2))
+            async with gate:
+                try:
+                    async with asyncio.timeout(EXTERNAL_LINK_TIMEOUT):
+                        response = await self._request(url, method="HEAD")
+                        # Servers that refuse or mishandle HEAD get a GET.
+                        if response.status in (403, 405, 429, 501) or (
+                            response.error == FetchError.CONNECTION
+                        ):
+                            response = await self._request(url, max_bytes=64 * 1024)
+                except TimeoutError:
+                    response = _Response(url=url, error=FetchError.TIMEOUT)
+            self.external_results[url] = {
+                "status": response.status,
+                "error": None if response.error is None else response.error.value,
+            }
+
+        await asyncio.gather(*(check(url) for url in sorted(self.external_links)))
+
+    async def _probe_missing_page(self) -> None:
+        """Once per audit: what the start host answers for a URL that cannot exist. A site
+        that answers 200 with the same page as one of its URLs has a soft 404 there."""
+        root = self.start_url.split("/", 3)
+        url = f"{root[0]}//{root[2]}/{secrets.token_hex(12)}-page-that-does-not-exist"
+        response = await self._request(url)
+        probe: dict[str, object] = {"url": url, "status": response.status, "body_hash": None}
+        if response.status == 200 and response.body is not None:
+            page = CrawledPage(url=url, depth=0, final_url=url, status_code=200, is_html=True)
+            await self._parse_only(page, response)
+            probe["body_hash"] = page.body_hash
+            probe["simhash"] = page.simhash
+        self.missing_page_probe = probe
+
+    async def _parse_only(self, page: CrawledPage, response: _Response) -> None:
+        body, response.body = response.body, None
+        if body is not None:
+            parsed = await self.parser.parse(page, body, response.charset)
+            page.body_hash, page.simhash = parsed.body_hash, parsed.simhash
+
+
+def _is_resource(response: _Response) -> bool:
+    """An answer that is not a page: a known content type other than HTML (images,
+    scripts, style sheets, PDFs...)."""
+    if response.status is None or response.status in _REDIRECT_STATUSES:
+        return False
+    kind = response.content_type
+    return kind is not None and not kind.startswith(_HTML_TYPES)
+
+
+def parse_link_header(value: str) -> list[tuple[str, dict[str, str]]]:
+    """`<https://a/>; rel="alternate"; hreflang="de", <...>; rel=canonical` ->
+    [(target, {"rel": "alternate", "hreflang": "de"}), ...] (RFC 8288)."""
+    links: list[tuple[str, dict[str, str]]] = []
+    rest = value
+    while "<" in rest:
+        _, _, rest = rest.partition("<")
+        target, closed, rest = rest.partition(">")
+        if not closed:
+            break
+        params: dict[str, str] = {}
+        segment, _, _ = rest.partition("<")
+        segment = segment.rstrip().rstrip(",")
+        for part in segment.split(";"):
+            key, equals, raw = part.partition("=")
+            if equals and key.strip():
+                params[key.strip().lower()] = raw.strip().strip('"').strip()
+        links.append((target.strip(), params))
+    return links
+
+
+def missing_security_headers(headers: httpx.Headers, *, https: bool) -> list[str]:
+    """The security headers an HTML answer lacks: HSTS (on https), nosniff, and a CSP
+    frame-ancestors or X-Frame-Options against framing."""
+    missing = []
+    if https and "strict-transport-security" not in headers:
+        missing.append("strict-transport-security")
+    if headers.get("x-content-type-options", "").strip().lower() != "nosniff":
+        missing.append("x-content-type-options")
+    csp = " ".join(headers.get_list("content-security-policy")).lower()
+    if "frame-ancestors" not in csp and "x-frame-options" not in headers:
+        missing.append("frame-protection")
+    return missing
 
 
 def _declared_length(response: httpx.Response) -> int | None:
@@ -663,4 +878,14 @@ _PARSED_FIELDS = (
     "insecure_form_actions",
     "script_count",
     "error_detail",
+    "in_body",
+    "head_count",
+    "body_count",
+    "duplicate_ids",
+    "structured_data_errors",
+    "structured_data_missing",
+    "unsafe_blank_links",
+    "simhash",
+    "empty_app_root",
+    "noscript_hint",
 )

@@ -3,15 +3,29 @@ parser in C: it builds the tree of an 8 KB page in well under a millisecond)."""
 
 import hashlib
 import json
+import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from app.audits.crawl.text import simhash, words
 from app.audits.crawl.urls import DEFAULT_TRACKING_PARAMS, SiteScope, normalize_url
 from app.audits.page import CrawledPage, Hreflang, Image, Link
 
-_INVISIBLE_TAGS = ["script", "style", "noscript", "template", "svg"]
+_INVISIBLE_TAGS = ["script", "style", "noscript", "template", "svg", "math"]
+# Page furniture, left out of the main content's words.
+_FURNITURE = "nav, header, footer, aside, [role=navigation], [role=banner], [role=contentinfo]"
+# Robots meta tags a crawler reads besides name="robots": its own name (googlebot, bingbot...).
+_CRAWLER_NAME = re.compile(r"^[a-z0-9_-]*bot(-[a-z]+)?$|^(slurp|teoma|yandex|baiduspider)$")
+# <head>/<body> start tags as written (the HTML parser merges repeated ones), once comments,
+# scripts and styles are set aside.
+_HEAD_OR_BODY_TAG = re.compile(r"<(head|body)[\s>/]", re.IGNORECASE)
+_NOT_MARKUP = re.compile(
+    r"<!--.*?-->|<script\b.*?</script\s*>|<style\b.*?</style\s*>", re.IGNORECASE | re.DOTALL
+)
 _SUBRESOURCE_SELECTORS = (
     ("script[src]", "src"),
     ("img[src]", "src"),
@@ -84,6 +98,108 @@ def _refresh_target(content: str, base: str, tracking: tuple[str, ...]) -> str |
     return normalize_url(rest, base=base, tracking_params=tracking)
 
 
+# Properties a type needs to be understood (Google's required properties for its rich
+# results; schema.org's core ones where Google requires none).
+REQUIRED_PROPERTIES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "Article": (("headline",),),
+    "NewsArticle": (("headline",),),
+    "BlogPosting": (("headline",),),
+    "Product": (("name",), ("offers", "review", "aggregateRating")),
+    "BreadcrumbList": (("itemListElement",),),
+    "Organization": (("name",),),
+    "FAQPage": (("mainEntity",),),
+    "LocalBusiness": (("name",), ("address",)),
+    "Question": (("name",), ("acceptedAnswer",)),
+    "ListItem": (("position",),),
+}
+
+
+def _json_ld_objects(data: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(data, list):
+        for item in data:
+            yield from _json_ld_objects(item)
+    elif isinstance(data, dict):
+        yield data
+        for key in ("@graph", "mainEntity", "itemListElement"):
+            if key in data:
+                yield from _json_ld_objects(data[key])
+
+
+def _missing_properties(data: Any) -> list[str]:
+    missing = []
+    for item in _json_ld_objects(data):
+        kinds = item.get("@type")
+        for kind in kinds if isinstance(kinds, list) else [kinds]:
+            for alternatives in REQUIRED_PROPERTIES.get(kind if isinstance(kind, str) else "", ()):
+                if not any(item.get(name) not in (None, "", [], {}) for name in alternatives):
+                    missing.append(f"{kind}: {' or '.join(alternatives)}")
+    return list(dict.fromkeys(missing))
+
+
+def _json_ld_error(html: str, raw: str, error: json.JSONDecodeError) -> str:
+    """`line N: message`, N counted in the HTML document when the script is found in it."""
+    at = html.find(raw) if raw.strip() else -1
+    line = error.lineno + (html.count("\n", 0, at) if at >= 0 else 0)
+    return f"line {line}: {error.msg}"
+
+
+def _in_svg(node: LexborNode) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.tag in ("svg", "math"):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _in_head(node: LexborNode) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.tag == "head":
+            return True
+        if parent.tag == "body":
+            return False
+        parent = parent.parent
+    return False
+
+
+def _main_content(tree: LexborHTMLParser) -> LexborNode | None:
+    """The main content: <main> (or role=main), else the one <article>, else the body
+    without navigation, header, footer and asides. None: the body as it is."""
+    main = tree.css_first("main, [role=main]")
+    if main is not None:
+        return main
+    articles = tree.css("article")
+    if len(articles) == 1:
+        return articles[0]
+    furniture = tree.css(_FURNITURE)
+    if not furniture:
+        return None
+    for node in furniture:
+        node.decompose()
+    return tree.body
+
+
+def _robots_meta_name(name: str, bot_token: str) -> str | None:
+    """How a robots meta tag is stored: "" for name=robots, the crawler's name for one
+    naming a crawler, None for other meta tags."""
+    if name == "robots":
+        return ""
+    if name and (name == bot_token or _CRAWLER_NAME.match(name)):
+        return name
+    return None
+
+
+def _declared_twice(html: str) -> tuple[int, int]:
+    """How many <head> and <body> start tags the HTML has (comments, scripts and styles
+    aside, looked at only when the tags seem to repeat)."""
+    found = Counter(match.group(1).lower() for match in _HEAD_OR_BODY_TAG.finditer(html))
+    if found["head"] > 1 or found["body"] > 1:
+        raw = _NOT_MARKUP.sub("", html)
+        found = Counter(match.group(1).lower() for match in _HEAD_OR_BODY_TAG.finditer(raw))
+    return found["head"], found["body"]
+
+
 def parse_html(
     page: CrawledPage,
     html: str,
@@ -100,16 +216,21 @@ def parse_html(
     if base_node is not None:
         base = normalize_url(_attr(base_node, "href") or "", base=page_url) or page_url
 
-    page.titles = [_text(node) for node in tree.css("title")]
-    robots_names = {"robots"} | ({bot_token.lower()} if bot_token else set())
+    page.titles = [_text(node) for node in tree.css("head > title")]
+    if any(not _in_svg(node) for node in tree.css("body title")):
+        page.in_body.append("title")
     for meta in tree.css("meta"):
         attrs = meta.attributes
         name = (attrs.get("name") or "").strip().lower()
         content = (attrs.get("content") or "").strip()
+        robots = _robots_meta_name(name, bot_token.lower())
+        if (name in ("description", "viewport") or robots is not None) and not _in_head(meta):
+            page.in_body.append(f"meta {name}")
+            continue
         if name == "description":
             page.meta_descriptions.append(content)
-        elif name in robots_names:
-            page.meta_robots.append(content.lower())
+        elif robots is not None:
+            page.meta_robots.append(f"{robots}: {content.lower()}" if robots else content.lower())
         elif name == "viewport" and page.viewport is None:
             page.viewport = content
         elif (attrs.get("http-equiv") or "").strip().lower() == "refresh" and content:
@@ -123,12 +244,27 @@ def parse_html(
     for link in tree.css("link[href]"):
         rel = _rel_tokens(link)
         href = _attr(link, "href") or ""
+        in_head = _in_head(link)
         if "canonical" in rel:
-            page.canonicals.append(href)
+            if in_head:
+                page.canonicals.append(href)
+            else:
+                page.in_body.append("link canonical")
         if "alternate" in rel and link.attributes.get("hreflang"):
+            if not in_head:
+                page.in_body.append("link hreflang")
+                continue
             target = normalize_url(href, base=base, tracking_params=tracking_params)
             lang = (link.attributes.get("hreflang") or "").strip()
             page.hreflang.append(Hreflang(lang=lang, url=target or href))
+    page.in_body = list(dict.fromkeys(page.in_body))
+    page.head_count, page.body_count = _declared_twice(html)
+    ids = Counter(
+        value.strip()
+        for node in tree.css("[id]")
+        if (value := node.attributes.get("id")) and value.strip()
+    )
+    page.duplicate_ids = sorted(value for value, count in ids.items() if count > 1)[:50]
 
     for heading in tree.css("h1, h2, h3, h4, h5, h6"):
         level = _HEADINGS[heading.tag or "h1"]
@@ -145,10 +281,19 @@ def parse_html(
         )
         if target is None:
             continue
-        anchor_text = _text(anchor) or (_attr(anchor, "title") or "")
+        anchor_text = (
+            _text(anchor) or (_attr(anchor, "aria-label") or "") or (_attr(anchor, "title") or "")
+        )
         if not anchor_text:
             image = anchor.css_first("img[alt]")
             anchor_text = (_attr(image, "alt") or "") if image is not None else ""
+        if (anchor.attributes.get("target") or "").strip().lower() == "_blank":
+            rel = _rel_tokens(anchor)
+            if (
+                not rel & {"noopener", "noreferrer"}
+                and urlsplit(target).hostname != urlsplit(page_url).hostname
+            ):
+                page.unsafe_blank_links.append(target)
         key = (target, anchor_text)
         if key in seen_links:
             continue  # the same link twice (menu + footer) says nothing new
@@ -167,17 +312,22 @@ def parse_html(
         if not src or src.startswith("data:"):
             continue
         absolute = normalize_url(src, base=base, tracking_params=()) or src
-        page.images.append(Image(src=absolute, alt=image.attributes.get("alt")))
+        sized = bool(_attr(image, "width")) and bool(_attr(image, "height"))
+        page.images.append(Image(src=absolute, alt=image.attributes.get("alt"), sized=sized))
 
     types: list[str] = []
     scripts = tree.css("script")
     page.script_count = len(scripts)
     for script in scripts:
         if (script.attributes.get("type") or "").strip().lower() == "application/ld+json":
+            raw = script.text(deep=True) or ""
             try:
-                types.extend(_json_ld_types(json.loads(script.text(deep=True) or "null")))
-            except ValueError:
-                types.append("invalid-json-ld")
+                data = json.loads(raw)
+            except json.JSONDecodeError as error:
+                page.structured_data_errors.append(_json_ld_error(html, raw, error))
+                continue
+            types.extend(_json_ld_types(data))
+            page.structured_data_missing.extend(_missing_properties(data))
     for node in tree.css("[itemtype]"):
         for item_type in (node.attributes.get("itemtype") or "").split():
             types.append(item_type.rstrip("/").rsplit("/", 1)[-1])
@@ -203,8 +353,15 @@ def parse_html(
         "javascript" in (node.text(deep=True) or "").lower() for node in tree.css("noscript")
     )
 
+    page.unsafe_blank_links = list(dict.fromkeys(page.unsafe_blank_links))
+    page.structured_data_missing = list(dict.fromkeys(page.structured_data_missing))
+
     tree.strip_tags(_INVISIBLE_TAGS)
     body = tree.body
     text = " ".join(body.text(deep=True, separator=" ").split()) if body is not None else ""
-    page.word_count = len(text.split())
     page.body_hash = hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+    main = _main_content(tree)
+    main_text = text if main is None else main.text(deep=True, separator=" ")
+    main_words = words(main_text.lower())
+    page.word_count = len(main_words)
+    page.simhash = simhash(main_words)

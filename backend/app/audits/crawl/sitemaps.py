@@ -12,6 +12,7 @@ from lxml import etree
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024
 MAX_SITEMAPS = 50
 MAX_SITEMAP_URLS = 50_000
+MAX_ALTERNATES = 100  # hreflang alternates kept per URL
 
 # (status, body) of a GET, or None when it failed; the crawler's guarded client.
 SitemapFetch = Callable[[str], Awaitable[tuple[int, bytes] | None]]
@@ -21,21 +22,31 @@ SitemapFetch = Callable[[str], Awaitable[tuple[int, bytes] | None]]
 class SitemapDocument:
     is_index: bool
     locations: list[str]
+    # <xhtml:link rel="alternate" hreflang> of each <url>: loc -> [(lang, href)].
+    alternates: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    size_bytes: int = 0  # uncompressed
+    too_large: bool = False
 
 
 @dataclass(slots=True)
 class SitemapDiscovery:
     urls: set[str] = field(default_factory=set)
     fetched: list[str] = field(default_factory=list)
+    # How many sitemaps list each URL (only URLs listed more than once).
+    listed_twice: dict[str, int] = field(default_factory=dict)
+    hreflang: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # Per sitemap: {"url", "urls", "bytes", "too_large"}.
+    stats: list[dict[str, object]] = field(default_factory=list)
 
 
 def _decompress(body: bytes, max_bytes: int) -> bytes:
+    """At most max_bytes + 1 bytes (one more says it was larger), so a gzip bomb is cut
+    off, not inflated."""
     if not body.startswith(b"\x1f\x8b"):
-        return body[:max_bytes]
-    # Read at most max_bytes + 1 so a gzip bomb is cut off, not inflated.
+        return body[: max_bytes + 1]
     with gzip.GzipFile(fileobj=io.BytesIO(body)) as stream:
         try:
-            return stream.read(max_bytes)
+            return stream.read(max_bytes + 1)
         except (OSError, EOFError, zlib.error):
             return b""
 
@@ -46,10 +57,13 @@ _PARSER = etree.XMLParser(
 
 
 def parse_sitemap(body: bytes, *, max_bytes: int = MAX_SITEMAP_BYTES) -> SitemapDocument:
-    """`<urlset>` or `<sitemapindex>`: the `<loc>` values, namespaces ignored."""
-    xml = _decompress(body, max_bytes).lstrip()
+    """`<urlset>` or `<sitemapindex>`: the `<loc>` values and hreflang alternates,
+    namespaces ignored."""
+    xml = _decompress(body, max_bytes)
+    size, too_large = min(len(xml), max_bytes), len(xml) > max_bytes
+    xml = xml[:max_bytes].lstrip()
     if not xml:
-        return SitemapDocument(is_index=False, locations=[])
+        return SitemapDocument(is_index=False, locations=[], size_bytes=size, too_large=too_large)
     try:
         root = etree.fromstring(xml, parser=_PARSER)
     except etree.XMLSyntaxError:
@@ -59,14 +73,33 @@ def parse_sitemap(body: bytes, *, max_bytes: int = MAX_SITEMAP_BYTES) -> Sitemap
     is_index = etree.QName(root).localname == "sitemapindex"
     child = "sitemap" if is_index else "url"
     locations: list[str] = []
+    alternates: dict[str, list[tuple[str, str]]] = {}
     for entry in root:
         if not isinstance(entry.tag, str) or etree.QName(entry).localname != child:
             continue
+        loc: str | None = None
+        links: list[tuple[str, str]] = []
         for node in entry:
-            if isinstance(node.tag, str) and etree.QName(node).localname == "loc" and node.text:
-                locations.append(node.text.strip())
-                break
-    return SitemapDocument(is_index=is_index, locations=locations)
+            if not isinstance(node.tag, str):
+                continue
+            name = etree.QName(node).localname
+            if name == "loc" and node.text and loc is None:
+                loc = node.text.strip()
+            elif name == "link" and (node.get("rel") or "").strip().lower() == "alternate":
+                lang, href = (node.get("hreflang") or "").strip(), (node.get("href") or "").strip()
+                if lang and href:
+                    links.append((lang, href))
+        if loc is not None:
+            locations.append(loc)
+            if links:
+                alternates[loc] = links
+    return SitemapDocument(
+        is_index=is_index,
+        locations=locations,
+        alternates=alternates,
+        size_bytes=size,
+        too_large=too_large,
+    )
 
 
 async def discover_sitemaps(
@@ -90,6 +123,15 @@ async def discover_sitemaps(
             continue
         found.fetched.append(sitemap_url)
         document = parse_sitemap(response[1])
+        found.stats.append(
+            {
+                "url": sitemap_url,
+                "urls": len(document.locations),
+                "bytes": document.size_bytes,
+                "too_large": document.too_large or len(document.locations) > MAX_SITEMAP_URLS,
+            }
+        )
+        listed: set[str] = set()
         for location in document.locations:
             if document.is_index:
                 if location not in seen:
@@ -97,8 +139,15 @@ async def discover_sitemaps(
                     queue.append(location)
                 continue
             page_url = accept_url(location)
-            if page_url is not None:
-                found.urls.add(page_url)
-                if len(found.urls) >= max_urls:
-                    break
+            if page_url is None or page_url in listed:
+                continue
+            listed.add(page_url)
+            if page_url in found.urls:
+                found.listed_twice[page_url] = found.listed_twice.get(page_url, 1) + 1
+                continue
+            if len(found.urls) >= max_urls:
+                continue
+            found.urls.add(page_url)
+            if location in document.alternates:
+                found.hreflang[page_url] = document.alternates[location][:MAX_ALTERNATES]
     return found

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from app.audits.crawl.text import word_count
 from app.audits.crawl.urls import SiteScope, normalize_url
 from app.audits.page import CrawledPage, Link, RenderedView
 from app.audits.render.proxy import RenderProxy
@@ -67,9 +68,33 @@ _EXTRACT_JS = """() => {
       href: a.href, text: text(a).slice(0, 500),
       rel: (a.getAttribute("rel") || "").toLowerCase(),
     })),
-    text: document.body ? document.body.innerText : "",
+    // The main content, chosen as the crawl's parser chooses it.
+    text: (() => {
+      const articles = document.querySelectorAll("article");
+      const root = document.querySelector("main, [role=main]")
+        || (articles.length === 1 ? articles[0] : null);
+      if (root) return root.innerText || root.textContent || "";
+      if (!document.body) return "";
+      const body = document.body.cloneNode(true);
+      body.querySelectorAll("nav, header, footer, aside, [role=navigation], [role=banner], "
+        + "[role=contentinfo], script, style, noscript, template, svg, math")
+        .forEach((node) => node.remove());
+      return body.textContent || "";
+    })(),
+    robots: Array.from(document.querySelectorAll("head meta[name]"))
+      .filter((m) => /^(robots|[a-z0-9_-]*bot(-[a-z]+)?)$/i.test(m.getAttribute("name")))
+      .map((m) => {
+        const name = m.getAttribute("name").toLowerCase();
+        const content = (m.getAttribute("content") || "").toLowerCase();
+        return name === "robots" ? content : name + ": " + content;
+      }),
+    canonical: (document.querySelector("head link[rel~=canonical]") || {}).href || null,
+    description: (document.querySelector("head meta[name=description]") || {}).content ?? null,
   };
 }"""
+# Request failures that are ours (blocked resource types, the SSRF guard), not the page's.
+_OWN_ABORTS = ("net::ERR_BLOCKED_BY_CLIENT", "net::ERR_ABORTED")
+MAX_REPORTED = 20
 
 _playwright_executable: str | None = None
 
@@ -144,6 +169,9 @@ def choose_pages_to_render(pages: Sequence[CrawledPage], limit: int) -> list[str
         and page.status_code == 200
         and not page.blocked_by_robots
         and not page.redirect_chain
+        # A meta refresh stub is a redirect: rendering it would follow the refresh and
+        # describe another page.
+        and page.meta_refresh in (None, page.final_url or page.url)
     ]
     candidates.sort(key=lambda page: (-_render_need(page), page.depth, page.url))
     return [page.url for page in candidates[: max(0, limit)]]
@@ -174,6 +202,11 @@ class _Extracted:
     h1: list[str]
     links: list[Link]
     word_count: int
+    meta_robots: list[str] | None = None
+    canonical: str | None = None
+    description: str | None = None
+    console_errors: list[str] | None = None
+    failed_requests: list[str] | None = None
 
 
 class PageRenderer:
@@ -319,9 +352,33 @@ class PageRenderer:
             context.route_web_socket("**/*", route_websocket)
             page = context.new_page()
             activity = _NetworkActivity()
+            errors: list[str] = []
+            failed: list[str] = []
+
+            def on_console(message: Any) -> None:
+                if message.type == "error" and len(errors) < MAX_REPORTED:
+                    errors.append(str(message.text)[:300])
+
+            def on_page_error(error: Any) -> None:
+                if len(errors) < MAX_REPORTED:
+                    errors.append(str(error)[:300])
+
+            def on_failed(request: Any) -> None:
+                activity.finished(request)
+                reason = str(request.failure or "")
+                if not reason.startswith(_OWN_ABORTS) and len(failed) < MAX_REPORTED:
+                    failed.append(f"{request.url[:300]} ({reason})")
+
+            def on_response(response: Any) -> None:
+                if response.status >= 400 and len(failed) < MAX_REPORTED:
+                    failed.append(f"{response.url[:300]} (HTTP {response.status})")
+
             page.on("request", activity.started)
             page.on("requestfinished", activity.finished)
-            page.on("requestfailed", activity.finished)
+            page.on("requestfailed", on_failed)
+            page.on("console", on_console)
+            page.on("pageerror", on_page_error)
+            page.on("response", on_response)
             page.goto(url, wait_until="load", timeout=self.timeout * 1000)
             # Then let scripts finish what they fetch: until the network has been quiet a
             # moment (Playwright's "networkidle" always waits a full 500 ms).
@@ -332,7 +389,14 @@ class PageRenderer:
             final_url = page.url
         finally:
             context.close()
-        return _extract(data, final_url)
+        extracted = _extract(data, final_url)
+        # The document's own answer is the crawl's to report, not a failed resource.
+        own = normalize_url(url)
+        extracted.failed_requests = [
+            entry for entry in failed if normalize_url(entry.rsplit(" (", 1)[0]) != own
+        ]
+        extracted.console_errors = errors
+        return extracted
 
     def _refusal(self, url: str, verdicts: dict[str, str | None]) -> str | None:
         """Why the guard refuses `url`, or None. Verdicts are cached per host for one page."""
@@ -381,11 +445,15 @@ def _extract(data: dict[str, Any], final_url: str) -> _Extracted:
             )
         )
     title = data.get("title")
+    canonical, description = data.get("canonical"), data.get("description")
     return _Extracted(
         title=str(title) if title else None,
         h1=[" ".join(str(h).split()) for h in data.get("h1", [])],
         links=links,
-        word_count=len(str(data.get("text", "")).split()),
+        word_count=word_count(str(data.get("text", ""))),
+        meta_robots=[str(value) for value in data.get("robots", [])],
+        canonical=str(canonical) if canonical else None,
+        description=None if description is None else str(description),
     )
 
 
@@ -401,6 +469,11 @@ def _compare(extracted: _Extracted, raw: CrawledPage) -> RenderedView:
         word_count=extracted.word_count,
         links_only_rendered=only_rendered,
         words_only_rendered=max(0, extracted.word_count - raw.word_count),
+        meta_robots=extracted.meta_robots,
+        canonical=extracted.canonical,
+        description=extracted.description,
+        console_errors=extracted.console_errors or [],
+        failed_requests=extracted.failed_requests or [],
     )
 
 
