@@ -30,6 +30,9 @@ TODAY = dt.datetime.now(dt.UTC).date()
 @pytest.fixture
 def live(gsc: GscState) -> GscState:
     gsc.today = TODAY  # workers sync up to their own yesterday
+    # A message an earlier test's worker left unread (a late Beat firing) must not start
+    # work for this test's projects.
+    celery_app.control.purge()
     return gsc
 
 
@@ -92,7 +95,7 @@ def test_a_backfill_resumes_from_its_last_finished_day_after_sigkill(
         wait_for(
             lambda: (load(job.id).progress_current or 0) >= 2,
             timeout=60,
-            what="two finished days",
+            what=f"two finished days of job {job.id}",
         )
         first.kill()
     killed_at = load(job.id)
