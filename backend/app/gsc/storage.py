@@ -65,10 +65,11 @@ SELECT query, page, country, device FROM gsc_stage
 """
 
 # Every lookup of a page's queries and pages in the dictionaries is a probe of their unique
-# index, written as a correlated scalar subquery: a join would leave the plan to statistics
-# that lag far behind a dictionary growing by thousands of entries a page (a nested loop
-# over a dictionary thought empty reads it once per staged row). Sequential scans are off
-# for the page statements (_PROBE_PLANS), so the probes use the index.
+# index, once per distinct value, written as a correlated scalar subquery: a join would leave
+# the plan to statistics that lag far behind a dictionary growing by thousands of entries a
+# page (a nested loop over a dictionary thought empty reads it once per staged row).
+# Sequential scans are off for the page statements (_PROBE_PLANS), so the probes use the
+# index; the page's rows then meet the few thousand ids found by hash.
 _NEW_QUERIES = """
 INSERT INTO gsc_queries (site_id, query)
 SELECT %(site)s, s.query FROM (SELECT DISTINCT query FROM gsc_stage) s
@@ -87,25 +88,33 @@ ON CONFLICT (site_id, page) DO NOTHING
 # nearly in order instead of splitting pages all over). ON CONFLICT finds existing rows by
 # probing the primary key, whatever the statistics say; unchanged ones are not rewritten.
 _UPSERT_ROWS = """
-    INSERT INTO gsc_rows AS r (site_id, search_type, date, query_id, page_id, country, device,
-                               clicks, impressions, position)
-    SELECT %(site)s, %(type)s, %(day)s, k.query_id, k.page_id, k.country, k.device,
-           k.clicks, k.impressions, k.position
-    FROM (
-        SELECT (SELECT q.id FROM gsc_queries q
-                WHERE q.site_id = %(site)s AND q.query = s.query) AS query_id,
-               (SELECT p.id FROM gsc_pages p
-                WHERE p.site_id = %(site)s AND p.page = s.page) AS page_id,
-               s.country, s.device, s.clicks, s.impressions, s.position
-        FROM gsc_stage s
-    ) k
-    {unchanged}
-    ORDER BY k.query_id, k.page_id, k.country, k.device
-    ON CONFLICT (site_id, search_type, date, query_id, page_id, country, device) DO UPDATE
-    SET clicks = excluded.clicks, impressions = excluded.impressions,
-        position = excluded.position
-    WHERE (r.clicks, r.impressions, r.position)
-          IS DISTINCT FROM (excluded.clicks, excluded.impressions, excluded.position)
+WITH queries AS MATERIALIZED (
+    SELECT v.query, (SELECT q.id FROM gsc_queries q
+                     WHERE q.site_id = %(site)s AND q.query = v.query) AS id
+    FROM (SELECT DISTINCT query FROM gsc_stage) v
+), pages AS MATERIALIZED (
+    SELECT v.page, (SELECT p.id FROM gsc_pages p
+                    WHERE p.site_id = %(site)s AND p.page = v.page) AS id
+    FROM (SELECT DISTINCT page FROM gsc_stage) v
+)
+INSERT INTO gsc_rows AS r (site_id, search_type, date, query_id, page_id, country, device,
+                           clicks, impressions, position)
+SELECT %(site)s, %(type)s, %(day)s, k.query_id, k.page_id, k.country, k.device,
+       k.clicks, k.impressions, k.position
+FROM (
+    SELECT queries.id AS query_id, pages.id AS page_id,
+           s.country, s.device, s.clicks, s.impressions, s.position
+    FROM gsc_stage s
+    JOIN queries ON queries.query = s.query
+    JOIN pages ON pages.page = s.page
+) k
+{unchanged}
+ORDER BY k.query_id, k.page_id, k.country, k.device
+ON CONFLICT (site_id, search_type, date, query_id, page_id, country, device) DO UPDATE
+SET clicks = excluded.clicks, impressions = excluded.impressions,
+    position = excluded.position
+WHERE (r.clicks, r.impressions, r.position)
+      IS DISTINCT FROM (excluded.clicks, excluded.impressions, excluded.position)
 """
 
 # A day synced before: rows stored with the same values are left out up front (one probe of
