@@ -202,10 +202,11 @@ def test_retention_removes_old_audits_with_their_rows(session: Session) -> None:
             " internal_link_count, external_link_count, script_count, empty_app_root,"
             " noscript_hint, redirect_chain, titles, meta_descriptions, meta_robots,"
             " x_robots_tag, canonicals, h1, h2, heading_levels, hreflang, images,"
-            " structured_data_types, insecure_resources, insecure_form_actions, crawled_at)"
+            " structured_data_types, insecure_resources, insecure_form_actions, crawled_at,"
+            " is_resource, blocked_for_agent, sitemap_count, facts)"
             " VALUES (:a, 'https://example.com/', 0, 0, true, true, false, false, false, false,"
             " 0, 0, 0, 0, false, false, '[]', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}',"
-            " '[]', '[]', '{}', '{}', '{}', now())"
+            " '[]', '[]', '{}', '{}', '{}', now(), false, false, 0, '{}')"
         ),
         {"a": old.id},
     )
