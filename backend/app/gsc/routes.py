@@ -54,6 +54,21 @@ def _unprocessable(exc: ValueError) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc))
 
 
+class _service_errors:  # noqa: N801 - used as a statement: `with _service_errors():`
+    """Answers the service's refusals: not connected (404), invalid input (422)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if isinstance(exc, service.NotConnectedError):
+            raise _not_connected() from exc
+        if isinstance(exc, ValueError):
+            raise _unprocessable(exc) from exc
+
+
 def _not_connected() -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=service.NOT_CONNECTED)
 
@@ -107,17 +122,13 @@ def check_gsc_connection(
     body: Annotated[GscConnectionTest | None, Body()] = None,
 ) -> ConnectionTestPublic:
     """Tests the credential and property given (before saving), or the stored ones."""
-    try:
+    with _service_errors():
         return service.check_connection(
             session=session,
             project=project,
             property=body.property if body else None,
             credentials=body.credentials if body else None,
         )
-    except service.NotConnectedError as exc:
-        raise _not_connected() from exc
-    except ValueError as exc:
-        raise _unprocessable(exc) from exc
 
 
 @router.post(
@@ -181,7 +192,7 @@ def get_gsc_metrics(
 ) -> GscMetricsPublic:
     """Daily clicks, impressions, CTR and average position (from the property totals, so
     anonymised queries count), with the same-length period before."""
-    try:
+    with _service_errors():
         return service.metrics(
             session=session,
             project=project,
@@ -191,10 +202,6 @@ def get_gsc_metrics(
             country=country,
             device=device,
         )
-    except service.NotConnectedError as exc:
-        raise _not_connected() from exc
-    except ValueError as exc:
-        raise _unprocessable(exc) from exc
 
 
 @router.get(
@@ -214,7 +221,7 @@ def list_gsc_queries(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> GscQueriesPublic:
-    try:
+    with _service_errors():
         return service.top_queries(
             session=session,
             project=project,
@@ -229,10 +236,6 @@ def list_gsc_queries(
             limit=limit,
             offset=offset,
         )
-    except service.NotConnectedError as exc:
-        raise _not_connected() from exc
-    except ValueError as exc:
-        raise _unprocessable(exc) from exc
 
 
 @router.get(
@@ -252,7 +255,7 @@ def list_gsc_pages(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> GscPagesPublic:
-    try:
+    with _service_errors():
         return service.top_pages(
             session=session,
             project=project,
@@ -267,10 +270,6 @@ def list_gsc_pages(
             limit=limit,
             offset=offset,
         )
-    except service.NotConnectedError as exc:
-        raise _not_connected() from exc
-    except ValueError as exc:
-        raise _unprocessable(exc) from exc
 
 
 @router.get(
@@ -288,7 +287,7 @@ def get_gsc_query_series(
     country: Country = None,
     device: Device = None,
 ) -> GscSeriesPublic:
-    try:
+    with _service_errors():
         return service.series(
             session=session,
             project=project,
@@ -300,10 +299,6 @@ def get_gsc_query_series(
             country=country,
             device=device,
         )
-    except service.NotConnectedError as exc:
-        raise _not_connected() from exc
-    except ValueError as exc:
-        raise _unprocessable(exc) from exc
 
 
 @router.get(
@@ -321,7 +316,7 @@ def get_gsc_page_series(
     country: Country = None,
     device: Device = None,
 ) -> GscSeriesPublic:
-    try:
+    with _service_errors():
         return service.series(
             session=session,
             project=project,
@@ -333,7 +328,3 @@ def get_gsc_page_series(
             country=country,
             device=device,
         )
-    except service.NotConnectedError as exc:
-        raise _not_connected() from exc
-    except ValueError as exc:
-        raise _unprocessable(exc) from exc
