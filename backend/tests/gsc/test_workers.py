@@ -88,6 +88,7 @@ def test_a_backfill_resumes_from_its_last_finished_day_after_sigkill(
 ) -> None:
     connected = connect(session, fake, live)
     live.query_delay = 0.5  # about two seconds a day (four calls)
+    today = dt.datetime.now(dt.UTC).date()  # the job's own today, even past midnight UTC
     with celery_worker(concurrency=1, include="app.gsc.tasks", env=_worker_env(fake)) as first:
         job, _ = service.start_backfill(
             session=session, project=connected.project, user=connected.owner, days=8
@@ -122,7 +123,7 @@ def test_a_backfill_resumes_from_its_last_finished_day_after_sigkill(
         for call in fake.calls(r"/searchAnalytics/query")
         if "query" in call.json()["dimensions"]
     }
-    yesterday = TODAY - dt.timedelta(days=1)
+    yesterday = today - dt.timedelta(days=1)
     newest = {(yesterday - dt.timedelta(days=n)).isoformat() for n in range(finished)}
     assert not refetched & newest  # the days finished before the kill were not fetched again
     assert len(stored_rows(DOMAIN_PROPERTY)) == 8 * live.rows_per_day
