@@ -30,6 +30,8 @@ export type FakeGoogleInfo = {
     clicks: number;
     campaign: { name: string; cost: number; clicks: number };
   };
+  /** SerpApi, the rank provider: its base URL and the key it accepts. */
+  serp: { url: string; api_key: string };
 };
 
 const BACKEND = path.resolve(import.meta.dirname, "../../backend");

@@ -121,3 +121,45 @@ test("connect Google Ads, sync, read spend and the campaigns with their totals",
   await page.getByRole("dialog", { name: "Disconnect Google Ads?" }).getByRole("button", { name: "Disconnect" }).click();
   await expect(section.getByRole("form", { name: "Connect Google Ads" })).toBeVisible();
 });
+
+test("connect SerpApi for a project, tested before it is saved, and check a keyword through it", async ({ page, platform, shoot }) => {
+  const { serp } = platform.google;
+  await signUp(page);
+  await createProject(page, "Ranked site", platform.siteUrl);
+
+  const provider = page.getByRole("region", { name: "Rank provider" });
+  const form = provider.getByRole("form", { name: "Connect a rank provider" });
+  await expect(form.getByLabel("Provider")).toHaveValue("serpapi");
+  await form.getByLabel("API key").fill("not-the-right-key");
+  await form.getByRole("button", { name: "Test connection" }).click();
+  const result = form.getByRole("status", { name: "Connection test" });
+  await expect(result).toHaveAttribute("data-ok", "false");
+  await form.getByLabel("API key").fill(serp.api_key);
+  await form.getByRole("button", { name: "Test connection" }).click();
+  await expect(result).toHaveAttribute("data-ok", "true");
+  await expect(result).toContainText("searches left");
+  await form.getByRole("button", { name: "Save" }).click();
+
+  // Connected: the provider and the key's fingerprint, when; never the key.
+  const summary = provider.getByTestId("connection-summary");
+  await expect(summary).toContainText("SerpApi");
+  await expect(summary).toContainText("SerpApi key #");
+  await expect(provider).not.toContainText(serp.api_key);
+  await shoot("70-serp-connected");
+
+  // A keyword checked through it: the fake ranks other sites only.
+  const rankings = page.getByTestId("rankings-panel");
+  await rankings.getByLabel("Keywords, one a line").fill("seo platform demo");
+  await rankings.getByRole("button", { name: "Add keywords" }).click();
+  const row = rankings.getByTestId("keyword-row").filter({ hasText: "seo platform demo" });
+  await expect(row).toContainText("Pending");
+  await rankings.getByRole("button", { name: "Refresh rankings" }).click();
+  // The refresh job's progress is followed in the jobs panel; the list is read on a reload.
+  await expect(page.getByText("1 not in the top 100").first()).toBeVisible({ timeout: 60_000 });
+  await page.reload();
+  await expect(row).toContainText("Not in top");
+
+  await summary.getByRole("button", { name: "Disconnect" }).click();
+  await page.getByRole("dialog", { name: "Disconnect SerpApi?" }).getByRole("button", { name: "Disconnect" }).click();
+  await expect(provider.getByRole("form", { name: "Connect a rank provider" })).toBeVisible();
+});

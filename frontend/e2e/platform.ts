@@ -136,6 +136,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     GSC_API_BASE_URL: google.info.url,
     GOOGLE_ADS_API_BASE_URL: google.info.url,
     GOOGLE_TOKEN_HOSTS: "oauth2.googleapis.com,accounts.google.com,www.googleapis.com,127.0.0.1",
+    // Rank tracking asks the fake SerpApi.
+    SERPAPI_BASE_URL: google.info.serp.url,
   };
 
   // A database and a Redis database of our own, empty at every run.

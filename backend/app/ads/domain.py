@@ -18,6 +18,7 @@ domain = Domain(
             task="app.ads.tasks.sync_all_accounts", schedule=crontab(hour=4, minute=0)
         ),
     },
+    large_tables=("ads_campaign_days",),
     job_types={
         ADS_SYNC_JOB: JobTypeSpec(
             label="Google Ads sync", entry_tasks=("app.ads.tasks.sync_account",)

@@ -20,5 +20,6 @@ domain = Domain(
     },
     # An audit holds thousands of rows (pages, links and issues cascade): a few per batch.
     retention={"audit_runs": RetentionSpec("app.audits.service.purge_old_audits", batch=5)},
+    large_tables=("audit_pages", "audit_links", "audit_issues"),
     job_types={AUDIT_JOB: JobTypeSpec(label="Audit", entry_tasks=("app.audits.tasks.crawl_site",))},
 )

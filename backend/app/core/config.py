@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     # The job_events outbox (terminal transitions), consumed within seconds
     JOB_EVENT_RETENTION_DAYS: int = Field(default=14, ge=2)
 
+    # Weekly database optimization (VACUUM (ANALYZE) of the large tables): the longest one
+    # table's VACUUM may run, and how long it waits for a table another session holds
+    # (a migration, an index build) before reporting it locked and going on.
+    OPTIMIZE_DB_STATEMENT_TIMEOUT_SECONDS: float = Field(default=900, gt=0)
+    OPTIMIZE_DB_LOCK_TIMEOUT_SECONDS: float = Field(default=30, gt=0)
+
     # Operations endpoints
     HEALTH_CACHE_SECONDS: float = Field(default=3, ge=0)
     METRICS_TOKEN: str | None = Field(default=None, repr=False)

@@ -73,7 +73,9 @@ class Domain:
     """What a domain plugs in. Module fields name modules of the domain's own package;
     `queues` maps its task names (or glob patterns of them) to a queue other than
     `default`; `schedule` maps Beat entry names (unique across the platform) to entries;
-    `retention` maps clean-up rule names to their rules, which the daily clean-up runs."""
+    `retention` maps clean-up rule names to their rules, which the daily clean-up runs;
+    `large_tables` names its tables that grow with use (synced data, job history), which
+    the weekly database optimization vacuums and analyzes."""
 
     name: str
     models: str | None = None
@@ -83,6 +85,7 @@ class Domain:
     schedule: Mapping[str, BeatEntry] = field(default_factory=dict)
     job_types: Mapping[str, JobTypeSpec] = field(default_factory=dict)
     retention: Mapping[str, RetentionSpec] = field(default_factory=dict)
+    large_tables: tuple[str, ...] = ()
 
 
 class DomainDeclarationError(Exception):
@@ -125,6 +128,7 @@ def _check_unique(domains: Sequence[Domain]) -> None:
         ("Beat entry", [entry for d in domains for entry in d.schedule]),
         ("job type", [job_type for d in domains for job_type in d.job_types]),
         ("retention rule", [rule for d in domains for rule in d.retention]),
+        ("large table", [table for d in domains for table in d.large_tables]),
     ):
         seen: set[str] = set()
         for name in names:
@@ -164,6 +168,11 @@ def task_routes(domains: Iterable[Domain]) -> dict[str, dict[str, str]]:
 def retention_rules(domains: Iterable[Domain]) -> dict[str, RetentionSpec]:
     """Every declared clean-up rule, by name."""
     return {name: rule for d in domains for name, rule in d.retention.items()}
+
+
+def large_tables(domains: Iterable[Domain]) -> list[str]:
+    """Every declared large table, in declaration order (the order they are vacuumed in)."""
+    return [table for d in domains for table in d.large_tables]
 
 
 def job_types(domains: Iterable[Domain]) -> dict[str, JobTypeSpec]:

@@ -30,4 +30,13 @@ domain = Domain(
     # Rows of a property no project reaches any more (its project was deleted); gsc_rows has
     # no foreign key on purpose (storage.py), so this rule removes them.
     retention={"gsc_orphan_rows": RetentionSpec("app.gsc.service.purge_orphan_rows")},
+    # The rows and the per-day sums are rewritten for every provisional day a sync sees again.
+    large_tables=(
+        "gsc_rows",
+        "gsc_totals",
+        "gsc_query_days",
+        "gsc_page_days",
+        "gsc_queries",
+        "gsc_pages",
+    ),
 )

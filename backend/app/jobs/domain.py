@@ -9,6 +9,9 @@ domain = Domain(
     tasks="app.jobs.tasks",
     routes="app.jobs.routes",
     retention={"job_events": RetentionSpec("app.jobs.service.purge_old_job_events")},
+    # Every job updates its row a few times and the clean-up deletes old ones; the outbox
+    # is written and purged all day.
+    large_tables=("job_runs", "job_events"),
     schedule={
         "rescue-stalled-jobs": BeatEntry(
             task="app.jobs.tasks.rescue_stalled_jobs",

@@ -16,6 +16,7 @@ domain = Domain(
         "orphan_backlinks": RetentionSpec("app.links.service.purge_orphan_backlinks"),
         "stale_link_uploads": RetentionSpec("app.links.service.purge_stale_uploads"),
     },
+    large_tables=("backlinks",),
     job_types={
         LINKS_INGEST_JOB: JobTypeSpec(
             label="Backlink import", entry_tasks=("app.links.tasks.ingest_links",)

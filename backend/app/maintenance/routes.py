@@ -1,4 +1,5 @@
-"""Maintenance jobs operators start by hand: the retention clean-up and the health check.
+"""Maintenance jobs operators start by hand: the retention clean-up, the health check and
+the database optimization.
 
 Under /jobs/maintenance, beside the other job routes (and their operation ids, `jobs-...`),
 but owned here so that jobs/ never imports maintenance/.
@@ -40,4 +41,17 @@ def start_cleanup(session: SessionDep, superuser: SuperUser) -> JobPublic:
 def start_health_check(session: SessionDep, superuser: SuperUser) -> JobPublic:
     """Starts a health check of the database and Redis, as a tracked job."""
     job, _ = service.start_health_check_job(session=session, user=superuser)
+    return JobPublic.model_validate(job)
+
+
+@router.post(
+    "/optimize-db",
+    response_model=JobPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_SUPERUSERS_ONLY,
+)
+def start_optimize_db(session: SessionDep, superuser: SuperUser) -> JobPublic:
+    """Starts a VACUUM (ANALYZE) of the large tables now, as a tracked job on the `low`
+    queue (the active one is returned if there is one, whoever started it)."""
+    job, _ = service.start_optimize_db_job(session=session, user=superuser)
     return JobPublic.model_validate(job)

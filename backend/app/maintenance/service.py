@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.core.config import settings
 from app.core.domains import declared_domains
 from app.core.domains import retention_rules as declared_retention_rules
 from app.health import service as health_service
-from app.jobs.models import JobRun
+from app.jobs.models import JobRun, JobStatus
 from app.jobs.service import day_dedupe_key, start_job
-from app.maintenance.domain import MAINTENANCE_JOB
+from app.maintenance.domain import MAINTENANCE_JOB, OPTIMIZE_DB_JOB
 from app.users.models import User
 
 DELETE_BATCH = 5000
@@ -139,4 +139,54 @@ def start_health_check_job(*, session: Session, user: User | None) -> tuple[JobR
         user=user,
         config={"task": HEALTH_CHECK_STAGE},
         dedupe_key=HEALTH_CHECK_STAGE,
+    )
+
+
+OPTIMIZE_DB_STAGE = "optimize_db"
+_ACTIVE = (JobStatus.queued, JobStatus.running, JobStatus.retrying)
+
+
+def start_optimize_db_job(
+    *,
+    session: Session,
+    user: User | None,
+    scheduled: bool = False,
+    tables: list[str] | None = None,
+) -> tuple[JobRun, bool]:
+    """Starts the database optimization (VACUUM (ANALYZE) of the large tables, optimize.py),
+    or returns the one already active, whoever started it: two VACUUMs of the same table
+    would only queue behind each other's lock. When `scheduled` by Beat, once a UTC day
+    (Beat fires on Sundays only), however many Beats fire.
+
+    `tables` narrows it to those tables (default: every declared large table, read when the
+    job runs)."""
+    # Starts by Beat and by people use different dedupe keys (a day's key, which must
+    # outlive the job, and the active-only key), so one lock serializes them all and the
+    # active job of the type is looked for under it; the lock ends with the transaction.
+    session.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": OPTIMIZE_DB_JOB},
+    )
+    active = session.exec(
+        select(JobRun)
+        .where(JobRun.job_type == OPTIMIZE_DB_JOB, col(JobRun.status).in_(_ACTIVE))
+        .order_by(col(JobRun.queued_at))
+    ).first()
+    if active is not None:
+        session.expunge(active)
+        session.commit()
+        return active, False
+    key = day_dedupe_key(OPTIMIZE_DB_JOB, OPTIMIZE_DB_STAGE) if scheduled else OPTIMIZE_DB_STAGE
+    config: dict[str, Any] = {} if tables is None else {"tables": tables}
+    # Priority: bulk (it may run for minutes on the `low` queue and no one waits on it); the
+    # start passes it here once jobs carry a priority.
+    return start_job(
+        session=session,
+        job_type=OPTIMIZE_DB_JOB,
+        stage=OPTIMIZE_DB_STAGE,
+        project=None,
+        user=user,
+        config=config,
+        dedupe_key=key,
+        once=scheduled,
     )

@@ -32,4 +32,5 @@ domain = Domain(
     retention={
         "notification_deliveries": RetentionSpec("app.notifications.service.purge_old_deliveries")
     },
+    large_tables=("notification_deliveries", "notification_delivery_attempts"),
 )

@@ -24,4 +24,5 @@ domain = Domain(
         ),
     },
     retention={"serp_snapshots": RetentionSpec("app.serp.service.purge_old_snapshots")},
+    large_tables=("serp_snapshots",),
 )

@@ -120,11 +120,15 @@ def delete_serp_connection(session: SessionDep, project: ProjectDep) -> Response
     response_model=ConnectionTestPublic,
     responses=_NOT_CONNECTED,
 )
-def check_serp_connection(session: SessionDep, project: ProjectDep) -> ConnectionTestPublic:
-    """Asks the provider about the stored credential, free of charge: SerpApi's searches
-    left, DataForSEO's balance."""
+def check_serp_connection(
+    session: SessionDep,
+    project: ProjectDep,
+    body: Annotated[ConnectionBody | None, Body()] = None,
+) -> ConnectionTestPublic:
+    """Asks the provider about the credential given (before saving it), or the stored one,
+    free of charge: SerpApi's searches left, DataForSEO's balance."""
     try:
-        return service.check_connection(session=session, project=project)
+        return service.check_connection(session=session, project=project, body=body)
     except service.NotConnectedError as exc:
         raise _not_connected() from exc
 

@@ -75,16 +75,20 @@ def _fingerprint(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:8]
 
 
+def _credential(body: SerpApiConnection | DataForSeoConnection) -> tuple[dict[str, str], str]:
+    """The secret to store and the account people see of it."""
+    if isinstance(body, SerpApiConnection):
+        secret: dict[str, str] = {"api_key": body.api_key.strip()}
+        return secret, f"SerpApi key #{_fingerprint(secret['api_key'])}"
+    secret = {"login": body.login.strip(), "password": body.password}
+    return secret, secret["login"]
+
+
 def connect(
     *, session: Session, project: Project, body: SerpApiConnection | DataForSeoConnection
 ) -> ConnectionPublic:
     """Stores the provider and its credential (encrypted); replaces an earlier one."""
-    if isinstance(body, SerpApiConnection):
-        secret: dict[str, str] = {"api_key": body.api_key.strip()}
-        account = f"SerpApi key #{_fingerprint(secret['api_key'])}"
-    else:
-        secret = {"login": body.login.strip(), "password": body.password}
-        account = secret["login"]
+    secret, account = _credential(body)
     connection = connections_service.save_connection(
         session=session,
         project=project,
@@ -118,13 +122,20 @@ def provider_for(
 ) -> SerpProvider:
     """The connection's provider client; `with_gate`: every request under the account's
     shared rate limit and the daily cap (a refresh), else none (the free account check)."""
-    secret = connections_service.read_secret(connection)
-    if connection.target == SERPAPI:
+    return _provider(
+        connection.target, connections_service.read_secret(connection), http, with_gate
+    )
+
+
+def _provider(
+    target: str, secret: dict[str, str], http: httpx.Client, with_gate: bool
+) -> SerpProvider:
+    if target == SERPAPI:
         gate = RequestGate(
             bucket=account_bucket(SERPAPI, secret["api_key"], settings.SERPAPI_REQUESTS_PER_MINUTE)
         )
         return SerpApiClient(api_key=secret["api_key"], http=http, gate=gate if with_gate else None)
-    if connection.target == DATAFORSEO:
+    if target == DATAFORSEO:
         gate = RequestGate(
             bucket=account_bucket(
                 DATAFORSEO, secret["login"], settings.DATAFORSEO_REQUESTS_PER_MINUTE
@@ -136,18 +147,28 @@ def provider_for(
             http=http,
             gate=gate if with_gate else None,
         )
-    raise ValueError(f"unknown rank provider {connection.target!r}")
+    raise ValueError(f"unknown rank provider {target!r}")
 
 
-def check_connection(*, session: Session, project: Project) -> ConnectionTestPublic:
-    """Asks the provider about the stored credential (free of charge): searches or balance
-    left."""
-    connection = get_connection(session=session, project=project)
-    if connection is None:
-        raise NotConnectedError
+def check_connection(
+    *,
+    session: Session,
+    project: Project,
+    body: SerpApiConnection | DataForSeoConnection | None = None,
+) -> ConnectionTestPublic:
+    """Asks the provider about the credential given (before it is saved), or else the stored
+    one, free of charge: searches or balance left."""
+    target: str
+    if body is not None:
+        target, (secret, _) = body.provider, _credential(body)
+    else:
+        connection = get_connection(session=session, project=project)
+        if connection is None:
+            raise NotConnectedError
+        target, secret = connection.target, connections_service.read_secret(connection)
     # Someone is waiting for the answer: not a worker's 30 s.
     with httpx.Client(timeout=min(settings.PROVIDER_HTTP_TIMEOUT, ACCOUNT_CHECK_TIMEOUT)) as http:
-        status = provider_for(connection, http=http, with_gate=False).account()
+        status = _provider(target, secret, http, with_gate=False).account()
     return ConnectionTestPublic(ok=status.ok, detail=status.detail, choices=[])
 
 

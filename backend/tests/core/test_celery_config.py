@@ -55,6 +55,8 @@ def test_schedule_times_are_utc() -> None:
         "app.audits.tasks.run_scheduled_audits": crontab(day_of_week=0, hour=1, minute=0),
         "app.maintenance.tasks.cleanup_old_data": crontab(hour=5, minute=0),
         "app.maintenance.tasks.health_check": crontab(minute="*/15"),
+        # Sundays, after the clean-up it reclaims the deletions of, away from the audits.
+        "app.maintenance.tasks.optimize_db": crontab(day_of_week=0, hour=6, minute=0),
         "app.jobs.tasks.rescue_stalled_jobs": 60.0,
         "app.gsc.tasks.sync_all_properties": crontab(hour=2, minute=0),
         "app.ads.tasks.sync_all_accounts": crontab(hour=4, minute=0),
@@ -75,6 +77,7 @@ def test_the_domains_declare_what_the_app_collects() -> None:
     assert task_routes(domains) == {
         "app.links.tasks.*": {"queue": "low"},
         "app.audits.tasks.render_pages": {"queue": "render"},
+        "app.maintenance.tasks.run_optimize_db": {"queue": "low"},
         "app.notifications.tasks.*": {"queue": "low"},
     }
     assert task_routes(domains).items() <= celery_app.conf.task_routes.items()
@@ -116,6 +119,7 @@ def test_queues_are_declared_and_routed_by_domain() -> None:
     assert queue_of("app.audits.tasks.render_pages") == "render"
     assert queue_of("app.audits.tasks.crawl_site") == "default"
     assert queue_of("app.maintenance.tasks.run_cleanup") == "default"
+    assert queue_of("app.maintenance.tasks.run_optimize_db") == "low"
 
 
 def test_reliability_settings() -> None:

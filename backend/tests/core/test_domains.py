@@ -21,6 +21,7 @@ DECLARED_JOB_TYPES = [
     "serp_refresh",
     "audit",
     "maintenance",
+    "optimize_db",
 ]
 
 
@@ -64,3 +65,25 @@ def test_the_clean_up_knows_every_declared_rule_without_loading_task_modules() -
         "'stale_link_uploads', 'serp_snapshots', 'audit_runs', 'notification_deliveries']"
     )
     assert output[:2] == [rules, "False"]
+
+
+def test_the_large_tables_the_optimization_vacuums_are_tables_of_the_schema() -> None:
+    from sqlmodel import SQLModel
+
+    from app.core.model_registry import import_all_models
+    from app.maintenance import optimize
+
+    import_all_models()
+    tables = optimize.declared_large_tables()
+    # The ones issue 16 names (job runs, audit pages and links, the synced data) at least.
+    assert {
+        "job_runs",
+        "audit_pages",
+        "audit_links",
+        "gsc_rows",
+        "ads_campaign_days",
+        "serp_snapshots",
+        "backlinks",
+    } <= set(tables)
+    assert set(tables) <= set(SQLModel.metadata.tables)
+    assert len(tables) == len(set(tables))

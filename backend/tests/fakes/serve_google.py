@@ -1,5 +1,6 @@
 """Google's servers for the dashboard's browser tests, as one process: the token endpoint,
-Search Console and Google Ads (the fakes the backend tests use), seeded with demo data.
+Search Console and Google Ads (the fakes the backend tests use), seeded with demo data; and
+SerpApi, the rank provider, on a port of its own.
 
     uv run python -m tests.fakes.serve_google --port 0
 
@@ -7,8 +8,9 @@ prints one JSON line once it listens: its `url` (the platform under test takes i
 GSC_API_BASE_URL and GOOGLE_ADS_API_BASE_URL, with 127.0.0.1 in GOOGLE_TOKEN_HOSTS), a
 `service_account` key it accepts (a user of the Search Console property), an `oauth` client
 (it reaches the Ads customer), and for each API what a test should see after a first sync:
-the figures of the dashboard's default range, the last 28 days (today, UTC, included). Then
-it serves until SIGTERM or SIGINT.
+the figures of the dashboard's default range, the last 28 days (today, UTC, included); and
+`serp`: SerpApi's `url` (SERPAPI_BASE_URL) and the `api_key` it accepts. Then it serves until
+SIGTERM or SIGINT.
 """
 
 import argparse
@@ -22,6 +24,7 @@ from typing import Any
 
 from tests.fakes import google_ads, gsc
 from tests.fakes.google import FakeGoogle
+from tests.fakes.serpapi import fake_serpapi
 
 DEFAULT_PROPERTY = "sc-domain:example.com"
 DEFAULT_CUSTOMER = "1234567890"
@@ -109,13 +112,14 @@ def main(argv: list[str] | None = None) -> None:
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())
-    with fake:
+    with fake, fake_serpapi() as serpapi:
         line = {
             "url": fake.url,
             "service_account": service_account,
             "oauth": oauth,
             "gsc": gsc_expectations(gsc_state, args.property, today),
             "ads": ads_expectations(ads_state, customer, today),
+            "serp": {"url": serpapi.url, "api_key": serpapi.api_key},
         }
         sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()

@@ -86,9 +86,9 @@ def test_a_scheduled_start_retries_through_a_database_outage() -> None:
 
 def test_every_scheduled_start_retries_on_a_database_outage() -> None:
     from app.audits.tasks import run_scheduled_audits
-    from app.maintenance.tasks import health_check
+    from app.maintenance.tasks import health_check, optimize_db
 
-    for task in (run_scheduled_audits, cleanup_old_data, health_check):
+    for task in (run_scheduled_audits, cleanup_old_data, health_check, optimize_db):
         assert sa.exc.OperationalError in task.autoretry_for, task.name
         assert 0 < task.max_retries <= 20, task.name
 

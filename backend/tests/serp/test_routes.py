@@ -257,6 +257,23 @@ def test_the_connection_is_write_only_and_tested_for_free(
     monkeypatch.setattr(settings, "DATAFORSEO_BASE_URL", dataforseo.url)
     assert client.get(url, headers=headers).status_code == 404
     assert client.post(f"{url}/test", headers=headers).status_code == 404
+    # Values are tested before they are saved (nothing is stored by a test).
+    serpapi.searches_left = 55
+    candidate = {"provider": "serpapi", "api_key": serpapi.api_key}
+    before_saving = client.post(f"{url}/test", json=candidate, headers=headers).json()
+    assert before_saving["ok"] is True, before_saving
+    assert "55 searches left" in before_saving["detail"]
+    wrong = client.post(
+        f"{url}/test", json={**candidate, "api_key": "not-the-key"}, headers=headers
+    ).json()
+    assert wrong["ok"] is False
+    refused = client.post(
+        f"{url}/test",
+        json={"provider": "dataforseo", "login": dataforseo.login, "password": "wrong"},
+        headers=headers,
+    ).json()
+    assert refused["ok"] is False
+    assert client.get(url, headers=headers).status_code == 404
     assert (
         client.put(url, json={"provider": "bing", "api_key": "x" * 10}, headers=headers).status_code
         == 422

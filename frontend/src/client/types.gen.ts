@@ -1534,7 +1534,7 @@ export type JobStatus = 'queued' | 'running' | 'retrying' | 'completed' | 'faile
 /**
  * JobType
  */
-export type JobType = 'gsc_sync' | 'gsc_backfill' | 'ads_sync' | 'links_ingest' | 'serp_refresh' | 'audit' | 'maintenance';
+export type JobType = 'gsc_sync' | 'gsc_backfill' | 'ads_sync' | 'links_ingest' | 'serp_refresh' | 'audit' | 'maintenance' | 'optimize_db';
 
 /**
  * JobTypePublic
@@ -3327,6 +3327,29 @@ export type JobsStartHealthCheckResponses = {
 };
 
 export type JobsStartHealthCheckResponse = JobsStartHealthCheckResponses[keyof JobsStartHealthCheckResponses];
+
+export type JobsStartOptimizeDbData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/jobs/maintenance/optimize-db';
+};
+
+export type JobsStartOptimizeDbErrors = {
+    /**
+     * Superusers only
+     */
+    403: unknown;
+};
+
+export type JobsStartOptimizeDbResponses = {
+    /**
+     * Successful Response
+     */
+    202: JobPublic;
+};
+
+export type JobsStartOptimizeDbResponse = JobsStartOptimizeDbResponses[keyof JobsStartOptimizeDbResponses];
 
 export type JobsListProjectJobsData = {
     body?: never;
@@ -5632,7 +5655,14 @@ export type SerpConnectSerpResponses = {
 export type SerpConnectSerpResponse = SerpConnectSerpResponses[keyof SerpConnectSerpResponses];
 
 export type SerpCheckSerpConnectionData = {
-    body?: never;
+    /**
+     * Body
+     */
+    body?: ({
+        provider: 'serpapi';
+    } & SerpApiConnection) | ({
+        provider: 'dataforseo';
+    } & DataForSeoConnection) | null;
     path: {
         /**
          * Project Id

@@ -10,6 +10,7 @@ import {
   jobsRetryJob,
   jobsStartCleanup,
   jobsStartHealthCheck,
+  jobsStartOptimizeDb,
 } from "@/client";
 import type { JobPublic, JobStatus, JobType } from "@/client";
 import type { JobStatusFetcher, JobStatusSource } from "@/hooks/use-job-status";
@@ -126,4 +127,5 @@ export const jobMutations = {
     unwrap(jobsRetryFailedJobs({ query: { project_id: params.projectId, job_type: params.jobType } })),
   startHealthCheck: () => unwrap(jobsStartHealthCheck()),
   startCleanup: () => unwrap(jobsStartCleanup()),
+  startOptimizeDb: () => unwrap(jobsStartOptimizeDb()),
 };

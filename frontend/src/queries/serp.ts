@@ -2,6 +2,9 @@ import { keepPreviousData, queryOptions } from "@tanstack/react-query";
 import {
   serpAddKeywords,
   serpAddKeywordsInBulk,
+  serpCheckSerpConnection,
+  serpConnectSerp,
+  serpDeleteSerpConnection,
   serpDeleteKeyword,
   serpGetKeywordHistory,
   serpGetSerpConnection,
@@ -10,7 +13,7 @@ import {
   serpStartKeywordRefresh,
   serpStartSerpRefresh,
 } from "@/client";
-import type { KeywordCreate } from "@/client";
+import type { KeywordCreate, SerpConnectSerpData } from "@/client";
 import { ApiError, unwrap } from "@/lib/api";
 
 export type KeywordFilters = {
@@ -86,4 +89,10 @@ export const serpMutations = {
     unwrap(serpDeleteKeyword({ path: { project_id: projectId, keyword_id: keywordId } })),
   refreshProject: (projectId: string) => unwrap(serpStartSerpRefresh({ path: { project_id: projectId } })),
   refreshKeyword: (keywordId: string) => unwrap(serpStartKeywordRefresh({ path: { keyword_id: keywordId } })),
+  connect: (projectId: string, input: SerpConnectSerpData["body"]) =>
+    unwrap(serpConnectSerp({ path: { project_id: projectId }, body: input })),
+  /** Tests the values given (before saving them), or the stored connection. */
+  testConnection: (projectId: string, input?: SerpConnectSerpData["body"]) =>
+    unwrap(serpCheckSerpConnection({ path: { project_id: projectId }, body: input })),
+  disconnect: (projectId: string) => unwrap(serpDeleteSerpConnection({ path: { project_id: projectId } })),
 };

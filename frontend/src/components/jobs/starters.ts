@@ -31,4 +31,5 @@ export type MaintenanceStarter = { key: string; label: string; jobType: JobType;
 export const maintenanceStarters: MaintenanceStarter[] = [
   { key: "health-check", label: "Run health check", jobType: "maintenance", start: jobMutations.startHealthCheck },
   { key: "cleanup", label: "Run clean-up", jobType: "maintenance", start: jobMutations.startCleanup },
+  { key: "optimize-db", label: "Optimize database", jobType: "optimize_db", start: jobMutations.startOptimizeDb },
 ];

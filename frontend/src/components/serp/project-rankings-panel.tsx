@@ -15,6 +15,7 @@ import { jobKeys } from "@/queries/jobs";
 import { serpKeys, serpMutations, serpQueries, type KeywordFilters } from "@/queries/serp";
 import { ChangeArrow } from "./change-arrow";
 import { KeywordHistory } from "./position-chart";
+import { providerLabel, SerpConnectionCard } from "./serp-connect-form";
 
 const PAGE_SIZE = 25;
 const DEVICES = [
@@ -153,13 +154,14 @@ export function ProjectRankingsPanel({ project }: { project: ProjectPublic }) {
   const connected = Boolean(connection.data);
   return (
     <div className="grid gap-6" data-testid="rankings-panel">
+      <SerpConnectionCard projectId={project.id} />
       <Card>
         <CardHeader
           title="Rankings"
           description={
             connected
-              ? `Checked daily through ${connection.data?.target === "dataforseo" ? "DataForSEO" : "SerpApi"} (${connection.data?.account}).`
-              : "Connect SerpApi or DataForSEO (PUT /projects/{id}/serp/connection) to check positions."
+              ? `Checked daily through ${providerLabel(connection.data?.target ?? "")} (${connection.data?.account}).`
+              : "Connect SerpApi or DataForSEO (Rank provider, above) to check positions."
           }
           actions={
             <Button variant="secondary" loading={refresh.isPending} disabled={!connected} onClick={() => refresh.mutate()}>
