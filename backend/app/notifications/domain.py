@@ -29,7 +29,5 @@ domain = Domain(
             schedule=crontab(minute=0),
         ),
     },
-    retention={
-        "notification_deliveries": RetentionSpec("app.notifications.service.purge_old_deliveries")
-    },
+    retention={"notification_events": RetentionSpec("app.notifications.service.purge_old_events")},
 )
