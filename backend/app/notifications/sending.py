@@ -566,10 +566,14 @@ async def _drain(budget: float, concurrency: int) -> DrainReport:
                 task.add_done_callback(running.discard)
             if not running:
                 break
-            if not claimed or free - len(claimed) <= 0:
-                # Answers are recorded within RECORD_EVERY_SECONDS of arriving, in bursts;
-                # the next claim waits for a batch of free slots (or that time), so a
-                # stream of quick answers does not make a claim transaction each.
+            # Answers are recorded within RECORD_EVERY_SECONDS of arriving, in bursts, and
+            # claims are made at most as often: with nothing due, the next claim waits that
+            # long (or until every send ended); with every slot taken, until a quarter of
+            # them are free again (or that long). A stream of quick answers never makes a
+            # transaction each.
+            if not claimed:
+                await asyncio.wait(running, timeout=RECORD_EVERY_SECONDS)
+            elif free - len(claimed) <= 0:
                 await _wait_for_slots(running, concurrency - max(1, concurrency // 4))
             await record_ended()
         if running:

@@ -7,8 +7,8 @@ the checked depth counts as position depth + 1, a failed check is never a drop."
 
 import datetime as dt
 import uuid
-from html import escape
 from collections.abc import Iterator
+from html import escape
 
 import pytest
 from fastapi.testclient import TestClient
@@ -205,8 +205,7 @@ def test_a_refresh_that_drops_keywords_sends_one_rank_dropped_event(
     text, html = parts(message)
     red = f"red shoes (US, en, desktop): #3 -> #12 (-9), {SITE}/red-shoes"
     green = (
-        f"green shoes (US, en, desktop): #20 -> not in the top 30 (-11 or more), "
-        f"{SITE}/green-shoes"
+        f"green shoes (US, en, desktop): #20 -> not in the top 30 (-11 or more), {SITE}/green-shoes"
     )
     text = text.replace("\r\n", "\n")
     assert f"- {green}\n- {red}" in text
