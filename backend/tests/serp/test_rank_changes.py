@@ -7,6 +7,7 @@ import uuid
 import pytest
 from sqlmodel import Session, col, select
 
+from app.core.config import settings
 from app.core.db import utcnow
 from app.projects.models import Project
 from app.serp import service
@@ -120,3 +121,16 @@ def test_unchanged_first_and_failed_checks_record_no_change(session: Session) ->
         job_id=job,
     )
     assert session.exec(select(SerpRankChange)).all() == []
+
+
+def test_old_rank_changes_are_purged(session: Session) -> None:
+    project = _project(session)
+    (keyword,) = add_keywords(session, project, ["shoes"])
+    _snapshot(session, keyword, 1, 4)
+    _check(session, keyword, uuid.uuid4(), 9)
+    (change,) = session.exec(select(SerpRankChange)).all()
+    assert service.purge_old_rank_changes(session, 100) == 0
+    change.checked_at = utcnow() - dt.timedelta(days=settings.SERP_SNAPSHOT_RETENTION_DAYS + 1)
+    session.add(change)
+    session.commit()
+    assert service.purge_old_rank_changes(session, 100) == 1
