@@ -127,8 +127,10 @@ def celery_worker(
     include: str = "bench.job_tasks",
     queues: str = "default",
     nice: int = 0,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Worker]:
-    """prefork, prefetch 1 and acks_late come from app.core.celery_app, as in production."""
+    """prefork, prefetch 1 and acks_late come from app.core.celery_app, as in production.
+    `env` adds variables (e.g. PGAPPNAME, which names the worker's database sessions)."""
     from app.core.celery_app import celery_app
 
     nodename = f"bench-{os.getpid()}-{time.monotonic_ns()}@localhost"
@@ -158,7 +160,7 @@ def celery_worker(
             "WARNING",
         ],
         cwd=BACKEND_DIR,
-        env=dict(os.environ),
+        env={**os.environ, **(env or {})},
         start_new_session=True,
     )
     worker = Worker(process, nodename)

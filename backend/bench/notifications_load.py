@@ -4,7 +4,10 @@ same run with notifications off, alternating, in the same process set-up:
 
 - job throughput (jobs/s from the first start to the last completion): on / off, per round;
 - every delivery done once: each (event, endpoint) answered 200 exactly once;
-- the backlog drain: from the last job's completion to the last delivery, and its rate.
+- the backlog drain: from the last job's completion to the last delivery, and its rate;
+- CPU seconds per job, which the 2-core machine's other load does not move much: the job
+  worker's processes and their PostgreSQL sessions (named by PGAPPNAME), and, with
+  notifications on, the `low` worker's and theirs, during the jobs and through the drain.
 
 Processes: a job worker on `default` (prefork 2, as job_throughput), and with notifications
 on a worker on `low` (prefork 2, under `nice -n 10`, as docs/architecture.md advises for the
@@ -28,7 +31,7 @@ import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.job_harness import BACKEND_DIR, celery_worker, prepare_database, private_redis
@@ -43,6 +46,85 @@ os.environ.update(
 )
 
 PROJECTS = 10
+JOBS_APP = "bench-jobs"  # PGAPPNAME of the job worker's database sessions
+NOTIFY_APP = "bench-notify"  # and of the `low` worker's
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat's fields after the command name (state first)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _cpu(fields: list[str], *, reaped: bool) -> float:
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])  # of the children it waited for
+    return ticks / CLOCK_TICKS
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds of a process, its live descendants and the children it reaped."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat(int(entry))) is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        if (fields := _stat(pid)) is not None:
+            total += _cpu(fields, reaped=True)
+        stack += children.get(pid, [])
+    return total
+
+
+def backend_cpu() -> dict[int, tuple[str, float]]:
+    """CPU seconds of each PostgreSQL session of the benchmark database, by process id."""
+    import sqlalchemy as sa
+
+    from app.core.db import engine
+
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT pid, application_name FROM pg_stat_activity "
+                "WHERE datname = current_database()"
+            )
+        ).all()
+    found = {}
+    for pid, name in rows:
+        if (fields := _stat(int(pid))) is not None:
+            found[int(pid)] = (str(name), _cpu(fields, reaped=False))
+    return found
+
+
+@dataclass
+class CpuSample:
+    workers: dict[str, float]  # worker name -> CPU seconds of its process tree
+    backends: dict[int, tuple[str, float]]
+
+    @classmethod
+    def take(cls, workers: dict[str, Any]) -> "CpuSample":
+        return cls(
+            workers={name: tree_cpu(worker.process.pid) for name, worker in workers.items()},
+            backends=backend_cpu(),
+        )
+
+    def since(self, start: "CpuSample") -> dict[str, float]:
+        """CPU seconds spent between `start` and this sample: per worker, and per database
+        application (sessions opened meanwhile count whole; sessions closed meanwhile are
+        lost, so the database figures are lower bounds)."""
+        spent = {name: cpu - start.workers.get(name, 0.0) for name, cpu in self.workers.items()}
+        for pid, (name, cpu) in self.backends.items():
+            before = start.backends.get(pid)
+            spent[f"pg:{name}"] = (
+                spent.get(f"pg:{name}", 0.0) + cpu - (before[1] if before is not None else 0.0)
+            )
+        return spent
 
 
 class Receivers:
@@ -91,6 +173,10 @@ class Run:
     deliveries: int = 0
     duplicates: int = 0
     missing: int = 0
+    # CPU seconds per job, from the first start to the last completion, and (notifications
+    # on) from the first start to the last delivery.
+    cpu_jobs: dict[str, float] = field(default_factory=dict)
+    cpu_total: dict[str, float] = field(default_factory=dict)
 
 
 def _setup(receivers: Receivers) -> list[Any]:
@@ -188,18 +274,23 @@ def run_variant(on: bool, jobs: int, projects: list[Any], receivers: Receivers) 
     _reset()
     receivers.reset()
     with ExitStack() as stack:
-        stack.enter_context(celery_worker(concurrency=2))
+        workers = {
+            "jobs": stack.enter_context(celery_worker(concurrency=2, env={"PGAPPNAME": JOBS_APP}))
+        }
         stop_beat = threading.Event()
         if on:
             # The `low` consumer runs niced, as the docs advise: notifications yield the CPU
             # to jobs when both want it.
-            stack.enter_context(celery_worker(concurrency=2, queues="low", nice=10))
+            workers["notify"] = stack.enter_context(
+                celery_worker(concurrency=2, queues="low", nice=10, env={"PGAPPNAME": NOTIFY_APP})
+            )
 
             def beat() -> None:  # the Beat entry "notifications-dispatch"
                 while not stop_beat.wait(2.0):
                     tasks.dispatch_events.apply_async()
 
             threading.Thread(target=beat, daemon=True).start()
+        cpu_start = CpuSample.take(workers)
         started = time.perf_counter()
 
         def start_one(index: int) -> None:
@@ -216,21 +307,31 @@ def run_variant(on: bool, jobs: int, projects: list[Any], receivers: Receivers) 
             list(pool.map(start_one, range(jobs)))
         _wait(lambda: not job_tasks.any_job_active(), timeout=900)
         jobs_done = time.perf_counter()
+        cpu_jobs = CpuSample.take(workers).since(cpu_start)
         if job_tasks.completed_count() != jobs:
             raise RuntimeError("not every job completed")
-        run = Run(jobs_per_second=jobs / (jobs_done - started))
+        run = Run(
+            jobs_per_second=jobs / (jobs_done - started),
+            cpu_jobs={name: spent / jobs for name, spent in cpu_jobs.items()},
+        )
         if on:
             expected = 3 * jobs
             _wait(lambda: _undispatched() == 0, timeout=600, interval=0.2)
             _wait(lambda: _pending_deliveries() == 0, timeout=900, interval=0.2)
             drained = time.perf_counter()
             run.drain_seconds = drained - jobs_done
+            cpu_total = CpuSample.take(workers).since(cpu_start)
+            run.cpu_total = {name: spent / jobs for name, spent in cpu_total.items()}
             answered = receivers.answered()
             run.deliveries = sum(answered.values())
             run.duplicates = sum(count - 1 for count in answered.values() if count > 1)
             run.missing = expected - len(answered)
         stop_beat.set()
     return run
+
+
+def _ms(spent: dict[str, float]) -> str:
+    return ", ".join(f"{name} {cpu * 1000:.2f}" for name, cpu in sorted(spent.items()))
 
 
 def main() -> None:
@@ -260,6 +361,9 @@ def main() -> None:
                     f"{run.jobs_per_second:7.1f} jobs/s{extra}",
                     flush=True,
                 )
+                print(f"    CPU ms/job during the jobs: {_ms(run.cpu_jobs)}", flush=True)
+                if variant == "on":
+                    print(f"    CPU ms/job through the drain: {_ms(run.cpu_total)}", flush=True)
     ratios = [
         on.jobs_per_second / off.jobs_per_second
         for off, on in zip(runs["off"], runs["on"], strict=True)
@@ -275,6 +379,20 @@ def main() -> None:
     )
     drains = [run.drain_seconds for run in runs["on"]]
     print(f"  backlog drained {statistics.median(drains):.1f} s after the last job (median)")
+    for name in ("jobs", f"pg:{JOBS_APP}"):
+        off = statistics.median(run.cpu_jobs.get(name, 0.0) for run in runs["off"])
+        on = statistics.median(run.cpu_jobs.get(name, 0.0) for run in runs["on"])
+        print(
+            f"  CPU of {name} per job (median): off {off * 1000:.2f} ms, on {on * 1000:.2f} ms"
+            f" ({on / off if off else 0:.1%})"
+        )
+    for name in ("notify", f"pg:{NOTIFY_APP}"):
+        during = statistics.median(run.cpu_jobs.get(name, 0.0) for run in runs["on"])
+        total = statistics.median(run.cpu_total.get(name, 0.0) for run in runs["on"])
+        print(
+            f"  CPU of {name} per job (median): {during * 1000:.2f} ms during the jobs, "
+            f"{total * 1000:.2f} ms through the drain"
+        )
     print(
         f"  deliveries answered per run: {[run.deliveries for run in runs['on']]}"
         f" (expected {3 * args.jobs}); duplicates {[run.duplicates for run in runs['on']]},"

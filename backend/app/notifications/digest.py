@@ -1,6 +1,7 @@
 """The daily digest: at 07:00 in each user's time zone (Beat runs hourly), the last 24 hours
-of the user's projects: jobs by outcome, audits and their score changes, sync failures (job
-types that failed). Sent only when there is something to say; once a day per user (the
+of the user's projects: jobs by outcome, audits and their score changes, rank movers (the
+keywords that moved most, from the same rank changes rank.dropped is made of), sync
+failures (job types that failed). Sent only when there is something to say; once a day per user (the
 local date is recorded with the queued email, and the email's id is derived from it)."""
 
 import uuid
@@ -20,10 +21,13 @@ from app.notifications.dispatch import EVENT_NAMESPACE
 from app.notifications.mailer import Email
 from app.notifications.models import UserNotificationSettings
 from app.projects.models import Project
+from app.serp import service as serp_service
+from app.serp.models import RankMove
 from app.users.models import User
 
 DIGEST_HOUR = 7
 DIGEST_EVENT = "digest"
+DIGEST_MOVERS = 5  # keywords listed per project, biggest moves first
 
 
 @dataclass
@@ -32,9 +36,10 @@ class ProjectDay:
     outcomes: Counter[str] = field(default_factory=Counter)
     failures: dict[str, tuple[int, str | None]] = field(default_factory=dict)
     audits: list[tuple[int | None, int | None]] = field(default_factory=list)
+    movers: list[RankMove] = field(default_factory=list)
 
     def has_news(self) -> bool:
-        return bool(self.outcomes or self.audits)
+        return bool(self.outcomes or self.audits or self.movers)
 
 
 def digest_content(*, session: Session, user: User, end: datetime) -> list[ProjectDay]:
@@ -85,6 +90,9 @@ def digest_content(*, session: Session, user: User, end: datetime) -> list[Proje
             .limit(1)
         ).first()
         days[audit.project_id].audits.append((audit.score, previous))
+    movers = serp_service.rank_movers(session=session, project_ids=list(days), start=start, end=end)
+    for project_id, moves in movers.items():
+        days[project_id].movers = moves[:DIGEST_MOVERS]
     return [day for day in days.values() if day.has_news()]
 
 
@@ -104,6 +112,8 @@ def compose_digest(*, user: User, local_day: date, days: list[ProjectDay]) -> Em
                 else f" ({score - previous:+d} from {previous})"
             )
             line += f"; audit score {score}{change}"
+        if day.movers:
+            line += "; rank movers: " + ", ".join(_mover(move) for move in day.movers)
         for job_type, (count, message) in sorted(day.failures.items()):
             spec = labels.get(job_type)
             label = spec.label if spec is not None else job_type
@@ -117,6 +127,18 @@ def compose_digest(*, user: User, local_day: date, days: list[ProjectDay]) -> Em
         link=("Open the dashboard", links.dashboard("/projects")),
         unsubscribe_url=links.unsubscribe_digest(user.id),
     )
+
+
+def _mover(move: RankMove) -> str:
+    """ "shoes #3 -> #12 (-9)"; a keyword that left or entered the checked depth says so."""
+    before = (
+        f"#{move.previous_position}"
+        if move.previous_position is not None
+        else f"not in the top {move.previous_depth}"
+    )
+    after = f"#{move.position}" if move.position is not None else f"not in the top {move.depth}"
+    lost = move.places_lost or 0
+    return f"{move.text} {before} -> {after} ({-lost:+d})"
 
 
 def _settings(session: Session, user_id: uuid.UUID) -> UserNotificationSettings:

@@ -1,16 +1,18 @@
 """From the job runtime's outbox to deliveries: claim unprocessed `job_events` (SKIP LOCKED),
-derive the notification events of each (job.*, audit.*, sync.failing), match the project's
-rules, and write one `notification_deliveries` row per (event, target), unique, in the same
-transaction that marks the outbox rows processed. So a crash loses nothing (the outbox rows
+derive the notification events of each (job.*, audit.*, rank.dropped, sync.failing), match
+the project's rules, and write each event's content once (`notification_events`) and one
+`notification_deliveries` row per (event, target), unique, in the same transaction that
+marks the outbox rows processed. So a crash loses nothing (the outbox rows
 stay unprocessed until that commit) and nothing is recorded twice (two consumers skip each
 other's rows; the unique key absorbs a replay)."""
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert
+import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
@@ -22,8 +24,6 @@ from app.jobs.models import JobEvent, JobEventKind, JobRun, declared_job_types
 from app.notifications import links
 from app.notifications.models import (
     Channel,
-    DeliveryStatus,
-    NotificationDelivery,
     NotificationEvent,
     NotificationMute,
     NotificationRecipient,
@@ -31,6 +31,8 @@ from app.notifications.models import (
     WebhookEndpoint,
 )
 from app.projects.models import Project
+from app.serp import service as serp_service
+from app.serp.domain import SERP_REFRESH_JOB
 from app.users.models import User
 
 logger = get_logger(__name__)
@@ -45,6 +47,8 @@ _JOB_EVENT = {
     JobEventKind.cancelled: NotificationEvent.job_cancelled,
 }
 _JOB_EVENTS = frozenset(_JOB_EVENT.values())
+# Job types whose completion is read further (the audit's outcome, the refresh's rank changes).
+_READING_TYPES = frozenset({AUDIT_JOB_TYPE, SERP_REFRESH_JOB})
 
 
 def notification_id(job_id: uuid.UUID, event: str) -> uuid.UUID:
@@ -84,6 +88,7 @@ def dispatch_pending_events(*, session: Session, batch: int = DISPATCH_BATCH) ->
     jobs = {job.id: job for job in session.exec(select(JobRun).where(col(JobRun.id).in_(ids)))}
     targets: dict[uuid.UUID, _ProjectTargets | None] = {}
     rows: list[dict[str, Any]] = []
+    messages: dict[uuid.UUID, dict[str, Any]] = {}
     for event in events:
         report.events += 1
         job = jobs.get(event.job_id)
@@ -95,7 +100,7 @@ def dispatch_pending_events(*, session: Session, batch: int = DISPATCH_BATCH) ->
         if project_targets is None:
             continue  # the project was deleted meanwhile
         try:
-            rows += _event_rows(session, event, job, project_targets, report)
+            rows += _event_rows(session, event, job, project_targets, report, messages)
         except DBAPIError as exc:
             if exc.connection_invalidated:
                 raise  # the database itself: the whole batch is tried again later
@@ -103,7 +108,7 @@ def dispatch_pending_events(*, session: Session, batch: int = DISPATCH_BATCH) ->
         except Exception:
             # One event's failure (a bug, a row gone odd) must not block the outbox behind it.
             logger.exception("notification_dispatch_failed", job_id=str(event.job_id))
-    report.deliveries = _insert(session, rows)
+    report.deliveries = _insert(session, list(messages.values()), rows)
     jobs_service.mark_job_events_processed(session=session, events=events)
     session.commit()
     return report
@@ -115,21 +120,34 @@ def _event_rows(
     job: JobRun,
     targets: "_ProjectTargets",
     report: DispatchReport,
+    messages: dict[uuid.UUID, dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    # Events whose derivation reads other tables (audits, past failures) do it in a savepoint,
-    # so a failing read spoils only its own event.
-    reads = event.event is not JobEventKind.cancelled and (
-        event.event is JobEventKind.failed or job.job_type == AUDIT_JOB_TYPE
+    """The event's delivery rows; the content of each notification event that has any goes
+    into `messages`, once."""
+    # Events whose derivation reads other tables (audits, rank changes, past failures) do it
+    # in a savepoint, so a failing read spoils only its own event.
+    reads = event.event is JobEventKind.failed or (
+        event.event is JobEventKind.completed and job.job_type in _READING_TYPES
     )
     if reads:
         with session.begin_nested():
-            made = _notifications(session, event, job, targets.project)
+            made = _notifications(session, event, job, targets)
     else:
-        made = _notifications(session, event, job, targets.project)
+        made = _notifications(session, event, job, targets)
     rows = []
     for kind, payload in made:
         kind_rows = _deliveries(kind, payload, event, targets)
         report.types[kind] = report.types.get(kind, 0) + len(kind_rows)
+        if kind_rows:
+            event_id = uuid.UUID(payload["id"])
+            messages[event_id] = {
+                "id": event_id,
+                "event_type": kind,
+                "project_id": targets.project.id,
+                "job_id": event.job_id,
+                "payload_json": payload,
+                "created_at": utcnow(),
+            }
         rows += kind_rows
     return rows
 
@@ -219,9 +237,10 @@ def event_payload(
 
 
 def _notifications(
-    session: Session, event: JobEvent, job: JobRun, project: Project
+    session: Session, event: JobEvent, job: JobRun, targets: _ProjectTargets
 ) -> list[tuple[str, dict[str, Any]]]:
     """The notification events one terminal transition makes, with their payloads."""
+    project = targets.project
     kind = _JOB_EVENT[event.event]
     label = job_facts(job)["label"]
     job_link = links.dashboard(f"/jobs/{job.id}")
@@ -243,6 +262,8 @@ def _notifications(
     ]
     if event.event is JobEventKind.completed and job.job_type == AUDIT_JOB_TYPE:
         made += _audit_notifications(session, job, project)
+    if event.event is JobEventKind.completed and job.job_type == SERP_REFRESH_JOB:
+        made += _rank_notifications(session, job, targets)
     if event.event is JobEventKind.failed and _failing_two_days(session, event):
         made.append(
             (
@@ -314,6 +335,52 @@ def _audit_notifications(
     return made
 
 
+RANK_DROPS_LISTED = 100  # keywords a rank.dropped payload lists (biggest drops first)
+
+
+def _rank_notifications(
+    session: Session, job: JobRun, targets: _ProjectTargets
+) -> list[tuple[str, dict[str, Any]]]:
+    """rank.dropped: the keywords this refresh found more than the project's
+    `rank_drop_positions` places lower than at their previous completed check (a drop of
+    exactly N is not one; falling out of the checked depth counts as position depth + 1;
+    failed checks never count: app.serp.models.places_lost)."""
+    if not _wanted(NotificationEvent.rank_dropped.value, targets):
+        return []  # nobody listens: the rank changes are not even read
+    threshold = targets.rules.rank_drop_positions
+    drops = serp_service.rank_drops(session=session, job_id=job.id, more_than=threshold)
+    if not drops:
+        return []
+    project = targets.project
+    kind = NotificationEvent.rank_dropped.value
+    listed = [move.facts() for move in drops[:RANK_DROPS_LISTED]]
+    return [
+        (
+            kind,
+            event_payload(
+                event_id=notification_id(job.id, kind),
+                kind=kind,
+                project=project,
+                job=job,
+                summary=f"{len(drops)} keyword(s) of {project.name} dropped more than "
+                f"{threshold} places",
+                dashboard_url=links.dashboard(f"/projects/{project.id}"),
+                data={
+                    "threshold": threshold,
+                    "count": len(drops),
+                    "keywords": listed,
+                    "truncated": len(drops) > len(listed),
+                },
+            ),
+        )
+    ]
+
+
+def _wanted(kind: str, targets: _ProjectTargets) -> bool:
+    """Some target could receive `kind` (before mutes and job types)."""
+    return kind in targets.rules.email_events or any(kind in h.events for h in targets.webhooks)
+
+
 def _failing_two_days(session: Session, event: JobEvent) -> bool:
     """This failure is the first of its UTC day for (project, job type), and the day before
     had one too: sync.failing, once a day while it lasts."""
@@ -342,11 +409,6 @@ def _deliveries(
         "event_type": kind,
         "project_id": targets.project.id,
         "job_id": event.job_id,
-        "payload_json": payload,
-        "status": DeliveryStatus.pending.value,
-        "attempts": 0,
-        "next_attempt_at": utcnow(),
-        "created_at": utcnow(),
         "endpoint_id": None,
         "recipient": None,
     }
@@ -381,20 +443,63 @@ def _deliveries(
     return rows
 
 
-INSERT_CHUNK = 500  # rows per INSERT: well under PostgreSQL's 65,535 parameters
+# A batch's events and deliveries, each in one statement of arrays: a statement of the same
+# text whatever the batch's size (so the driver prepares it once, and nothing is compiled
+# per row, which a multi-row VALUES costs).
+_INSERT_MESSAGES = sa.text("""
+    INSERT INTO notification_events (id, event_type, project_id, job_id, payload_json,
+                                     created_at)
+    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS varchar[]),
+                         CAST(:projects AS uuid[]), CAST(:jobs AS uuid[]),
+                         CAST(:payloads AS jsonb[]), CAST(:created AS timestamptz[]))
+    ON CONFLICT (id) DO NOTHING
+""")
+_INSERT_DELIVERIES = sa.text("""
+    INSERT INTO notification_deliveries (id, event_id, event_type, project_id, job_id,
+        channel, endpoint_id, recipient, target, status, attempts, next_attempt_at, created_at)
+    SELECT id, event_id, event_type, project_id, job_id, channel, endpoint_id, recipient,
+           target, 'pending', 0, now(), now()
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:events AS uuid[]), CAST(:types AS varchar[]),
+                CAST(:projects AS uuid[]), CAST(:jobs AS uuid[]), CAST(:channels AS varchar[]),
+                CAST(:endpoints AS uuid[]), CAST(:recipients AS varchar[]),
+                CAST(:targets AS varchar[]))
+        AS v(id, event_id, event_type, project_id, job_id, channel, endpoint_id, recipient,
+             target)
+    ON CONFLICT (event_id, target) DO NOTHING
+    RETURNING id
+""")
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> int:
-    inserted = 0
-    for start in range(0, len(rows), INSERT_CHUNK):
-        statement = (
-            insert(NotificationDelivery)
-            .values(rows[start : start + INSERT_CHUNK])
-            .on_conflict_do_nothing(index_elements=["event_id", "target"])
-            .returning(col(NotificationDelivery.id))
-        )
-        inserted += len(session.execute(statement).all())
-    return inserted
+def _insert(session: Session, messages: list[dict[str, Any]], rows: list[dict[str, Any]]) -> int:
+    """The events' content (once each), then their deliveries; a replay adds neither."""
+    if not rows:
+        return 0
+    session.execute(
+        _INSERT_MESSAGES,
+        {
+            "ids": [m["id"] for m in messages],
+            "types": [m["event_type"] for m in messages],
+            "projects": [m["project_id"] for m in messages],
+            "jobs": [m["job_id"] for m in messages],
+            "payloads": [json.dumps(m["payload_json"]) for m in messages],
+            "created": [m["created_at"] for m in messages],
+        },
+    )
+    inserted = session.execute(
+        _INSERT_DELIVERIES,
+        {
+            "ids": [r["id"] for r in rows],
+            "events": [r["event_id"] for r in rows],
+            "types": [r["event_type"] for r in rows],
+            "projects": [r["project_id"] for r in rows],
+            "jobs": [r["job_id"] for r in rows],
+            "channels": [r["channel"] for r in rows],
+            "endpoints": [r["endpoint_id"] for r in rows],
+            "recipients": [r["recipient"] for r in rows],
+            "targets": [r["target"] for r in rows],
+        },
+    ).all()
+    return len(inserted)
 
 
 def has_pending_events(*, session: Session) -> bool:

@@ -29,8 +29,10 @@ domain = Domain(
             schedule=crontab(minute=0),
         ),
     },
-    retention={
-        "notification_deliveries": RetentionSpec("app.notifications.service.purge_old_deliveries")
-    },
-    large_tables=("notification_deliveries", "notification_delivery_attempts"),
+    retention={"notification_events": RetentionSpec("app.notifications.service.purge_old_events")},
+    large_tables=(
+        "notification_events",
+        "notification_deliveries",
+        "notification_delivery_attempts",
+    ),
 )

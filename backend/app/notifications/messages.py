@@ -33,6 +33,31 @@ def advice(category: str | None) -> str:
     return ADVICE.get(category or "", DEFAULT_ADVICE)
 
 
+def _place(position: int | None, depth: int | None) -> str:
+    return f"#{position}" if position is not None else f"not in the top {depth}"
+
+
+def rank_drop_line(entry: dict[str, Any]) -> str:
+    """One keyword's move: "shoes (US, en, desktop): #3 -> #12 (-9), https://..."."""
+    where = ", ".join(
+        str(part)
+        for part in (entry.get("country"), entry.get("language"), entry.get("device"))
+        if part
+    )
+    if entry.get("location"):
+        where += f", {entry['location']}"
+    lost = entry.get("places_lost")
+    change = (
+        "" if lost is None else f" ({-lost:+d}{' or more' if entry.get('out_of_depth') else ''})"
+    )
+    url = entry.get("url") or entry.get("previous_url")
+    return (
+        f"{entry.get('keyword')} ({where}): "
+        f"{_place(entry.get('previous_position'), entry.get('previous_depth'))} -> "
+        f"{_place(entry.get('position'), entry.get('depth'))}{change}" + (f", {url}" if url else "")
+    )
+
+
 def _footer(unsubscribe_url: str | None) -> tuple[str, str]:
     if unsubscribe_url is None:
         return "", ""
@@ -112,6 +137,22 @@ def event_email(payload: dict[str, Any], *, to: str, unsubscribe_url: str | None
         if top:
             paragraphs.append("Top new problems:")
         return compose(title=title, paragraphs=paragraphs, items=top, **common)
+    if kind == "rank.dropped":
+        keywords = data.get("keywords") or []
+        count = data.get("count", len(keywords))
+        items = [rank_drop_line(entry) for entry in keywords]
+        paragraphs = [
+            f"The latest rank check found {count} keyword(s) more than "
+            f"{data.get('threshold')} places lower than at their previous check."
+        ]
+        if data.get("truncated"):
+            paragraphs.append(f"The {len(keywords)} biggest drops:")
+        return compose(
+            title=f"Rank drops for {site}: {count} keyword(s)",
+            paragraphs=paragraphs,
+            items=items,
+            **common,
+        )
     if kind == "job.failed":
         error = job.get("error") or {}
         return compose(

@@ -129,9 +129,28 @@ class WebhookEndpoint(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
 
 
+class NotificationMessage(SQLModel, table=True):
+    """A notification event's content, stored once however many targets it goes to: the
+    webhook body (dispatch.event_payload) its deliveries send and their emails are made of,
+    or an email composed when it was queued (`{"type", "user_id", "email": {...}}`)."""
+
+    __tablename__ = "notification_events"
+
+    id: uuid.UUID = Field(primary_key=True)  # the event id (receivers dedupe on it)
+    event_type: str = Field(max_length=32)
+    project_id: uuid.UUID | None = Field(
+        default=None, foreign_key="projects.id", ondelete="CASCADE"
+    )
+    job_id: uuid.UUID | None = None
+    payload_json: dict[str, Any] = Field(default_factory=dict, sa_type=JSONB)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
 class NotificationDelivery(SQLModel, table=True):
     """One message to one target (a webhook endpoint or an email address) for one event:
-    unique per (event, target), so an event handled twice sends once."""
+    unique per (event, target), so an event handled twice sends once. The content is the
+    event's (NotificationMessage), shared by its deliveries; a delivery row holds only its
+    own progress, so the senders' updates stay small."""
 
     __tablename__ = "notification_deliveries"
     __table_args__ = (
@@ -148,17 +167,19 @@ class NotificationDelivery(SQLModel, table=True):
             "next_attempt_at",
             postgresql_where=sa.text("status IN ('pending', 'sending')"),
         ),
-        # A project's emails, newest first (the dashboard shows skipped ones).
+        # A project's emails, newest first (the dashboard shows skipped ones); webhook
+        # deliveries (most of them) are not indexed here.
         sa.Index(
             "ix_notification_deliveries_project_id_created_at",
             "project_id",
             sa.text("created_at DESC"),
+            postgresql_where=sa.text("channel = 'email'"),
         ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     # The notification's id (webhook payloads carry it: receivers dedupe on it).
-    event_id: uuid.UUID
+    event_id: uuid.UUID = Field(foreign_key="notification_events.id", ondelete="CASCADE")
     event_type: str = Field(max_length=32)
     project_id: uuid.UUID | None = Field(
         default=None, foreign_key="projects.id", ondelete="CASCADE"
@@ -170,7 +191,6 @@ class NotificationDelivery(SQLModel, table=True):
     )
     recipient: str | None = Field(default=None, max_length=320)
     target: str = Field(max_length=320)  # the endpoint's id or the address
-    payload_json: dict[str, Any] = Field(default_factory=dict, sa_type=JSONB)
     status: DeliveryStatus = Field(default=DeliveryStatus.pending, sa_type=sa.String(16))
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))

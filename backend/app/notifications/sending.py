@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-import httpcore
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
@@ -35,6 +34,7 @@ from app.notifications.models import (
     DeliveryAttempt,
     DeliveryStatus,
     NotificationDelivery,
+    NotificationMessage,
     NotificationRecipient,
     WebhookEndpoint,
 )
@@ -65,7 +65,8 @@ _CLAIM = sa.text("""
         LIMIT :limit
         FOR UPDATE SKIP LOCKED
     )
-    RETURNING id
+    RETURNING id, attempts, channel, event_id, event_type, project_id, endpoint_id, recipient,
+        target
 """)
 
 
@@ -105,27 +106,86 @@ def webhook_body(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery as its sender claimed it (the columns sending needs)."""
+
+    id: uuid.UUID
+    attempts: int
+    channel: str
+    event_id: uuid.UUID
+    event_type: str
+    project_id: uuid.UUID | None
+    endpoint_id: uuid.UUID | None
+    recipient: str | None
+    target: str
+
+    @classmethod
+    def of(cls, delivery: NotificationDelivery) -> "Claimed":
+        return cls(
+            id=delivery.id,
+            attempts=delivery.attempts,
+            channel=delivery.channel,
+            event_id=delivery.event_id,
+            event_type=delivery.event_type,
+            project_id=delivery.project_id,
+            endpoint_id=delivery.endpoint_id,
+            recipient=delivery.recipient,
+            target=delivery.target,
+        )
+
+
+@dataclass
+class _Cache:
+    """What one claim reads once for all its deliveries: secrets, payloads, webhook bodies."""
+
+    secrets: dict[uuid.UUID, str]
+    payloads: dict[uuid.UUID, dict[str, Any]]
+    bodies: dict[uuid.UUID, bytes]
+    # The claim's endpoints, read in one query (None: read each with session.get).
+    endpoints: dict[uuid.UUID, WebhookEndpoint] | None = None
+
+
+def _payloads(session: Session, event_ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    return {
+        row.id: row.payload_json
+        for row in session.execute(
+            select(NotificationMessage.id, NotificationMessage.payload_json).where(
+                col(NotificationMessage.id).in_(event_ids)
+            )
+        ).all()
+    }
+
+
 def claim_due(*, limit: int) -> list[Outgoing]:
+    """Claims up to `limit` due deliveries in one statement (which answers their columns),
+    then reads their events' content once each."""
     with session_scope() as session:
         # A claim lost to a crash of PostgreSQL itself leaves the row pending: claimed again.
         session.execute(_ASYNC_COMMIT)
-        claimed = session.execute(_CLAIM, {"lease": lease_seconds(), "limit": limit})
-        ids = [row[0] for row in claimed]
+        claimed = [
+            Claimed(**row._mapping)
+            for row in session.execute(_CLAIM, {"lease": lease_seconds(), "limit": limit})
+        ]
         session.commit()
-        if not ids:
+        if not claimed:
             return []
-        deliveries = session.exec(
-            select(NotificationDelivery).where(col(NotificationDelivery.id).in_(ids))
-        ).all()
-        secrets_by_endpoint: dict[uuid.UUID, str] = {}
-        return [prepare(session, delivery, secrets_by_endpoint) for delivery in deliveries]
+        cache = _Cache(
+            secrets={}, payloads=_payloads(session, {c.event_id for c in claimed}), bodies={}
+        )
+        endpoint_ids = {c.endpoint_id for c in claimed if c.endpoint_id is not None}
+        if endpoint_ids:
+            cache.endpoints = {
+                endpoint.id: endpoint
+                for endpoint in session.exec(
+                    select(WebhookEndpoint).where(col(WebhookEndpoint.id).in_(endpoint_ids))
+                ).all()
+            }
+        return [prepare(session, delivery, cache) for delivery in claimed]
 
 
-def prepare(
-    session: Session,
-    delivery: NotificationDelivery,
-    secrets_by_endpoint: dict[uuid.UUID, str] | None = None,
-) -> Outgoing:
+def prepare(session: Session, delivery: Claimed, cache: _Cache | None = None) -> Outgoing:
+    cache = cache or _Cache(secrets={}, payloads=_payloads(session, {delivery.event_id}), bodies={})
     common: dict[str, Any] = {
         "delivery_id": delivery.id,
         "attempt": delivery.attempts,
@@ -134,29 +194,30 @@ def prepare(
         "event_type": delivery.event_type,
     }
     if delivery.channel == Channel.webhook:
-        endpoint = (
-            None
-            if delivery.endpoint_id is None
-            else session.get(WebhookEndpoint, delivery.endpoint_id)
-        )
+        if delivery.endpoint_id is None:
+            endpoint = None
+        elif cache.endpoints is not None:
+            endpoint = cache.endpoints.get(delivery.endpoint_id)
+        else:
+            endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
         if endpoint is None:
             return Outgoing(**common, skip_reason="the endpoint was deleted")
         if not endpoint.enabled and delivery.event_type != "webhook.test":
             return Outgoing(**common, skip_reason="the endpoint is disabled")
-        known = {} if secrets_by_endpoint is None else secrets_by_endpoint
-        if endpoint.id not in known:
-            known[endpoint.id] = str(secrets.decrypt_json(endpoint.secret)["secret"])
-        secret = known[endpoint.id]
-        return Outgoing(
-            **common, url=endpoint.url, secret=secret, body=webhook_body(delivery.payload_json)
-        )
+        if endpoint.id not in cache.secrets:
+            cache.secrets[endpoint.id] = str(secrets.decrypt_json(endpoint.secret)["secret"])
+        body = cache.bodies.get(delivery.event_id)
+        if body is None:
+            body = cache.bodies[delivery.event_id] = webhook_body(
+                cache.payloads.get(delivery.event_id, {})
+            )
+        return Outgoing(**common, url=endpoint.url, secret=cache.secrets[endpoint.id], body=body)
     if not mailer.configured():
         return Outgoing(**common, skip_reason="email is not configured (no SMTP_HOST)")
-    return Outgoing(**common, email=_email(session, delivery))
+    return Outgoing(**common, email=_email(session, delivery, cache.payloads[delivery.event_id]))
 
 
-def _email(session: Session, delivery: NotificationDelivery) -> Email:
-    payload = delivery.payload_json
+def _email(session: Session, delivery: Claimed, payload: dict[str, Any]) -> Email:
     to = delivery.recipient or delivery.target
     prepared = payload.get("email")
     if prepared is not None:  # composed when recorded (digest, confirmation, notices)
@@ -172,7 +233,7 @@ def _email(session: Session, delivery: NotificationDelivery) -> Email:
     )
 
 
-def _unsubscribe_url(session: Session, delivery: NotificationDelivery, to: str) -> str | None:
+def _unsubscribe_url(session: Session, delivery: Claimed, to: str) -> str | None:
     if delivery.project_id is None:
         return None
     recipient = session.exec(
@@ -192,16 +253,16 @@ def _unsubscribe_url(session: Session, delivery: NotificationDelivery, to: str) 
 # --- Sending -------------------------------------------------------------------------------
 
 
-async def send_one(pool: httpcore.AsyncConnectionPool, outgoing: Outgoing) -> Result:
+async def send_one(pools: webhook_client.Pools, outgoing: Outgoing) -> Result:
     """Never raises: whatever goes wrong is the attempt's result."""
     try:
-        return await _send(pool, outgoing)
+        return await _send(pools, outgoing)
     except Exception as exc:  # a bug must not leave the delivery `sending` for a lease
         logger.exception("notification_send_crashed", delivery_id=str(outgoing.delivery_id))
         return Result(error=f"internal error: {type(exc).__name__}")
 
 
-async def _send(pool: httpcore.AsyncConnectionPool, outgoing: Outgoing) -> Result:
+async def _send(pools: webhook_client.Pools, outgoing: Outgoing) -> Result:
     if outgoing.skip_reason is not None:
         return Result(skipped=True, error=outgoing.skip_reason)
     if outgoing.channel == Channel.webhook:
@@ -212,7 +273,9 @@ async def _send(pool: httpcore.AsyncConnectionPool, outgoing: Outgoing) -> Resul
             signing.EVENT_HEADER: outgoing.event_type,
             signing.DELIVERY_HEADER: f"{outgoing.event_id}:{outgoing.attempt}",
         }
-        answer = await webhook_client.post_webhook(pool, outgoing.url, outgoing.body, headers)
+        answer = await webhook_client.post_webhook(
+            pools.for_url(outgoing.url), outgoing.url, outgoing.body, headers
+        )
         return Result(
             status_code=answer.status_code,
             latency_ms=answer.latency_ms,
@@ -426,15 +489,12 @@ def queue_email(
     event_id: uuid.UUID | None = None,
     user_id: uuid.UUID | None = None,
 ) -> NotificationDelivery:
-    """Records a composed email as a delivery in the caller's transaction (sent after it
-    commits by the next sending pass)."""
-    delivery = NotificationDelivery(
-        event_id=event_id or uuid.uuid4(),
+    """Records a composed email (its event, and its delivery) in the caller's transaction
+    (sent after it commits by the next sending pass)."""
+    message = NotificationMessage(
+        id=event_id or uuid.uuid4(),
         event_type=event_type,
         project_id=None if project is None else project.id,
-        channel=Channel.email,
-        recipient=email.to,
-        target=email.to,
         payload_json={
             "type": event_type,
             "user_id": None if user_id is None else str(user_id),
@@ -445,6 +505,16 @@ def queue_email(
                 "unsubscribe_url": email.unsubscribe_url,
             },
         },
+    )
+    session.add(message)
+    session.flush()  # the delivery's event first
+    delivery = NotificationDelivery(
+        event_id=message.id,
+        event_type=event_type,
+        project_id=message.project_id,
+        channel=Channel.email,
+        recipient=email.to,
+        target=email.to,
     )
     session.add(delivery)
     return delivery
@@ -467,8 +537,8 @@ async def _drain(budget: float, concurrency: int) -> DrainReport:
     running: set[asyncio.Task[None]] = set()
     ended: list[tuple[Outgoing, Result]] = []
 
-    async def deliver(pool: httpcore.AsyncConnectionPool, outgoing: Outgoing) -> None:
-        ended.append((outgoing, await send_one(pool, outgoing)))
+    async def deliver(pools: webhook_client.Pools, outgoing: Outgoing) -> None:
+        ended.append((outgoing, await send_one(pools, outgoing)))
 
     async def record_ended() -> None:
         """Records what ended since the last call, in one transaction."""
@@ -483,7 +553,7 @@ async def _drain(budget: float, concurrency: int) -> DrainReport:
                 if report.next_due_in is None or delay < report.next_due_in:
                     report.next_due_in = delay
 
-    async with webhook_client.new_pool(concurrency) as pool:
+    async with webhook_client.Pools(concurrency) as pools:
         while True:
             if time.monotonic() >= deadline:
                 report.out_of_time = True
@@ -491,21 +561,35 @@ async def _drain(budget: float, concurrency: int) -> DrainReport:
             free = concurrency - len(running)
             claimed = await asyncio.to_thread(claim_due, limit=free) if free > 0 else []
             for outgoing in claimed:
-                task = asyncio.create_task(deliver(pool, outgoing))
+                task = asyncio.create_task(deliver(pools, outgoing))
                 running.add(task)
                 task.add_done_callback(running.discard)
             if not running:
                 break
-            if not claimed or free - len(claimed) <= 0:
-                # Answers are recorded within RECORD_EVERY_SECONDS of arriving, in bursts.
-                await asyncio.wait(
-                    running, timeout=RECORD_EVERY_SECONDS, return_when=asyncio.FIRST_COMPLETED
-                )
+            # Answers are recorded within RECORD_EVERY_SECONDS of arriving, in bursts, and
+            # claims are made at most as often: with nothing due, the next claim waits that
+            # long (or until every send ended); with every slot taken, until a quarter of
+            # them are free again (or that long). A stream of quick answers never makes a
+            # transaction each.
+            if not claimed:
+                await asyncio.wait(running, timeout=RECORD_EVERY_SECONDS)
+            elif free - len(claimed) <= 0:
+                await _wait_for_slots(running, concurrency - max(1, concurrency // 4))
             await record_ended()
         if running:
             await asyncio.gather(*running)
         await record_ended()
     return report
+
+
+async def _wait_for_slots(running: set[asyncio.Task[None]], busy: int) -> None:
+    """Returns once at most `busy` sends are running, or after RECORD_EVERY_SECONDS."""
+    deadline = time.monotonic() + RECORD_EVERY_SECONDS
+    while len(running) > busy:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        await asyncio.wait(running, timeout=left, return_when=asyncio.FIRST_COMPLETED)
 
 
 def drain(*, budget: float = DRAIN_BUDGET_SECONDS, concurrency: int | None = None) -> DrainReport:
@@ -528,11 +612,11 @@ def send_now(delivery_id: uuid.UUID) -> tuple[NotificationDelivery, Result]:
         delivery = session.get(NotificationDelivery, delivery_id)
         assert claimed is not None
         assert delivery is not None
-        outgoing = prepare(session, delivery)
+        outgoing = prepare(session, Claimed.of(delivery))
 
     async def run() -> Result:
-        async with webhook_client.new_pool(1) as pool:
-            return await send_one(pool, outgoing)
+        async with webhook_client.Pools(1) as pools:
+            return await send_one(pools, outgoing)
 
     result = asyncio.run(run())
     if not (result.delivered or result.skipped):

@@ -19,6 +19,7 @@ from app.notifications.models import (
     DeliveryStatus,
     NotificationDelivery,
     NotificationEvent,
+    NotificationMessage,
     NotificationMute,
     NotificationRecipient,
     NotificationRules,
@@ -401,6 +402,12 @@ def send_test_webhook(*, session: Session, endpoint: WebhookEndpoint) -> SendTes
         summary="A test of this webhook from SEO Platform",
         dashboard_url=links.dashboard(f"/projects/{project.id}"),
     )
+    session.add(
+        NotificationMessage(
+            id=event_id, event_type="webhook.test", project_id=project.id, payload_json=payload
+        )
+    )
+    session.flush()
     delivery = NotificationDelivery(
         event_id=event_id,
         event_type="webhook.test",
@@ -408,7 +415,6 @@ def send_test_webhook(*, session: Session, endpoint: WebhookEndpoint) -> SendTes
         channel=Channel.webhook,
         endpoint_id=endpoint.id,
         target=str(endpoint.id),
-        payload_json=payload,
     )
     session.add(delivery)
     session.commit()
@@ -431,17 +437,22 @@ def send_test_email(*, session: Session, project: Project, user: User) -> SendTe
 
 # --- Retention -----------------------------------------------------------------------------
 
+# An event goes with its deliveries (and their attempts: foreign keys ON DELETE CASCADE),
+# once none of them is still waiting to be sent.
 _PURGE = sa.text("""
-    DELETE FROM notification_deliveries WHERE id IN (
-        SELECT id FROM notification_deliveries
-        WHERE created_at < now() - make_interval(days => :days)
-          AND status IN ('delivered', 'failed', 'skipped')
+    DELETE FROM notification_events WHERE id IN (
+        SELECT e.id FROM notification_events AS e
+        WHERE e.created_at < now() - make_interval(days => :days)
+          AND NOT EXISTS (
+              SELECT 1 FROM notification_deliveries AS d
+              WHERE d.event_id = e.id AND d.status IN ('pending', 'sending'))
         LIMIT :batch
     )
 """)
 
 
-def purge_old_deliveries(session: Session, batch: int) -> int:
-    """Retention rule: finished deliveries older than JOB_RETENTION_DAYS."""
+def purge_old_events(session: Session, batch: int) -> int:
+    """Retention rule: events older than JOB_RETENTION_DAYS whose deliveries are finished,
+    with those deliveries."""
     result = session.execute(_PURGE, {"days": settings.JOB_RETENTION_DAYS, "batch": batch})
     return int(result.rowcount)  # type: ignore[attr-defined]

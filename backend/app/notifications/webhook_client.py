@@ -4,8 +4,11 @@ redirects never followed (httpcore does not follow them), the answer read up to 
 phase under a short timeout and the whole exchange under one deadline."""
 
 import asyncio
+import ssl
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpcore
@@ -152,12 +155,93 @@ def _failure(started: float, error: str) -> WebhookResponse:
     )
 
 
+class _CoalescedStream(httpcore.AsyncNetworkStream):
+    """A connection whose writes wait for its next read: an HTTP/1.1 client writes a whole
+    request, then reads the answer, so the request goes out in one send instead of one for
+    the headers and one for the body (half the system calls, and half the wake-ups of the
+    receiver)."""
+
+    def __init__(self, stream: httpcore.AsyncNetworkStream) -> None:
+        self._stream = stream
+        self._pending = bytearray()
+
+    async def _flush(self, timeout: float | None) -> None:  # noqa: ASYNC109
+        if self._pending:
+            data = bytes(self._pending)
+            self._pending.clear()
+            await self._stream.write(data, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        self._pending += buffer
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        await self._flush(timeout)
+        return await self._stream.read(max_bytes, timeout)
+
+    async def aclose(self) -> None:
+        self._pending.clear()
+        await self._stream.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+    ) -> httpcore.AsyncNetworkStream:
+        await self._flush(timeout)
+        self._stream = await self._stream.start_tls(ssl_context, server_hostname, timeout)
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _Backend(GuardedNetworkBackend):
+    """The SSRF guard's connections, each writing a request in one send."""
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await super().connect_tcp(host, port, timeout, local_address, socket_options)
+        return _CoalescedStream(stream)
+
+
 def new_pool(max_connections: int) -> httpcore.AsyncConnectionPool:
     """A pool for one sending pass; connections only through the SSRF guard."""
     return httpcore.AsyncConnectionPool(
-        network_backend=GuardedNetworkBackend(address_policy()),
+        network_backend=_Backend(address_policy()),
         max_connections=max_connections,
         max_keepalive_connections=max_connections,
         keepalive_expiry=5.0,
         retries=0,
     )
+
+
+class Pools:
+    """The connection pools of one sending pass, one per webhook URL. httpcore's pool looks
+    through all its connections and waiting requests at every request and every answer, so
+    a single pool for 64 requests in flight spends its CPU on that bookkeeping (most of a
+    sender's time under load); a pool per endpoint looks only through that endpoint's."""
+
+    def __init__(self, max_connections: int) -> None:
+        self.max_connections = max_connections
+        self._pools: dict[str, httpcore.AsyncConnectionPool] = {}
+
+    def for_url(self, url: str) -> httpcore.AsyncConnectionPool:
+        pool = self._pools.get(url)
+        if pool is None:
+            pool = self._pools[url] = new_pool(self.max_connections)
+        return pool
+
+    async def __aenter__(self) -> "Pools":
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        for pool in self._pools.values():
+            await pool.aclose()
+        self._pools.clear()

@@ -23,6 +23,9 @@ domain = Domain(
             label="Rank refresh", entry_tasks=("app.serp.tasks.refresh_keywords",)
         ),
     },
-    retention={"serp_snapshots": RetentionSpec("app.serp.service.purge_old_snapshots")},
-    large_tables=("serp_snapshots",),
+    retention={
+        "serp_snapshots": RetentionSpec("app.serp.service.purge_old_snapshots"),
+        "serp_rank_changes": RetentionSpec("app.serp.service.purge_old_rank_changes"),
+    },
+    large_tables=("serp_snapshots", "serp_rank_changes"),
 )

@@ -8,6 +8,7 @@ snapshot (service.record_check)."""
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -154,6 +155,111 @@ class SerpSnapshot(SQLModel, table=True):
     # The first ten organic results: [{position, url, title}].
     top_results: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONB)
     error: str | None = Field(default=None, max_length=500)
+
+
+class SerpRankChange(SQLModel, table=True):
+    """A keyword whose completed check moved it against its previous completed check (the
+    latest snapshot that did not fail, read before the check is recorded), per refresh job:
+    what `rank.dropped` notifications and the digest's rank movers are made of. Only
+    changes are stored; a failed check is never one (it has no position)."""
+
+    __tablename__ = "serp_rank_changes"
+    __table_args__ = (
+        # The digest: a project's changes over a day.
+        sa.Index("ix_serp_rank_changes_project_id_checked_at", "project_id", "checked_at"),
+    )
+
+    job_id: uuid.UUID = Field(primary_key=True)
+    keyword_id: uuid.UUID = Field(
+        foreign_key="serp_keywords.id", ondelete="CASCADE", primary_key=True
+    )
+    project_id: uuid.UUID = Field(foreign_key="projects.id", ondelete="CASCADE")
+    checked_at: dt.datetime = Field(sa_type=sa.DateTime(timezone=True))
+    # The previous completed check: ranked (position, url) or not in the top `depth`.
+    previous_status: str = Field(max_length=16)
+    previous_position: int | None = None
+    previous_url: str | None = Field(default=None, max_length=2048)
+    previous_depth: int
+    previous_checked_on: dt.date
+    # This check.
+    status: str = Field(max_length=16)
+    position: int | None = None
+    url: str | None = Field(default=None, max_length=2048)
+    depth: int
+
+
+def places_lost(
+    *,
+    previous_position: int | None,
+    previous_depth: int,
+    position: int | None,
+    depth: int,
+) -> int | None:
+    """Places a keyword lost between two completed checks (negative: gained), counting only
+    what is known. A check that did not find the site within its depth (`position` None)
+    stands for position depth + 1, the best it can be:
+
+    - ranked p, then ranked q: q - p;
+    - ranked p, then not in the top d: at least d + 1 - p, and that is the figure;
+    - not in the top d0, then ranked q <= d0: gained at least d0 + 1 - q;
+    - not in the top d0, then ranked below d0 (a deeper check), or not found either time:
+      unknown (None), never a drop.
+    """
+    if previous_position is not None:
+        return (position if position is not None else depth + 1) - previous_position
+    if position is not None and position <= previous_depth:
+        return position - (previous_depth + 1)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RankMove:
+    """A keyword's move, for messages: its previous and new completed checks."""
+
+    keyword_id: uuid.UUID
+    project_id: uuid.UUID
+    text: str
+    country: str
+    language: str
+    device: str
+    location: str | None
+    previous_position: int | None
+    previous_url: str | None
+    previous_depth: int
+    position: int | None
+    url: str | None
+    depth: int
+    checked_at: dt.datetime
+
+    @property
+    def places_lost(self) -> int | None:
+        return places_lost(
+            previous_position=self.previous_position,
+            previous_depth=self.previous_depth,
+            position=self.position,
+            depth=self.depth,
+        )
+
+    def facts(self) -> dict[str, Any]:
+        """The move as JSON (webhook payloads carry it)."""
+        return {
+            "keyword_id": str(self.keyword_id),
+            "keyword": self.text,
+            "country": self.country,
+            "language": self.language,
+            "device": self.device,
+            "location": self.location,
+            "previous_position": self.previous_position,
+            "previous_url": self.previous_url,
+            "previous_depth": self.previous_depth,
+            "position": self.position,
+            "url": self.url,
+            "depth": self.depth,
+            "places_lost": self.places_lost,
+            # True: not found within `depth` this time (the drop is counted to depth + 1).
+            "out_of_depth": self.position is None,
+            "checked_at": self.checked_at.isoformat(),
+        }
 
 
 # --- API ------------------------------------------------------------------------------------

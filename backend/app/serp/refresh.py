@@ -121,7 +121,10 @@ def run_refresh(
     checkpoint: Callable[[], None],
     provider: SerpProvider | None = None,
     concurrency: int | None = None,
+    job_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
+    """Checks the project's due keywords; `job_id` is the refresh job's, whose rank changes
+    are recorded with the checks (service.record_checks)."""
     project = session.get(Project, project_id)
     if project is None:
         raise PermanentJobError("the project no longer exists", category="not_found")
@@ -147,6 +150,7 @@ def run_refresh(
             progress=progress,
             checkpoint=checkpoint,
             concurrency=concurrency or settings.SERP_REFRESH_CONCURRENCY,
+            job_id=job_id,
         )
         report = run.check_all(due)
     log.info("serp_refresh_done", project_id=str(project.id), **report.result(depth))
@@ -164,8 +168,10 @@ class _Refresh:
         progress: Progress,
         checkpoint: Callable[[], None],
         concurrency: int,
+        job_id: uuid.UUID | None = None,
     ) -> None:
         self.session = session
+        self.job_id = job_id
         self.provider = provider
         self.depth = depth
         self.progress = progress
@@ -234,7 +240,11 @@ class _Refresh:
             finished = [(keyword, future.result()) for future, keyword in pending.items()]
             checks = self._tally(finished)
             service.record_checks(
-                session=self.session, outcomes=checks, provider=self.provider.name, depth=self.depth
+                session=self.session,
+                outcomes=checks,
+                provider=self.provider.name,
+                depth=self.depth,
+                job_id=self.job_id,
             )
         except Exception as exc:
             self.session.rollback()
@@ -243,7 +253,11 @@ class _Refresh:
     def _record(self, finished: list[tuple[SerpKeyword, Outcome]]) -> None:
         checks = self._tally(finished)
         service.record_checks(
-            session=self.session, outcomes=checks, provider=self.provider.name, depth=self.depth
+            session=self.session,
+            outcomes=checks,
+            provider=self.provider.name,
+            depth=self.depth,
+            job_id=self.job_id,
         )
         self.progress(self.report.checked, self.report.due, self.report.message(self.depth))
 

@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import httpx
@@ -45,8 +45,10 @@ from app.serp.models import (
     KeywordPublic,
     KeywordRejection,
     KeywordsAddedPublic,
+    RankMove,
     SerpApiConnection,
     SerpKeyword,
+    SerpRankChange,
     SerpSnapshot,
     SnapshotPublic,
     TopResult,
@@ -542,15 +544,34 @@ def _snapshot_values(outcome: CheckOutcome, provider: str, depth: int) -> dict[s
     }
 
 
+# Each keyword's latest completed check (failed days never replace a good one, so the latest
+# snapshot that did not fail is it), read before a check is recorded.
+_PREVIOUS_CHECKS = sa.text("""
+    SELECT DISTINCT ON (keyword_id) keyword_id, status, position, url, depth, checked_on
+    FROM serp_snapshots
+    WHERE keyword_id = ANY(CAST(:ids AS uuid[])) AND status <> 'failed'
+    ORDER BY keyword_id, checked_on DESC
+""")
+
+
 def record_checks(
-    *, session: Session, outcomes: Sequence[CheckOutcome], provider: str, depth: int
+    *,
+    session: Session,
+    outcomes: Sequence[CheckOutcome],
+    provider: str,
+    depth: int,
+    job_id: uuid.UUID | None = None,
 ) -> None:
     """Records checks (one statement for the snapshots, one for the keywords) and commits.
     The day's snapshot is replaced by a later check that day unless that one failed and the
-    day's did not: a failure never erases a position."""
+    day's did not: a failure never erases a position. With `job_id`, each completed check
+    that moved its keyword against the previous completed check is also recorded as the
+    job's rank change (SerpRankChange), in the same transaction."""
     if not outcomes:
         return
     now = utcnow()
+    if job_id is not None:
+        _record_changes(session, outcomes, job_id=job_id, now=now)
     rows: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for outcome in outcomes:
@@ -596,6 +617,143 @@ def record_checks(
     )
     session.execute(sa.update(SerpKeyword), updates)  # by primary key, one round trip
     session.commit()
+
+
+def _record_changes(
+    session: Session, outcomes: Sequence[CheckOutcome], *, job_id: uuid.UUID, now: dt.datetime
+) -> None:
+    completed = [o for o in outcomes if o.check is not None]
+    if not completed:
+        return
+    previous = {
+        row.keyword_id: row
+        for row in session.execute(
+            _PREVIOUS_CHECKS, {"ids": [o.keyword.id for o in completed]}
+        ).all()
+    }
+    changes: list[dict[str, Any]] = []
+    for outcome in completed:
+        check = outcome.check
+        before = previous.get(outcome.keyword.id)
+        assert check is not None
+        if before is None or (before.position, before.url) == (check.position, check.url):
+            continue  # never checked before, or where it was
+        if before.position is None and check.position is None:
+            continue  # not found either time
+        changes.append(
+            {
+                "job_id": job_id,
+                "keyword_id": outcome.keyword.id,
+                "project_id": outcome.keyword.project_id,
+                "checked_at": now,
+                "previous_status": before.status,
+                "previous_position": before.position,
+                "previous_url": before.url,
+                "previous_depth": before.depth,
+                "previous_checked_on": before.checked_on,
+                "status": (CheckStatus.ranked if check.ranked else CheckStatus.not_in_top_n).value,
+                "position": check.position,
+                "url": check.url,
+                "depth": check.depth,
+            }
+        )
+    if changes:
+        statement = insert(SerpRankChange).values(changes)
+        # A keyword checked again by the same job (a retried attempt): the latest check,
+        # against the baseline the first one saw.
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["job_id", "keyword_id"],
+                set_={
+                    name: statement.excluded[name]
+                    for name in ("checked_at", "status", "position", "url", "depth")
+                },
+            )
+        )
+
+
+_MOVES = sa.select(
+    col(SerpRankChange.keyword_id),
+    col(SerpRankChange.project_id),
+    col(SerpKeyword.text),
+    col(SerpKeyword.country),
+    col(SerpKeyword.language),
+    col(SerpKeyword.device),
+    col(SerpKeyword.location),
+    col(SerpRankChange.previous_position),
+    col(SerpRankChange.previous_url),
+    col(SerpRankChange.previous_depth),
+    col(SerpRankChange.position),
+    col(SerpRankChange.url),
+    col(SerpRankChange.depth),
+    col(SerpRankChange.checked_at),
+).join(SerpKeyword, col(SerpKeyword.id) == col(SerpRankChange.keyword_id))
+
+
+def rank_drops(*, session: Session, job_id: uuid.UUID, more_than: int) -> list[RankMove]:
+    """The keywords a refresh job found more than `more_than` places lower than at their
+    previous completed check (models.places_lost: falling out of the checked depth counts
+    as position depth + 1), biggest drop first."""
+    moves = [
+        RankMove(*row)
+        for row in session.execute(_MOVES.where(col(SerpRankChange.job_id) == job_id)).all()
+    ]
+    drops = [m for m in moves if (m.places_lost or 0) > more_than]
+    return sorted(drops, key=lambda m: (-(m.places_lost or 0), m.text))
+
+
+def rank_movers(
+    *,
+    session: Session,
+    project_ids: Sequence[uuid.UUID],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> dict[uuid.UUID, list[RankMove]]:
+    """Per project, each keyword's move over [start, end): from the previous check of its
+    first change in the window to its last change there (the same rank changes rank.dropped
+    is made of); moves that came back to where they were are left out. Biggest moves first,
+    drops before gains of the same size."""
+    if not project_ids:
+        return {}
+    rows = session.execute(
+        _MOVES.where(
+            col(SerpRankChange.project_id).in_(project_ids),
+            col(SerpRankChange.checked_at) >= start,
+            col(SerpRankChange.checked_at) < end,
+        ).order_by(col(SerpRankChange.checked_at))
+    ).all()
+    net: dict[uuid.UUID, RankMove] = {}
+    for row in rows:
+        move = RankMove(*row)
+        first = net.get(move.keyword_id)
+        if first is not None:  # keep where it started, take where it ended
+            move = replace(
+                move,
+                previous_position=first.previous_position,
+                previous_url=first.previous_url,
+                previous_depth=first.previous_depth,
+            )
+        net[move.keyword_id] = move
+    movers: dict[uuid.UUID, list[RankMove]] = {}
+    for move in net.values():
+        if move.places_lost:
+            movers.setdefault(move.project_id, []).append(move)
+    for moves in movers.values():
+        moves.sort(key=lambda m: (-abs(m.places_lost or 0), -(m.places_lost or 0), m.text))
+    return movers
+
+
+def purge_old_rank_changes(session: Session, batch: int) -> int:
+    """Deletes at most `batch` rank changes older than SERP_SNAPSHOT_RETENTION_DAYS."""
+    cutoff = utcnow() - dt.timedelta(days=settings.SERP_SNAPSHOT_RETENTION_DAYS)
+    result = session.execute(
+        sa.text(
+            "DELETE FROM serp_rank_changes WHERE (job_id, keyword_id) IN (SELECT job_id, "
+            "keyword_id FROM serp_rank_changes WHERE checked_at < :cutoff LIMIT :batch)"
+        ),
+        {"cutoff": cutoff, "batch": batch},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def purge_old_snapshots(session: Session, batch: int) -> int:

@@ -29,6 +29,7 @@ def refresh_keywords(job: JobContext) -> dict[str, Any]:
             config=job.config,
             progress=report,
             checkpoint=job.checkpoint,
+            job_id=job.job_id,
         )
 
 

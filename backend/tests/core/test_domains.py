@@ -62,7 +62,8 @@ def test_the_clean_up_knows_every_declared_rule_without_loading_task_modules() -
     ).stdout.split("\n")
     rules = (
         "['job_runs', 'job_events', 'gsc_orphan_rows', 'orphan_backlinks', "
-        "'stale_link_uploads', 'serp_snapshots', 'audit_runs', 'notification_deliveries']"
+        "'stale_link_uploads', 'serp_snapshots', 'serp_rank_changes', 'audit_runs', "
+        "'notification_events']"
     )
     assert output[:2] == [rules, "False"]
 

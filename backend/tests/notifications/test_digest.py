@@ -1,7 +1,9 @@
 """The daily digest for a seeded day: sent at 07:00 in the user's time zone, once, with the
-last 24 hours of the user's projects (jobs by outcome, audit score changes, failures), only
-when there is something to say, and an unsubscribe link honoured without logging in."""
+last 24 hours of the user's projects (jobs by outcome, audit score changes, rank movers,
+failures), only when there is something to say, and an unsubscribe link honoured without
+logging in."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -13,6 +15,7 @@ from app.jobs.models import JobRun
 from app.notifications import digest
 from app.notifications.models import NotificationDelivery, UserNotificationSettings
 from app.projects.models import Project
+from app.serp.models import SerpKeyword, SerpRankChange
 from app.users.models import User
 from tests.builders import create_project, create_user
 from tests.notifications.conftest import settle
@@ -41,6 +44,38 @@ def _job(
     )
 
 
+def _move(
+    session: Session,
+    project: Project,
+    text: str,
+    moves: list[tuple[int | None, int | None, float]],
+) -> None:
+    """A tracked keyword and its rank changes: (previous, new position or None for not in
+    the top 30, hours ago), one refresh job each (the rows rank.dropped is made of too)."""
+    keyword = SerpKeyword(
+        project_id=project.id, text=text, country="US", language="en", device="desktop"
+    )
+    session.add(keyword)
+    session.flush()
+    for before, after, hours_ago in moves:
+        session.add(
+            SerpRankChange(
+                job_id=uuid.uuid4(),
+                keyword_id=keyword.id,
+                project_id=project.id,
+                checked_at=NOW - timedelta(hours=hours_ago),
+                previous_status="ranked" if before else "not_in_top_n",
+                previous_position=before,
+                previous_depth=30,
+                previous_checked_on=(NOW - timedelta(days=2)).date(),
+                status="ranked" if after else "not_in_top_n",
+                position=after,
+                url=f"https://blog.example.com/{text}" if after else None,
+                depth=30,
+            )
+        )
+
+
 def _seed(session: Session, owner: User) -> None:
     shop = create_project(session, owner=owner, name="Shop", site_url="https://shop.example.com")
     blog = create_project(session, owner=owner, name="Blog", site_url="https://blog.example.com")
@@ -50,6 +85,10 @@ def _seed(session: Session, owner: User) -> None:
     _job(session, shop, "failed", 3, error_category="unauthorized", error_message="401 from GSC")
     _job(session, shop, "completed", 30)  # the day before: not in this digest
     _job(session, blog, "cancelled", 1)
+    _move(session, blog, "seo tips", [(4, 15, 6)])  # 11 places lower
+    _move(session, blog, "seo tools", [(None, 8, 5)])  # into the top 30 at 8: 23 places up
+    _move(session, blog, "seo news", [(3, 6, 8), (6, 3, 2)])  # and back: not a mover
+    _move(session, blog, "seo blog", [(5, 9, 30)])  # the day before
     session.add(
         AuditRun(
             project_id=shop.id,
@@ -92,13 +131,16 @@ def test_the_digest_of_a_seeded_day(
     assert message["To"] == owner.email
     assert message["Subject"] == "Your SEO Platform digest for 07 December 2026"
     text, html = parts(message)
-    assert "- Blog: jobs 1 cancelled" in text
+    assert (
+        "- Blog: jobs 1 cancelled; rank movers: seo tools not in the top 30 -> #8 (+23), "
+        "seo tips #4 -> #15 (-11)\n"
+    ) in text.replace("\r\n", "\n")
     assert (
         "- Shop: jobs 2 completed, 1 failed; audit score 72 (-8 from 80); "
         "Maintenance failed 1x (401 from GSC)"
     ) in text
     assert "Quiet" not in text
-    assert "<li>Blog: jobs 1 cancelled</li>" in html
+    assert "<li>Blog: jobs 1 cancelled; rank movers: seo tools not in the top 30 -&gt; #8" in html
 
     unsubscribe = message["List-Unsubscribe"].strip("<>")
     link = urlsplit(unsubscribe)

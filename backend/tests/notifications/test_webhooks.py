@@ -3,6 +3,7 @@ timestamps: the payload, retries after 500s, timeouts and 429 with Retry-After, 
 auto-disable (with an email to the owner), the delivery log, redeliver, the test ping, and
 the SSRF guard refusing private addresses (at creation, and again at send time)."""
 
+import re
 import time
 import uuid
 
@@ -164,11 +165,16 @@ def test_a_receiver_failing_for_good_is_given_up_then_disabled_and_the_owner_ema
     settle()
     hook = client.get(f"{API}/webhooks/{hook_id}", headers=auth_headers(owner)).json()
     assert hook["enabled"] is False
-    assert "5 failed attempts" in hook["disabled_reason"]
     deliveries = _deliveries(session)
     hooks = [d for d in deliveries if d.channel == "webhook"]
-    # Disabled at the 5th failed attempt in a row (over both deliveries; 3 at most each).
-    assert sum(d.attempts for d in hooks) >= 5
+    # Disabled with the burst of recorded attempts that reached the 5th failure in a row
+    # (over both deliveries; 3 at most each): the reason counts that burst's failures too.
+    failures = int(
+        re.fullmatch(
+            r"disabled after (\d+) failed attempts in a row", hook["disabled_reason"]
+        ).group(1)
+    )  # type: ignore[union-attr]
+    assert 5 <= failures <= sum(d.attempts for d in hooks)
     assert max(d.attempts for d in hooks) == 3
     assert {d.status for d in hooks} <= {DeliveryStatus.failed, DeliveryStatus.skipped}
     (notice,) = [d for d in deliveries if d.event_type == "webhook.disabled"]
