@@ -177,8 +177,11 @@ def _link_writer(connection: psycopg.Connection[Any], target: "ImportTarget") ->
     """Batches are copied straight into the table while the project's links are all new (a
     project's first import); from the first batch that meets a link already there (a
     repeat across batches, an earlier or concurrent import), the batch and the rest are
-    upserted. A link repeated within a batch is merged first (its key computed once here
-    tells repeats apart at C speed)."""
+    upserted. A link repeated within a batch is merged first (its key, computed here once,
+    tells repeats apart at C speed).
+
+    A failed copy leaves the rows it wrote before the conflict as dead tuples (vacuum's
+    work), at most one batch per import: after it, the import upserts."""
     direct = not store.has_links(connection, project_id=target.project_id)
     connection.commit()
 
@@ -195,7 +198,9 @@ def _link_writer(connection: psycopg.Connection[Any], target: "ImportTarget") ->
                 written = store.insert_new_links(
                     connection, project_id=target.project_id, keys=keys, links=batch
                 )
-            except psycopg.errors.UniqueViolation:
+            except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
+                # A link already there (or a concurrent import copying the same links):
+                # nothing of the batch stays, and the upsert waits for the other import.
                 connection.rollback()
                 direct = False
             else:
