@@ -10,13 +10,15 @@ Targets: >= 100,000 rows/s and peak RSS <= 200 MB for the import path. Medians o
 `--repeat` runs (each a fresh import into an empty table).
 
 Run from backend/:  uv run python -m bench.links_import [--megabytes 100] [--repeat 3]
-It creates (and drops at the end) its own database `seo_platform_bench_links` on the local
-PostgreSQL; the files go to a temporary directory, removed at the end.
+It creates (and drops at the end) its own database on the local PostgreSQL,
+`seo_platform_bench_links` unless BENCH_LINKS_DATABASE names another (two runs at once need
+two); the files go to a temporary directory, removed at the end.
 """
 
 import os
 
-BENCH_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/seo_platform_bench_links"
+BENCH_DATABASE = os.environ.get("BENCH_LINKS_DATABASE", "seo_platform_bench_links")
+BENCH_DATABASE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
 os.environ.update(
     {
         "DATABASE_URL": BENCH_DATABASE_URL,
@@ -58,8 +60,8 @@ def _prepare_database() -> None:
     from app.core.migrations import upgrade_to_head
 
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS seo_platform_bench_links WITH (FORCE)")
-        conn.execute("CREATE DATABASE seo_platform_bench_links")
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
     upgrade_to_head(BENCH_DATABASE_URL)
 
 
@@ -68,7 +70,7 @@ def _drop_database() -> None:
 
     engine.dispose()
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS seo_platform_bench_links WITH (FORCE)")
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
 
 
 def _create_project() -> uuid.UUID:
@@ -260,7 +262,7 @@ def _child(*args: str) -> dict[str, Any]:
 
 def _empty_backlinks() -> None:
     with psycopg.connect(
-        "postgresql://postgres@127.0.0.1:5432/seo_platform_bench_links", autocommit=True
+        f"postgresql://postgres@127.0.0.1:5432/{BENCH_DATABASE}", autocommit=True
     ) as conn:
         conn.execute("TRUNCATE backlinks, link_imports CASCADE")
         conn.execute("VACUUM ANALYZE backlinks")

@@ -2,10 +2,10 @@
 
 The file is decoded as it is read (TextIOWrapper over the binary file, which is also where
 the bytes read come from for progress) and parsed by the csv module, so memory holds a few
-batches, never the file. Rows are validated (rows.py); a batch holds each (source, target)
-once (a repeat within it is merged), and is written by a second thread on its own
-connection (store.py), so parsing the next batch overlaps PostgreSQL's work on the last one:
-at most one batch waits between them.
+batches, never the file. Rows are validated (rows.py); a batch is written by a second
+thread on its own connection (store.py), which first merges a link repeated within it
+(the reading thread only appends rows), so parsing the next batch overlaps the writing of
+the last one: at most one batch waits between them.
 """
 
 import csv
@@ -164,10 +164,47 @@ def _merge(earlier: StagedLink, later: StagedLink) -> StagedLink:
     )
 
 
-def _link_writer(target: "ImportTarget") -> WriteBatch:
+def _unique(keys: list[bytes], links: list[StagedLink]) -> tuple[list[bytes], list[StagedLink]]:
+    """The batch with each link once (by its key), repeats merged in file order."""
+    merged: dict[bytes, StagedLink] = {}
+    for key, link in zip(keys, links, strict=True):
+        earlier = merged.get(key)
+        merged[key] = link if earlier is None else _merge(earlier, link)
+    return list(merged), list(merged.values())
+
+
+def _link_writer(connection: psycopg.Connection[Any], target: "ImportTarget") -> WriteBatch:
+    """Batches are copied straight into the table while the project's links are all new (a
+    project's first import); from the first batch that meets a link already there (a
+    repeat across batches, an earlier or concurrent import), the batch and the rest are
+    upserted. A link repeated within a batch is merged first (its key, computed here once,
+    tells repeats apart at C speed).
+
+    A failed copy leaves the rows it wrote before the conflict as dead tuples (vacuum's
+    work), at most one batch per import: after it, the import upserts."""
+    direct = not store.has_links(connection, project_id=target.project_id)
+    connection.commit()
+
     def write(
         connection: psycopg.Connection[Any], batch: list[StagedLink], _first: bool
     ) -> tuple[int, int]:
+        nonlocal direct
+        link_key = store.link_key
+        keys = [link_key(link[0], link[1]) for link in batch]
+        if len(set(keys)) < len(keys):
+            keys, batch = _unique(keys, batch)
+        if direct:
+            try:
+                written = store.insert_new_links(
+                    connection, project_id=target.project_id, keys=keys, links=batch
+                )
+            except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
+                # A link already there (or a concurrent import copying the same links):
+                # nothing of the batch stays, and the upsert waits for the other import.
+                connection.rollback()
+                direct = False
+            else:
+                return written, 0
         return store.upsert_links(connection, project_id=target.project_id, links=batch)
 
     return write
@@ -177,12 +214,13 @@ def _summary_writer(target: "ImportTarget", kind: str) -> WriteBatch:
     def write(
         connection: psycopg.Connection[Any], batch: list[StagedSummary], first: bool
     ) -> tuple[int, int]:
+        unique = list({row[0]: row for row in batch}.values())  # a repeated item: the last
         written = store.replace_summary(
             connection,
             project_id=target.project_id,
             import_id=target.import_id,
             kind=kind,
-            rows=batch,
+            rows=unique,
             first_batch=first,
         )
         return written, 0
@@ -227,7 +265,9 @@ def ingest(
         connection.commit()
         writer = _BatchWriter(
             connection,
-            _summary_writer(target, plan.format.name) if summary else _link_writer(target),
+            _summary_writer(target, plan.format.name)
+            if summary
+            else _link_writer(connection, target),
         )
         binary, text = open_text(source.path, source.encoding)
         try:
@@ -235,8 +275,6 @@ def ingest(
                 _read_rows(
                     csv.reader(text, delimiter=source.delimiter),
                     read=read,
-                    key_of=(lambda row: row[0]) if summary else (lambda row: (row[0], row[1])),
-                    merge=(lambda _old, new: new) if summary else _merge,
                     tally=tally,
                     plan=plan,
                     flush=writer.submit,
@@ -258,8 +296,6 @@ def _read_rows(
     reader: Any,
     *,
     read: Callable[[list[str]], Any],
-    key_of: Callable[[Any], Any],
-    merge: Callable[[Any, Any], Any],
     tally: ImportTally,
     plan: ColumnPlan,
     flush: Callable[[list[Any]], None],
@@ -269,7 +305,8 @@ def _read_rows(
     """The hot loop. Line numbers are the file's lines (the header is line 1); a row whose
     quoted field spans lines has the number of its first line."""
     next(reader, None)  # the header, recognised before the job started
-    batch: dict[Any, Any] = {}
+    batch: list[Any] = []
+    append = batch.append
     last_line = reader.line_num
     rows = 0
     while True:
@@ -285,12 +322,11 @@ def _read_rows(
                 except RejectedRow as exc:
                     tally.reject(line, str(exc), fields, plan)
                     continue
-                key = key_of(row)
-                earlier = batch.get(key)
-                batch[key] = row if earlier is None else merge(earlier, row)
+                append(row)
                 if len(batch) >= batch_rows:
-                    flush(list(batch.values()))
-                    batch = {}
+                    flush(batch)
+                    batch = []
+                    append = batch.append
                     report()
             break
         except csv.Error as exc:
@@ -301,5 +337,5 @@ def _read_rows(
             last_line = reader.line_num
             tally.reject(line, f"unreadable row: {exc}", [], plan)
     if batch:
-        flush(list(batch.values()))
+        flush(batch)
     tally.rows = rows

@@ -1,5 +1,13 @@
-"""Writing staged links: COPY into a temporary table, then one INSERT ... ON CONFLICT per
-batch (no row-by-row ORM: a 100 MB export is hundreds of thousands of rows).
+"""Writing links: COPY into a temporary table, then one INSERT ... ON CONFLICT per batch (no
+row-by-row ORM: a 100 MB export is hundreds of thousands of rows); or, for a batch of links
+the project does not have yet (the first import of a project), COPY straight into the table.
+
+The direct COPY is about half the database's work per row (measured: no second pass over a
+stage, no speculative insertion, rows written a page at a time). A link that exists after
+all (a repeat of an earlier batch, a concurrent import) fails the whole COPY with a unique
+violation: the caller rolls the batch back and writes it again by the upsert, which is
+always right. Its key, md5(source || LF || target), is computed here in Python for the COPY
+and in SQL for the upsert: the same bytes (UTF-8, the database's encoding), the same key.
 
 Merging with what earlier imports stored: first_seen is the earliest, last_seen the latest;
 the other attributes (anchor, title, flags, lost, authority) come from the more recent
@@ -8,9 +16,14 @@ sighting, the row read now when either last_seen is unknown.
 
 import uuid
 from collections.abc import Sequence
+from hashlib import md5
 from typing import Any
 
 import psycopg
+from psycopg import postgres
+from psycopg.abc import Buffer
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 
 from app.links.rows import StagedLink, StagedSummary
 
@@ -104,8 +117,61 @@ _UPSERT = f"""
 """  # noqa: S608 - composed of constants
 
 
+class _UuidBytesDumper(Dumper):
+    """A uuid column's value given as its 16 bytes (a digest), in binary COPY: no UUID
+    object per row. Registered by oid only, on the import's own connection, so it serves
+    the COPY whose types are set and nothing else."""
+
+    format = Format.BINARY
+    oid = postgres.types["uuid"].oid
+
+    def dump(self, obj: bytes) -> Buffer | None:
+        return obj
+
+
 def prepare(connection: psycopg.Connection[Any]) -> None:
     connection.execute(_CREATE_STAGE)
+    connection.adapters.register_dumper(None, _UuidBytesDumper)
+
+
+_DIRECT_COLUMNS = ("project_id", "link_key", *STAGE_COLUMNS, "created_at", "updated_at")
+_COPY_DIRECT = f"COPY backlinks ({', '.join(_DIRECT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+_DIRECT_TYPES = ("uuid", "uuid", *_STAGE_TYPES, "timestamptz", "timestamptz")
+_HAS_LINKS = "SELECT EXISTS (SELECT FROM backlinks WHERE project_id = %(project_id)s)"
+
+
+def has_links(connection: psycopg.Connection[Any], *, project_id: uuid.UUID) -> bool:
+    row = connection.execute(_HAS_LINKS, {"project_id": project_id}).fetchone()
+    return bool(row and row[0])
+
+
+def link_key(source_url: str, target_url: str) -> bytes:
+    """The 16 bytes of a link's key, as the upsert computes it in SQL."""
+    return md5(f"{source_url}\n{target_url}".encode(), usedforsecurity=False).digest()
+
+
+def insert_new_links(
+    connection: psycopg.Connection[Any],
+    *,
+    project_id: uuid.UUID,
+    keys: Sequence[bytes],
+    links: Sequence[StagedLink],
+) -> int:
+    """Writes one batch of links the project does not have, by COPY into the table (in the
+    connection's open transaction); `keys` are their link_key, each once. Raises
+    psycopg.errors.UniqueViolation when one exists: the caller rolls back and upserts the
+    batch instead. Returns the rows written."""
+    project = project_id.bytes
+    with connection.cursor() as cursor:
+        row = cursor.execute("SELECT now()").fetchone()
+        assert row is not None
+        now = row[0]
+        with cursor.copy(_COPY_DIRECT) as copy:
+            copy.set_types(_DIRECT_TYPES)
+            write_row = copy.write_row
+            for key, link in zip(keys, links, strict=True):
+                write_row((project, key, *link, now, now))
+    return len(links)
 
 
 def upsert_links(

@@ -244,3 +244,54 @@ def test_summary_rows() -> None:
     assert reader.read(["blog.test", "1,234", "12"]) == ("blog.test", 1234, 12)
     with pytest.raises(RejectedRow, match="not a count"):
         reader.read(["blog.test", "lots", "12"])
+
+
+def _outcome(reader: LinkRowReader, row: list[str]) -> object:
+    try:
+        return reader.read(list(row))
+    except RejectedRow as exc:
+        return str(exc)
+
+
+def test_the_cached_answers_are_each_urls_own() -> None:
+    """A reader caches the referring domain per URL authority (what comes before the first
+    `/` after the scheme) and the verdict per target URL: one reader reading URLs that share
+    their beginnings answers each as a fresh reader does."""
+    sources = [
+        "https://a.test",
+        "https://a.test/x",
+        "https://a.test?q=/x",
+        "https://a.test#/x",
+        "https://A.test:80/",
+        "https://a.test:8o/",
+        "https://u@a.test/",
+        "https://u@b.test/",
+        "http://www.a.test/",
+        "https://www.a.test./",
+        "https://exa mple.test/",
+        "https:///x",
+        "HTTPS://www.B.test/",
+        "https://[::1]:8080/",
+        "https://bücher.test/",
+    ]
+    targets = [
+        "https://example.com/",
+        "https://example.com?x=/",
+        "https://example.com.evil.test/",
+        "https://www.example.com:80/a",
+        "https://user@evil.test/",
+        "http://evil.test?example.com/",
+    ]
+    shared = _reader(AHREFS_HEADER)
+    answers = set()
+    for _ in range(2):  # the second pass answers from the caches
+        for source in sources:
+            for target in targets:
+                row = ahrefs_row(source=source, target=target)
+                answer = _outcome(shared, row)
+                assert answer == _outcome(_reader(AHREFS_HEADER), row), (source, target)
+                answers.add(answer if isinstance(answer, str) else answer[2])
+    # Both kinds of answer were given: domains and rejections of either URL.
+    assert {"a.test", "b.test", "bücher.test".encode("idna").decode()} <= answers
+    assert any(a.startswith("the source URL") for a in answers)
+    assert any(a.startswith("the target URL is not on") for a in answers)

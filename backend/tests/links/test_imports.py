@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.core.config import settings
 from app.jobs.models import JobRun
-from app.links import routes
+from app.links import ingest, routes, service
 from app.links.models import Backlink, LinkImport
 from app.projects.models import Project
 from tests.builders import auth_headers, create_project, create_user
@@ -313,6 +313,64 @@ def test_first_and_last_seen_merge_across_imports(
     assert (merged.first_seen, merged.last_seen) == (date(2023, 12, 1), date(2024, 3, 1))
     assert merged.anchor == "newer anchor"  # the more recent sighting's
     assert merged.authority == 45  # Ahrefs' DR kept: the Semrush sighting is older
+
+
+def test_a_link_repeated_across_batches_of_a_first_import(
+    tmp_path: Path, session: Session, project: Project
+) -> None:
+    """A project's first import copies its batches straight into the table; a link met
+    again in a later batch fails that batch's copy, which is rolled back and upserted (as
+    the rest of the import is): every link once, its sightings merged, none lost."""
+    rows = [
+        ahrefs_row(source=f"https://a.test/{i}", target="https://example.com/") for i in range(5)
+    ]
+    rows.append(
+        ahrefs_row(
+            source="https://a.test/0",
+            target="https://example.com/",
+            first_seen="2020-01-01",
+            last_seen="2024-06-01",
+            anchor="seen again",
+        )
+    )
+    rows.append(ahrefs_row(source="https://a.test/5", target="https://example.com/"))
+    path = tmp_path / "export.csv"
+    path.write_bytes(ahrefs_utf16(rows))
+    inspected = service.inspect_file(path)
+    source = ingest.ImportSource(
+        path=path,
+        encoding=inspected.encoding,
+        delimiter=inspected.delimiter,
+        plan=inspected.plan,
+    )
+    target = ingest.ImportTarget(
+        project_id=project.id,
+        import_id=uuid.uuid4(),
+        site_url=project.site_url,
+        include_subdomains=project.include_subdomains,
+    )
+
+    def run() -> ingest.ImportTally:
+        return ingest.ingest(
+            source,
+            target,
+            connect=service.connect_for_import,
+            progress=lambda _done, _total: None,
+            batch_rows=2,
+        )
+
+    # Batches [0, 1], [2, 3] copied; [4, 0 again] meets link 0: upserted, and [5] after it.
+    tally = run()
+    assert (tally.rows, tally.new, tally.updated) == (7, 6, 1)
+    links = _backlinks(session, project)
+    assert [link.source_url for link in links] == [f"https://a.test/{i}" for i in range(6)]
+    assert (links[0].first_seen, links[0].last_seen) == (date(2020, 1, 1), date(2024, 6, 1))
+    assert links[0].anchor == "seen again"
+    # Imported again: the project has links, every batch is upserted, nothing is new (link
+    # 0 is updated by two batches).
+    tally = run()
+    assert (tally.new, tally.updated) == (0, 7)
+    assert len(_backlinks(session, project)) == 6
 
 
 def test_uploads_over_the_limit_answer_413(
