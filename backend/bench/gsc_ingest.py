@@ -185,10 +185,10 @@ def baseline(kind: str, project_id: str, url: str, rows: int) -> dict[str, Any]:
             server_before = _backends_cpu(started)
             began, cpu = time.perf_counter(), _own_cpu()
             for page in client.query_pages(PROPERTY, body):
-                batch = page.get("rows") or []
+                batch = page.rows or []
                 if kind == "orm":
                     for row in batch:
-                        keys = row["keys"]
+                        keys = row.keys
                         session.add(
                             GscRow(
                                 site_id=site_id,
@@ -198,9 +198,9 @@ def baseline(kind: str, project_id: str, url: str, rows: int) -> dict[str, Any]:
                                 page_id=pages[keys[2]],
                                 country=keys[3],
                                 device=keys[4],
-                                clicks=int(row["clicks"]),
-                                impressions=int(row["impressions"]),
-                                position=float(row["position"]),
+                                clicks=int(row.clicks),
+                                impressions=int(row.impressions),
+                                position=row.position,
                             )
                         )
                     session.commit()
@@ -209,13 +209,13 @@ def baseline(kind: str, project_id: str, url: str, rows: int) -> dict[str, Any]:
                         (
                             site_id,
                             DAY,
-                            queries[row["keys"][1]],
-                            pages[row["keys"][2]],
-                            row["keys"][3],
-                            row["keys"][4],
-                            int(row["clicks"]),
-                            int(row["impressions"]),
-                            float(row["position"]),
+                            queries[row.keys[1]],
+                            pages[row.keys[2]],
+                            row.keys[3],
+                            row.keys[4],
+                            int(row.clicks),
+                            int(row.impressions),
+                            row.position,
                         )
                         for row in batch
                     ]
