@@ -16,8 +16,10 @@ table, dictionary upserts, INSERT ... ON CONFLICT, totals), reporting rows/s and
   `--baseline-rows` rows (rows/s extrapolate). Both are handed the query/page ids already
   resolved (a dict), which favours them.
 
-Medians of `--repeat` runs, and the ratios. Its own database (seo_platform_bench_gsc) and
-Redis database 6, both recreated.
+Medians of `--repeat` runs, and the ratios, in wall time and per CPU second (this process's
+threads plus its server backends, read from /proc: a steadier measure on a shared machine).
+Its own database (seo_platform_bench_gsc, or GSC_BENCH_DATABASE) and Redis database (6, or
+GSC_BENCH_REDIS_DB), both recreated.
 """
 
 import argparse
@@ -32,8 +34,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-BENCH_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/seo_platform_bench_gsc"
-BENCH_REDIS_URL = "redis://127.0.0.1:6379/6"
+BENCH_DATABASE = os.environ.get("GSC_BENCH_DATABASE", "seo_platform_bench_gsc")
+BENCH_DATABASE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
+BENCH_REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('GSC_BENCH_REDIS_DB', '6')}"
 BACKEND_DIR = Path(__file__).resolve().parents[1]
 PROPERTY = "sc-domain:bench.example.com"
 ACCOUNT = "bench@seo-project.iam.gserviceaccount.com"
@@ -76,6 +79,39 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _own_cpu() -> float:
+    """CPU seconds (user + system) of this process, all its threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _backends_cpu(since: dt.datetime) -> float:
+    """CPU seconds of the bench database's server backends started at or after `since`
+    (this run's own: a fresh process opens its own connections), read from /proc."""
+    import psycopg
+
+    from app.core.db import libpq_dsn
+
+    # A connection of its own, outside the pool: a pooled one may be the run's own backend.
+    with psycopg.connect(libpq_dsn(BENCH_DATABASE_URL)) as connection:
+        pids = [
+            pid
+            for (pid,) in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND backend_start >= %s AND pid <> pg_backend_pid()",
+                (since,),
+            )
+        ]
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def ingest(project_id: str, url: str) -> dict[str, Any]:
     from app.core.config import settings
     from app.core.db import session_scope
@@ -83,8 +119,9 @@ def ingest(project_id: str, url: str) -> dict[str, Any]:
 
     settings.GSC_API_BASE_URL = url
     config = {"days": 1, "end": DAY.isoformat(), "since": dt.datetime.now(dt.UTC).isoformat()}
+    started = dt.datetime.now(dt.UTC)
     with session_scope() as session:
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), _own_cpu()
         result = service.run_backfill(
             session=session,
             project_id=__import__("uuid").UUID(project_id),
@@ -92,8 +129,15 @@ def ingest(project_id: str, url: str) -> dict[str, Any]:
             progress=lambda *_: None,
             checkpoint=lambda: None,
         )
-        seconds = time.perf_counter() - began
-    return {**result, "seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
+        seconds, cpu = time.perf_counter() - began, _own_cpu() - cpu
+        server_cpu = _backends_cpu(started)
+    return {
+        **result,
+        "seconds": seconds,
+        "cpu": cpu,
+        "server_cpu": server_cpu,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
 
 
 def baseline(kind: str, project_id: str, url: str, rows: int) -> dict[str, Any]:
@@ -109,6 +153,7 @@ def baseline(kind: str, project_id: str, url: str, rows: int) -> dict[str, Any]:
     from app.gsc.sync import DIMENSIONS
 
     site_id = 999_999  # an empty property of its own (gsc_rows has no foreign keys)
+    started = dt.datetime.now(dt.UTC)
     with session_scope() as session:
         connection = connections_service.get_connection(
             session=session, project_id=__import__("uuid").UUID(project_id), provider=PROVIDER
@@ -136,12 +181,14 @@ def baseline(kind: str, project_id: str, url: str, rows: int) -> dict[str, Any]:
         done = 0
         with httpx.Client(timeout=60) as http:
             client = SearchConsoleClient(credential=credential, client=http, base_url=url)
-            began = time.perf_counter()
+            session.commit()
+            server_before = _backends_cpu(started)
+            began, cpu = time.perf_counter(), _own_cpu()
             for page in client.query_pages(PROPERTY, body):
-                batch = page.get("rows") or []
+                batch = page.rows or []
                 if kind == "orm":
                     for row in batch:
-                        keys = row["keys"]
+                        keys = row.keys
                         session.add(
                             GscRow(
                                 site_id=site_id,
@@ -151,9 +198,9 @@ def baseline(kind: str, project_id: str, url: str, rows: int) -> dict[str, Any]:
                                 page_id=pages[keys[2]],
                                 country=keys[3],
                                 device=keys[4],
-                                clicks=int(row["clicks"]),
-                                impressions=int(row["impressions"]),
-                                position=float(row["position"]),
+                                clicks=int(row.clicks),
+                                impressions=int(row.impressions),
+                                position=row.position,
                             )
                         )
                     session.commit()
@@ -162,13 +209,13 @@ def baseline(kind: str, project_id: str, url: str, rows: int) -> dict[str, Any]:
                         (
                             site_id,
                             DAY,
-                            queries[row["keys"][1]],
-                            pages[row["keys"][2]],
-                            row["keys"][3],
-                            row["keys"][4],
-                            int(row["clicks"]),
-                            int(row["impressions"]),
-                            float(row["position"]),
+                            queries[row.keys[1]],
+                            pages[row.keys[2]],
+                            row.keys[3],
+                            row.keys[4],
+                            int(row.clicks),
+                            int(row.impressions),
+                            row.position,
                         )
                         for row in batch
                     ]
@@ -178,10 +225,17 @@ def baseline(kind: str, project_id: str, url: str, rows: int) -> dict[str, Any]:
                 done += len(batch)
                 if done >= rows:
                     break
-            seconds = time.perf_counter() - began
+            seconds, cpu = time.perf_counter() - began, _own_cpu() - cpu
+            server_cpu = _backends_cpu(started) - server_before
         session.execute(sa.text("DELETE FROM gsc_rows WHERE site_id = :s"), {"s": site_id})
         session.commit()
-    return {"rows": done, "seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
+    return {
+        "rows": done,
+        "seconds": seconds,
+        "cpu": cpu,
+        "server_cpu": server_cpu,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
 
 
 # --- the driver ------------------------------------------------------------------------------
@@ -194,8 +248,8 @@ def _prepare_database() -> None:
     from app.core.migrations import upgrade_to_head
 
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS seo_platform_bench_gsc WITH (FORCE)")
-        conn.execute("CREATE DATABASE seo_platform_bench_gsc")
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
     upgrade_to_head(BENCH_DATABASE_URL)
     redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
 
@@ -304,10 +358,12 @@ def main() -> None:
             reruns.append(again)
             print(
                 f"  run {number + 1}: ingest {first['rows'] / first['seconds']:,.0f} rows/s"
-                f" ({first['inserted']:,} new, {first['peak_rss_mb']:.0f} MB);"
+                f" ({first['inserted']:,} new, {first['peak_rss_mb']:.0f} MB, CPU"
+                f" {first['cpu']:.1f} s client + {first['server_cpu']:.1f} s server);"
                 f" re-run {again['rows'] / again['seconds']:,.0f} rows/s"
                 f" ({again['inserted']:,} new, {again['updated']:,} changed,"
-                f" {again['peak_rss_mb']:.0f} MB)",
+                f" {again['peak_rss_mb']:.0f} MB, CPU {again['cpu']:.1f} s client"
+                f" + {again['server_cpu']:.1f} s server)",
                 flush=True,
             )
         baselines = {
@@ -325,6 +381,17 @@ def main() -> None:
     def rate(runs: list[dict[str, Any]]) -> float:
         return statistics.median(run["rows"] / run["seconds"] for run in runs)
 
+    def cpu_rate(runs: list[dict[str, Any]]) -> float:
+        """Rows per CPU second, client and server backends together (less noisy than wall
+        time on a shared machine)."""
+        return statistics.median(run["rows"] / (run["cpu"] + run["server_cpu"]) for run in runs)
+
+    def cpu(runs: list[dict[str, Any]]) -> str:
+        return (
+            f"CPU {_median(runs, 'cpu'):.1f} s client + {_median(runs, 'server_cpu'):.1f} s"
+            f" server ({cpu_rate(runs):,.0f} rows/CPU-s)"
+        )
+
     ours, rerun = rate(ingests), rate(reruns)
     orm, many = rate(baselines["orm"]), rate(baselines["executemany"])
     print(f"\nmedians of {args.repeat} runs, {args.rows:,} rows (fetch, parse, store):")
@@ -335,13 +402,21 @@ def main() -> None:
     ):
         print(
             f"  {label:<29} {speed:>10,.0f} rows/s {_median(runs, 'seconds'):6.2f} s"
-            f"  peak RSS {_median(runs, 'peak_rss_mb'):.0f} MB  {target}"
+            f"  peak RSS {_median(runs, 'peak_rss_mb'):.0f} MB  {target}\n"
+            f"  {'':<29} {cpu(runs)}"
         )
     print(f"  re-run new rows: {max(r['inserted'] for r in reruns)}")
     subset = f"(first {args.baseline_rows:,} rows)"
     print(f"  {'baseline ORM add per row':<29} {orm:>10,.0f} rows/s  {subset}")
+    print(f"  {'':<29} {cpu(baselines['orm'])}")
     print(f"  {'baseline executemany upsert':<29} {many:>10,.0f} rows/s  {subset}")
+    print(f"  {'':<29} {cpu(baselines['executemany'])}")
     print(f"  ratios: ingest / ORM {ours / orm:.1f}x, ingest / executemany {ours / many:.1f}x")
+    ours_cpu = cpu_rate(ingests)
+    print(
+        f"  ratios per CPU second: ingest / ORM {ours_cpu / cpu_rate(baselines['orm']):.1f}x,"
+        f" ingest / executemany {ours_cpu / cpu_rate(baselines['executemany']):.1f}x"
+    )
 
 
 if __name__ == "__main__":

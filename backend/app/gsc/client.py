@@ -8,6 +8,10 @@
 
 Every call takes a token from two shared buckets (Google's limits are per property and per
 user): GSC_QUERIES_PER_MINUTE each, across all workers (core/token_bucket.py).
+
+A searchAnalytics page (up to 25,000 rows, ~4 MB) is decoded straight into typed structs
+(msgspec): about twice as fast as `json.loads` into dicts, less memory, and the shape is
+checked on the way (a row missing a metric is a malformed page, retried later).
 """
 
 import hashlib
@@ -17,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import msgspec
 
 from app.connections import google
 from app.core.config import settings
@@ -26,6 +31,43 @@ from app.jobs.errors import TransientJobError
 SCOPES = ("https://www.googleapis.com/auth/webmasters.readonly",)
 ROW_LIMIT = 25_000  # the most one searchAnalytics.query page returns
 NO_PERMISSION = "User does not have sufficient permission for site"
+
+
+# Not tracked by the garbage collector (gc=False): they hold only strings and numbers, so
+# never a cycle, and a page's 25,000 of them would otherwise be walked by every collection.
+class SearchRow(msgspec.Struct, gc=False):
+    """One row of a searchAnalytics answer: `keys` in the order of the asked dimensions."""
+
+    keys: list[str]
+    clicks: float
+    impressions: float
+    position: float
+
+
+class SearchPage(msgspec.Struct, gc=False):
+    """One searchAnalytics answer. `rows` is absent when nothing matches; `metadata` (with
+    `firstIncompleteDate` when `dataState` is `all`) is read as sent."""
+
+    rows: list[SearchRow] | None = None
+    metadata: Any = None
+
+
+_PAGE_DECODER = msgspec.json.Decoder(SearchPage)
+
+
+def decode_page(raw: bytes, what: str) -> SearchPage:
+    """A searchAnalytics answer, typed; a malformed one is a provider fault worth a retry."""
+    try:
+        return _PAGE_DECODER.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise TransientJobError(
+            f"Search Console sent a malformed row or page ({exc})", category="provider_error"
+        ) from exc
+    except msgspec.DecodeError as exc:
+        raise TransientJobError(
+            f"{what}: Google's answer is not valid JSON ({len(raw)} bytes)",
+            category="provider_error",
+        ) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +135,8 @@ class SearchConsoleClient:
             if isinstance(e, dict)
         ]
 
-    def query(self, site_url: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """One searchAnalytics.query page, parsed. A 403 for want of permission fails at once
+    def query(self, site_url: str, body: Mapping[str, Any]) -> SearchPage:
+        """One searchAnalytics.query page, decoded. A 403 for want of permission fails at once
         saying whom to add to the property."""
         what = f"Search Console query for {site_url}"
         url = f"{self.base_url}/webmasters/v3/sites/{property_path(site_url)}/searchAnalytics/query"
@@ -110,22 +152,16 @@ class SearchConsoleClient:
                     category="permission_denied",
                 ) from exc
             raise
-        data = google.response_json(raw, what)
-        if not isinstance(data, dict):
-            raise TransientJobError(
-                f"{what}: Google's answer is not a JSON object", category="provider_error"
-            )
-        return data
+        return decode_page(raw, what)
 
     def query_pages(
         self, site_url: str, body: Mapping[str, Any], *, row_limit: int = ROW_LIMIT
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[SearchPage]:
         """Every page of a query: `startRow` += `row_limit` until a page has no rows."""
         start_row = 0
         while True:
             page = self.query(site_url, {**body, "rowLimit": row_limit, "startRow": start_row})
-            rows = page.get("rows")
-            if not rows:
+            if not page.rows:
                 if start_row == 0:
                     yield page  # its metadata still says whether the day is final
                 return

@@ -17,10 +17,9 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from app.gsc.client import ROW_LIMIT, SearchConsoleClient
+from app.gsc.client import ROW_LIMIT, SearchConsoleClient, SearchPage
 from app.gsc.models import SEARCH_TYPES
-from app.gsc.storage import DayWriter, DayWritten
-from app.jobs.errors import TransientJobError
+from app.gsc.storage import DayWriter, DayWritten, DuplicateRowsError
 
 DIMENSIONS = ("date", "query", "page", "country", "device")
 TOTAL_DIMENSIONS = ("date", "country", "device")  # no query/page: nothing anonymised drops
@@ -117,8 +116,8 @@ class SyncReport:
         }
 
 
-def first_incomplete_date(page: dict[str, Any]) -> dt.date | None:
-    metadata = page.get("metadata")
+def first_incomplete_date(page: SearchPage) -> dt.date | None:
+    metadata = page.metadata
     if not isinstance(metadata, dict):
         return None
     value = metadata.get("firstIncompleteDate") or metadata.get("first_incomplete_date")
@@ -128,15 +127,6 @@ def first_incomplete_date(page: dict[str, Any]) -> dt.date | None:
         return dt.date.fromisoformat(value[:10])
     except ValueError:
         return None
-
-
-def _rows_of(page: dict[str, Any]) -> list[Any]:
-    rows = page.get("rows") or []
-    if not isinstance(rows, list):
-        raise TransientJobError(
-            "Search Console sent `rows` that is not a list", category="provider_error"
-        )
-    return rows
 
 
 def sync_day(
@@ -150,6 +140,24 @@ def sync_day(
 ) -> tuple[DayWritten, bool]:
     """Fetches one day (rows, then totals) and replaces what is stored of it; commits.
     Returns what was written and whether the day is provisional."""
+    try:
+        return _fetch_and_write(session, client, target, day, checkpoint, row_limit, upsert=False)
+    except DuplicateRowsError:
+        # A first write of a day found a key stored twice (see storage.DayWriter): the day is
+        # fetched again and written row by row against what is stored.
+        return _fetch_and_write(session, client, target, day, checkpoint, row_limit, upsert=True)
+
+
+def _fetch_and_write(
+    session: Session,
+    client: SearchConsoleClient,
+    target: SyncTarget,
+    day: dt.date,
+    checkpoint: Callable[[], None],
+    row_limit: int,
+    *,
+    upsert: bool,
+) -> tuple[DayWritten, bool]:
     body = {
         "startDate": day.isoformat(),
         "endDate": day.isoformat(),
@@ -159,20 +167,21 @@ def sync_day(
     }
     incomplete: dt.date | None = None
     try:
-        writer = DayWriter(session, site_id=target.site_id, search_type=target.type_code, day=day)
+        writer = DayWriter(
+            session, site_id=target.site_id, search_type=target.type_code, day=day, upsert=upsert
+        )
         pages = prefetched(client.query_pages(target.site_url, body, row_limit=row_limit))
         with contextlib.closing(pages):
             for page in pages:
                 incomplete = first_incomplete_date(page) or incomplete
-                rows = _rows_of(page)
-                if rows:
-                    writer.add_rows(rows)
-                del page, rows
+                if page.rows:
+                    writer.add_rows(page.rows)
+                del page
                 checkpoint()
         totals_body = {**body, "dimensions": list(TOTAL_DIMENSIONS)}
         for page in client.query_pages(target.site_url, totals_body, row_limit=row_limit):
             incomplete = first_incomplete_date(page) or incomplete
-            writer.add_totals(_rows_of(page))
+            writer.add_totals(page.rows or [])
         provisional = incomplete is not None and day >= incomplete
         written = writer.finish(provisional=provisional)
         session.commit()

@@ -70,6 +70,31 @@ def test_a_day_is_paged_by_25000_rows_until_a_page_has_no_rows(
     assert len(stored_rows(DOMAIN_PROPERTY, YESTERDAY)) == 60_000
 
 
+def test_a_key_sent_twice_on_a_first_write_refetches_the_day_and_merges_it(
+    session: Session, fake: FakeGoogle, gsc: GscState
+) -> None:
+    # A day with nothing stored is copied straight into gsc_rows; a key already there (here
+    # sent on two pages) loses that transaction, and the day is fetched and merged again.
+    connected = connect(session, fake, gsc)
+    day = YESTERDAY.isoformat()
+
+    def row(query: str, clicks: int) -> dict[str, object]:
+        keys = [day, query, "https://example.com/a", "usa", "MOBILE"]
+        return {"keys": keys, "clicks": clicks, "impressions": 10, "ctr": 0.1, "position": 2.0}
+
+    fake.fail(QUERY, Reply(200, {"rows": [row("twice", 1), row("once", 2)]}))
+    fake.fail(QUERY, Reply(200, {"rows": [row("twice", 3)]}))
+    result = connected.backfill(
+        {"days": 1, "end": day, "since": dt.datetime.now(dt.UTC).isoformat()}
+    )
+    rows_calls = [b for b in bodies(fake) if "query" in b["dimensions"]]  # type: ignore[operator]
+    starts = [b["startRow"] for b in rows_calls]
+    assert starts[:2] == [0, 25_000]
+    assert starts.count(0) == 2  # the day was fetched again from its first page
+    assert stored_rows(DOMAIN_PROPERTY, YESTERDAY) == expected_rows(gsc, DOMAIN_PROPERTY, YESTERDAY)
+    assert result["rows"] == result["inserted"] == gsc.rows_per_day
+
+
 def test_an_empty_day_is_recorded_with_no_rows(
     session: Session, fake: FakeGoogle, gsc: GscState
 ) -> None:
