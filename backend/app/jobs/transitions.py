@@ -55,7 +55,9 @@ _CLAIM = f"""
       AND (status IN ('queued', 'retrying')
            OR (status = 'running' AND lease_expires_at < now() AND attempts < max_attempts))
     RETURNING job_type, project_id, user_id, attempts, max_attempts, config_json,
-              queued_at, started_at, progress_pct, progress_current
+              queued_at, started_at, progress_pct, progress_current, priority,
+              -- the job's first claim: its pickup (queued -> running) is counted
+              attempts = 1 AND started_at = heartbeat_at
 """
 
 _PROGRESS = f"""
@@ -151,6 +153,8 @@ class Claim:
     started_at: datetime
     progress_pct: float
     progress_current: int | None
+    priority: str
+    first_claim: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from app.core.config import settings
 from app.core.domains import declared_domains
 from app.core.domains import retention_rules as declared_retention_rules
 from app.health import service as health_service
-from app.jobs.models import JobRun
+from app.jobs.models import JobPriority, JobRun
 from app.jobs.service import day_dedupe_key, start_job
 from app.maintenance.domain import MAINTENANCE_JOB
 from app.users.models import User
@@ -124,6 +124,7 @@ def start_cleanup_job(
         stage=CLEANUP_STAGE,
         project=None,
         user=user,
+        priority=JobPriority.bulk,  # retention: nobody waits for it
         config={"task": CLEANUP_STAGE},
         dedupe_key=key,
         once=scheduled,
@@ -137,6 +138,7 @@ def start_health_check_job(*, session: Session, user: User | None) -> tuple[JobR
         stage=HEALTH_CHECK_STAGE,
         project=None,
         user=user,
+        priority=JobPriority.interactive if user is not None else JobPriority.scheduled,
         config={"task": HEALTH_CHECK_STAGE},
         dedupe_key=HEALTH_CHECK_STAGE,
     )
