@@ -702,7 +702,9 @@ def _hand_off(job: JobContext, hand_off: HandOff) -> None:
     if not moved:
         _finish_cancelled(job)
         return
-    logger.info("job_handed_off", next_stage=hand_off.stage, queue=target.queue)
+    logger.info(
+        "job_handed_off", next_stage=hand_off.stage, queue=target.queue, priority=job.priority.value
+    )
     # The next stage keeps the job's priority and account (priorities.py).
     publish_job(
         job_id=str(job.job_id),

@@ -3,6 +3,8 @@ against Redis, then real workers: an interactive job overtakes a scheduled backl
 account's backlog does not hold every slot, bulk jobs keep a share, and the priority
 survives hand-offs and the sweep's republish."""
 
+import os
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from app.audits import service as audits_service
 from app.core.db import engine, session_scope
 from app.jobs import service
 from app.jobs.models import JobPriority, JobRun, JobStatus
@@ -22,9 +25,11 @@ from app.jobs.priorities import (
     fairness,
     priority_list,
 )
+from app.jobs.rescue import sweep_stalled_jobs
 from app.jobs.stats import broker_client, priority_keys
 from app.projects.models import Project
 from tests.builders import create_project, create_user
+from tests.fakes.site_server import SiteServer, html_page
 from tests.jobs import priority_tasks  # noqa: F401 - registers the stage
 from tests.jobs.conftest import wait_for
 from tests.workers import celery_worker
@@ -261,3 +266,77 @@ def test_bulk_jobs_keep_their_share_while_interactive_ones_wait() -> None:
     bulk_before = [job_id for job_id in bulk if times[job_id][0] < last_click]  # type: ignore[operator]
     # Strict priority would run all 40 clicks first; one pick in five goes to bulk.
     assert len(bulk_before) >= 5, len(bulk_before)
+
+
+def _messages(queue: str) -> dict[str, list[str]]:
+    """The job ids of `queue`'s waiting messages, by broker list."""
+    from app.jobs.queues import _message_job_id
+
+    client = broker_client()
+    return {
+        key: [str(_message_job_id(raw)) for raw in client.lrange(key, 0, -1)]
+        for key in priority_keys(queue)
+    }
+
+
+def test_a_job_is_published_and_republished_at_its_priority(session: Session) -> None:
+    client = broker_client()
+    client.delete(*priority_keys(QUEUE))
+    ids = {priority: _start(priority=priority, seconds=0) for priority in JobPriority}
+    found = _messages(QUEUE)
+    for priority, job_id in ids.items():
+        assert found[priority_list(QUEUE, priority)] == [str(job_id)]
+    # Lost messages (Redis lost them): the sweep publishes each again at its own priority.
+    client.delete(*priority_keys(QUEUE))
+    report = sweep_stalled_jobs(requeue_after_seconds=0, stall_after_seconds=0)
+    assert sorted(report.republished) == sorted(map(str, ids.values()))
+    found = _messages(QUEUE)
+    for priority, job_id in ids.items():
+        assert found[priority_list(QUEUE, priority)] == [str(job_id)]
+    client.delete(*priority_keys(QUEUE))
+
+
+@pytest.mark.slow
+def test_an_audit_keeps_its_priority_across_its_stages_and_a_rescue(session: Session) -> None:
+    site = SiteServer(
+        {"/": html_page("<a href='/a'>a</a>"), "/a": html_page("<a href='/'>home</a>")}
+    ).start()
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    env = {
+        "CRAWL_ALLOW_PRIVATE_NETWORKS": "true",
+        "BROWSER_EXECUTABLE_PATH": "/usr/bin/chromium",
+        "MAX_RENDER_PAGES": "2",
+        "LOG_LEVEL": "INFO",
+    }
+    project = create_project(session, owner=create_user(session), site_url=site.url + "/")
+    try:
+        job, _ = audits_service.start_audit(
+            session=session, project=project, user=None, scheduled_week="2026-W49"
+        )
+        assert job.priority == JobPriority.scheduled
+        # Its first message is lost before any worker runs: the sweep's republish keeps
+        # the priority.
+        broker_client().delete(*priority_keys(QUEUE))
+        assert sweep_stalled_jobs(requeue_after_seconds=0, stall_after_seconds=0).republished
+        assert _messages(QUEUE)[priority_list(QUEUE, JobPriority.scheduled)] == [str(job.id)]
+        with celery_worker(
+            queues="default,render", concurrency=1, env=env, include="app.audits.tasks"
+        ) as worker:
+            wait_for(
+                lambda: _job(job.id).status in (JobStatus.completed, JobStatus.failed),
+                timeout=90,
+                what="the audit",
+            )
+            log = worker.log()
+        done = _job(job.id)
+        assert done.status == JobStatus.completed, done.error_message
+        hand_offs = [line for line in log.splitlines() if "job_handed_off" in line]
+        moves = [re.findall(r"(next_stage|priority)=(\w+)", line) for line in hand_offs]
+        assert moves == [
+            [("next_stage", "render"), ("priority", "scheduled")],
+            [("next_stage", "analyze"), ("priority", "scheduled")],
+        ], log[-3000:]
+        assert done.priority == JobPriority.scheduled
+    finally:
+        site.stop()
