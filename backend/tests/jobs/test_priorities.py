@@ -12,6 +12,7 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.audits import service as audits_service
@@ -19,19 +20,22 @@ from app.core.db import engine, session_scope
 from app.jobs import service
 from app.jobs.models import JobPriority, JobRun, JobStatus
 from app.jobs.priorities import (
+    PICKUP_KEY,
     Fairness,
     Hold,
     fair_limit,
     fairness,
+    pickup_histograms,
     priority_list,
 )
 from app.jobs.rescue import sweep_stalled_jobs
 from app.jobs.stats import broker_client, priority_keys
 from app.projects.models import Project
-from tests.builders import create_project, create_user
+from tests.builders import auth_headers, create_project, create_user
 from tests.fakes.site_server import SiteServer, html_page
 from tests.jobs import priority_tasks  # noqa: F401 - registers the stage
 from tests.jobs.conftest import wait_for
+from tests.jobs.test_job_stats import scrape
 from tests.workers import celery_worker
 
 QUEUE = "default"
@@ -228,6 +232,10 @@ def test_an_interactive_job_takes_the_next_free_slot_before_a_scheduled_backlog(
     # already taken its next message. The click waited at most one job (0.3 s).
     assert len(overtaking) <= 1, overtaking
     assert (started - queued_at).total_seconds() < 0.3 + 0.5
+    # The workers count each first pickup by priority, for /metrics.
+    counted = pickup_histograms(broker_client())
+    assert counted[JobPriority.interactive].count >= 1
+    assert counted[JobPriority.scheduled].count >= 2
 
 
 @pytest.mark.slow
@@ -340,3 +348,36 @@ def test_an_audit_keeps_its_priority_across_its_stages_and_a_rescue(session: Ses
         assert done.priority == JobPriority.scheduled
     finally:
         site.stop()
+
+
+def test_the_operations_page_shows_waiting_jobs_by_priority_and_metrics_pickups(
+    client: TestClient, session: Session
+) -> None:
+    broker_client().delete(f"{PICKUP_KEY}:interactive")
+    owner = create_user(session)
+    project = create_project(session, owner=owner)
+    other = create_project(session, owner=create_user(session))
+    for _ in range(2):
+        _start(priority=JobPriority.scheduled, seconds=0, project=project)
+    _start(priority=JobPriority.bulk, seconds=0, project=project)
+    first = _start(priority=JobPriority.interactive, seconds=0, project=project)
+    _start(priority=JobPriority.interactive, seconds=0, project=project)
+    _start(priority=JobPriority.interactive, seconds=0, project=other)  # not the owner's
+    broker_client().delete(*priority_keys(QUEUE))
+
+    stats = client.get("/api/v1/jobs/stats", headers=auth_headers(owner)).json()
+    assert stats["waiting_by_priority"] == {"interactive": 2, "scheduled": 2, "bulk": 1}
+    oldest = stats["oldest_waiting_interactive"]
+    assert oldest["id"] == str(first)
+    assert oldest["waiting_seconds"] >= 0
+    job = client.get(f"/api/v1/jobs/{first}", headers=auth_headers(owner)).json()
+    assert job["priority"] == "interactive"
+
+    fairness().observe((JobPriority.interactive, 0.3))
+    fairness().observe((JobPriority.interactive, 7.0))
+    metrics = scrape(client)
+    name = "seo_job_pickup_latency_by_priority_seconds"
+    assert metrics[(f"{name}_count", (("priority", "interactive"),))] == 2
+    assert metrics[(f"{name}_bucket", (("le", "0.5"), ("priority", "interactive")))] == 1
+    assert metrics[(f"{name}_bucket", (("le", "30.0"), ("priority", "interactive")))] == 2
+    assert metrics[(f"{name}_sum", (("priority", "interactive"),))] == pytest.approx(7.3)
