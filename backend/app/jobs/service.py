@@ -24,6 +24,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+import redis
 import sqlalchemy as sa
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -45,7 +46,7 @@ from app.jobs.models import (
     JobType,
 )
 from app.jobs.outbox import with_job_event
-from app.jobs.priorities import account_of
+from app.jobs.priorities import account_of, fairness
 from app.projects.models import Project
 from app.users.models import User
 
@@ -373,8 +374,18 @@ def cancel_job(*, session: Session, job: JobRun) -> CancelResult:
         raise LookupError(f"job {job.id} no longer exists")
     if outcome is CancelOutcome.cancelled:
         revoke_job(job.id)
+        _forget_waiting(job)
     logger.info("job_cancel", job_id=str(job.id), outcome=outcome.value)
     return CancelResult(outcome=outcome, job=current)
+
+
+def _forget_waiting(job: JobRun) -> None:
+    # No longer waiting: other accounts stop yielding to it (priorities.py). The sweep
+    # drops the mark too if this fails.
+    try:
+        fairness().unmark_waiting(queue=job.queue, job_ids=[str(job.id)])
+    except redis.RedisError as exc:
+        logger.warning("job_fair_mark_unavailable", job_id=str(job.id), error=repr(exc))
 
 
 def retry_job(*, session: Session, job: JobRun, user: User | None) -> tuple[JobRun, bool]:

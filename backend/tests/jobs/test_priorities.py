@@ -381,3 +381,34 @@ def test_the_operations_page_shows_waiting_jobs_by_priority_and_metrics_pickups(
     assert metrics[(f"{name}_bucket", (("le", "0.5"), ("priority", "interactive")))] == 1
     assert metrics[(f"{name}_bucket", (("le", "30.0"), ("priority", "interactive")))] == 2
     assert metrics[(f"{name}_sum", (("priority", "interactive"),))] == pytest.approx(7.3)
+
+
+def test_a_click_raises_the_queued_scheduled_job_it_finds_and_a_cancel_unmarks_it(
+    session: Session,
+) -> None:
+    client = broker_client()
+    client.delete(*priority_keys(QUEUE))
+    project = create_project(session, owner=create_user(session))
+    started = []
+    for priority in (JobPriority.scheduled, JobPriority.interactive):
+        with session_scope() as own:
+            job, _ = service.start_job(
+                session=own,
+                job_type="maintenance",
+                stage="test_sleep",
+                project=own.get(Project, project.id),
+                user=None,
+                priority=priority,
+                dedupe_key="one-at-a-time",
+            )
+        started.append(job)
+    assert started[0].id == started[1].id
+    assert _job(started[0].id).priority == JobPriority.interactive
+    found = _messages(QUEUE)
+    # Published again at the higher priority; whichever message comes first is claimed.
+    assert found[priority_list(QUEUE, JobPriority.interactive)] == [str(started[0].id)]
+    assert found[priority_list(QUEUE, JobPriority.scheduled)] == [str(started[0].id)]
+    assert fairness().waiting(QUEUE) == {str(started[0].id): f"p:{project.id}"}
+    service.cancel_job(session=session, job=_job(started[0].id))
+    assert fairness().waiting(QUEUE) == {}
+    client.delete(*priority_keys(QUEUE))
