@@ -152,16 +152,20 @@ return removed
 # ARGV: job id, account ('' = none), bulk ('1'/'0'), now ms, lease ms, share, slot ms,
 #       every Nth pick, worker slot id.
 # Returns 0: over its share while others wait (not claimed); 1: go ahead; 2: go ahead, and
-# the oldest bulk message was moved to the front of the queue.
+# the oldest bulk message was moved to the front of the queue; 3: go ahead, the job already
+# held a slot (delivered again: a duplicate, or its worker died under it).
 ACQUIRE = (
     _UNMARK
     + """
 local now = tonumber(ARGV[4])
 redis.call('ZADD', KEYS[4], now + tonumber(ARGV[7]), ARGV[9])
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+local granted = 1
 if ARGV[2] ~= '' then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-  if not redis.call('ZSCORE', KEYS[3], ARGV[1]) then
+  if redis.call('ZSCORE', KEYS[3], ARGV[1]) then
+    granted = 3
+  else
     local running = redis.call('ZCARD', KEYS[3])
     local limit = math.max(1, math.floor(tonumber(ARGV[6]) * redis.call('ZCARD', KEYS[4])))
     if running >= limit then
@@ -176,17 +180,17 @@ end
 unmark(KEYS[1], KEYS[2], ARGV[1])
 if ARGV[3] == '1' then
   redis.call('SET', KEYS[5], 0)
-  return 1
+  return granted
 end
 if redis.call('INCR', KEYS[5]) >= tonumber(ARGV[8]) then
   local message = redis.call('RPOP', KEYS[6])
   if message then
     redis.call('RPUSH', KEYS[7], message)
     redis.call('SET', KEYS[5], 0)
-    return 2
+    if granted == 1 then granted = 2 end
   end
 end
-return 1
+return granted
 """
 )
 
@@ -214,6 +218,8 @@ class Hold:
     account: str
     job_id: str
     slot: str
+    # Taken by this delivery (not held already by an earlier one, which may still run).
+    fresh: bool = True
 
 
 class Fairness:
@@ -253,7 +259,8 @@ class Fairness:
         lease_seconds: float | None = None,
     ) -> int:
         """0: over the account's share while others wait; 1: claim it; 2: claim it, and a
-        bulk message was moved to the front of the queue."""
+        bulk message was moved to the front of the queue; 3: claim it, it held a slot
+        already (delivered again)."""
         now_ms = int((time.time() if now is None else now) * 1000)
         lease_ms = int(1000 * (lease_seconds or settings.JOB_LEASE_SECONDS))
         if share is None:

@@ -466,11 +466,12 @@ def run_stage(
             lease_seconds=settings.JOB_LEASE_SECONDS,
         )
     except BaseException:
-        _release_slot(hold)
+        _release_slot(hold if isinstance(hold, Hold) and hold.fresh else None)
         raise
     if claim is None:
-        # A duplicate or late message: someone else holds the job, or it has ended.
-        _release_slot(hold)
+        # A duplicate or late message: someone else holds the job, or it has ended. A slot
+        # the job held before this delivery belongs to the one running it.
+        _release_slot(hold if isinstance(hold, Hold) and hold.fresh else None)
         logger.info("job_not_claimed", job_id=job_id, job_type=job_type, stage=stage)
         return
     structlog.contextvars.bind_contextvars(
@@ -556,7 +557,9 @@ def _acquire_slot(
     if granted:
         if granted == 2:
             logger.info("job_bulk_share_promoted", queue=queue)
-        return Hold(queue=queue, account=account, job_id=job_id, slot=slot) if account else None
+        if not account:
+            return None
+        return Hold(queue=queue, account=account, job_id=job_id, slot=slot, fresh=granted != 3)
     # Over the account's share while other accounts wait: back to wait, untouched in the
     # database (still queued, no attempt spent, its queued_at kept), at its own priority.
     logger.info("job_fair_share_deferred", job_id=job_id, account=account, queue=queue)
