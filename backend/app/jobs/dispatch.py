@@ -117,18 +117,20 @@ def publish_job(
     priority: JobPriority | str,
     account: str,
     countdown: float | None = None,
+    front: bool = False,
     app: Celery | None = None,
 ) -> bool:
     """Sends the job's message at the job's priority, with its priority and fairness account
     in the headers (priorities.py); False (logged) when the broker cannot take it. A message
     for now marks the job waiting for the fairness counts (a deferred one is still marked,
-    a retry's is marked by nothing until it is due and claimed)."""
+    a retry's is marked by nothing until it is due and claimed). `front`: at the highest
+    priority step whatever the job's (fairness hands a free slot to another account)."""
     target = stage_task(job_type, stage)
     options: dict[str, Any] = {
         "task_id": job_id,
         "queue": target.queue,
         "retry_policy": PUBLISH_RETRY_POLICY,
-        "priority": message_priority(priority),
+        "priority": 0 if front else message_priority(priority),
         "headers": {PRIORITY_HEADER: str(priority), ACCOUNT_HEADER: account},
     }
     if countdown:

@@ -31,7 +31,8 @@ queue's worker slots while another account's jobs wait:
 
 A job over its share is published again with a short countdown (JOB_FAIR_SHARE_RETRY_SECONDS)
 at its own priority, untouched in the database: still queued, no attempt spent, its
-queued_at (and so its measured wait) unchanged. When nobody else waits, one account may use
+queued_at (and so its measured wait) unchanged; and a waiting job of another account, named
+by the script, is published at the front, so the free slot goes to that account now. When nobody else waits, one account may use
 every slot.
 
 The keys live on the broker's Redis, beside the queues the bulk share moves messages of.
@@ -151,7 +152,8 @@ return removed
 # KEYS: waiting, counts, running (of the account), slots, picks, bulk list, front list.
 # ARGV: job id, account ('' = none), bulk ('1'/'0'), now ms, lease ms, share, slot ms,
 #       every Nth pick, worker slot id.
-# Returns 0: over its share while others wait (not claimed); 1: go ahead; 2: go ahead, and
+# Returns 0 (with a waiting job of another account, if one is found): over its share while
+# others wait (not claimed); 1: go ahead; 2: go ahead, and
 # the oldest bulk message was moved to the front of the queue; 3: go ahead, the job already
 # held a slot (delivered again: a duplicate, or its worker died under it).
 ACQUIRE = (
@@ -171,7 +173,15 @@ if ARGV[2] ~= '' then
     if running >= limit then
       local all = tonumber(redis.call('HGET', KEYS[2], '*') or '0')
       local own = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
-      if all - own > 0 then return 0 end
+      if all - own > 0 then
+        -- Refused; name a waiting job of another account (at random among a few) for the
+        -- worker to send to the front, so the free slot goes to another account now.
+        local picks = redis.call('HRANDFIELD', KEYS[1], 16, 'WITHVALUES')
+        for i = 1, #picks, 2 do
+          if picks[i + 1] ~= ARGV[2] then return {0, picks[i]} end
+        end
+        return {0}
+      end
     end
   end
   redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[1])
@@ -257,10 +267,11 @@ class Fairness:
         share: float | None = None,
         every: int | None = None,
         lease_seconds: float | None = None,
-    ) -> int:
+    ) -> tuple[int, str | None]:
         """0: over the account's share while others wait; 1: claim it; 2: claim it, and a
         bulk message was moved to the front of the queue; 3: claim it, it held a slot
-        already (delivered again)."""
+        already (delivered again). With 0 comes a waiting job of another account, if
+        one was found, to send to the front of the queue."""
         now_ms = int((time.time() if now is None else now) * 1000)
         lease_ms = int(1000 * (lease_seconds or settings.JOB_LEASE_SECONDS))
         if share is None:
@@ -288,7 +299,11 @@ class Fairness:
             every or settings.JOB_BULK_EVERY_NTH_PICK,
             slot,
         ]
-        return int(self._acquire(keys=keys, args=args))
+        reply = self._acquire(keys=keys, args=args)
+        if isinstance(reply, list):
+            other = reply[1].decode() if len(reply) > 1 else None
+            return int(reply[0]), other
+        return int(reply), None
 
     def release(self, hold: Hold, *, pickup: tuple[JobPriority, float] | None = None) -> None:
         """Frees the slot; `pickup` (priority, seconds) is counted in the same round trip."""

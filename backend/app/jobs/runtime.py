@@ -548,7 +548,7 @@ def _acquire_slot(
     database claim still decides), or False when the job was sent back to wait."""
     slot = slot_id()
     try:
-        granted = fairness().acquire(
+        granted, other = fairness().acquire(
             queue=queue, job_id=job_id, account=account, priority=priority, slot=slot
         )
     except redis.RedisError as exc:
@@ -563,6 +563,8 @@ def _acquire_slot(
     # Over the account's share while other accounts wait: back to wait, untouched in the
     # database (still queued, no attempt spent, its queued_at kept), at its own priority.
     logger.info("job_fair_share_deferred", job_id=job_id, account=account, queue=queue)
+    if other is not None:
+        _send_to_front(other)
     publish_job(
         job_id=job_id,
         job_type=job_type,
@@ -572,6 +574,23 @@ def _acquire_slot(
         countdown=settings.JOB_FAIR_SHARE_RETRY_SECONDS,
     )
     return False
+
+
+def _send_to_front(job_id: str) -> None:
+    """Publishes a waiting job of another account at the highest priority step, so the slot
+    an over-share account just gave up goes to it at once instead of to the next of that
+    account's messages. Its own message stays: whichever comes first is claimed."""
+    found = _store().call(transitions.waiting_job, job_id=job_id)
+    if found is None:
+        return
+    publish_job(
+        job_id=job_id,
+        job_type=found.job_type,
+        stage=found.stage,
+        priority=found.priority,
+        account=account_of(user_id=found.user_id, project_id=found.project_id),
+        front=True,
+    )
 
 
 def _release_slot(

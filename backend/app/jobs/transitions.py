@@ -308,3 +308,24 @@ def hand_off(
 ) -> bool:
     params = {"id": job_id, "attempt": attempt, "stage": stage, "queue": queue}
     return connection.execute(_HAND_OFF, {**params, **progress.params()}).fetchone() is not None
+
+
+_WAITING_JOB = """
+    SELECT job_type, stage, priority, user_id, project_id FROM job_runs
+    WHERE id = %(id)s AND status = 'queued'
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingJob:
+    job_type: str
+    stage: str
+    priority: str
+    user_id: uuid.UUID | None
+    project_id: uuid.UUID | None
+
+
+def waiting_job(connection: Connection[Any], *, job_id: str) -> WaitingJob | None:
+    """What publishing a queued job needs; None when it no longer waits."""
+    row = connection.execute(_WAITING_JOB, {"id": job_id}).fetchone()
+    return None if row is None else WaitingJob(*row)

@@ -56,6 +56,12 @@ def _clean_fairness() -> Iterator[None]:
 
 
 def _acquire(marks: Fairness, job: str, account: str, slot: str, **options: object) -> int:
+    return _acquire_naming(marks, job, account, slot, **options)[0]
+
+
+def _acquire_naming(
+    marks: Fairness, job: str, account: str, slot: str, **options: object
+) -> tuple[int, str | None]:
     return marks.acquire(
         queue="test",
         job_id=job,
@@ -80,8 +86,9 @@ def test_an_account_over_its_share_waits_only_while_others_wait() -> None:
     # Nobody else waits: a third slot is the account's.
     assert marks.counts("test") == {"u:a": 1, "*": 1}
     marks.mark_waiting(queue="test", job_id="b1", account="u:b")
-    # Now another account waits: the third is refused and stays marked waiting.
-    assert _acquire(marks, "a3", "u:a", "s2", share=0.5) == 0
+    # Now another account waits: the third is refused and stays marked waiting, and the
+    # other account's job is named, to be sent to the front.
+    assert _acquire_naming(marks, "a3", "u:a", "s2", share=0.5) == (0, "b1")
     assert marks.waiting("test") == {"a3": "u:a", "b1": "u:b"}
     assert _acquire(marks, "b1", "u:b", "s2", share=0.5) == 1
     assert marks.counts("test") == {"u:a": 1, "*": 1}
@@ -132,12 +139,9 @@ def test_every_nth_pick_takes_the_oldest_bulk_message() -> None:
         assert client.rpop(front) == b"bulk-oldest"  # the next pick
         assert client.rpop(front) == b"interactive"
         # A bulk pick starts the count again.
-        assert (
-            marks.acquire(
-                queue="test", job_id="b", account="", priority=JobPriority.bulk, slot="s0", every=3
-            )
-            == 1
-        )
+        assert marks.acquire(
+            queue="test", job_id="b", account="", priority=JobPriority.bulk, slot="s0", every=3
+        ) == (1, None)
         assert [_acquire(marks, f"k{i}", "", "s0", every=3) for i in range(3)] == [1, 1, 2]
     finally:
         client.delete(bulk, front, "jobs:fair:test:picks")
@@ -218,7 +222,7 @@ def _wait_done(ids: list[uuid.UUID], timeout: float) -> None:
 @pytest.mark.slow
 def test_an_interactive_job_takes_the_next_free_slot_before_a_scheduled_backlog() -> None:
     backlog = [_start(priority=JobPriority.scheduled, seconds=0.3) for _ in range(200)]
-    with celery_worker(concurrency=2, queues=QUEUE, include=INCLUDE):
+    with celery_worker(concurrency=2, queues=QUEUE, include=INCLUDE, ready_timeout=90):
         wait_for(lambda: _running_count() == 2, timeout=20, what="both slots busy")
         clicked = _start(priority=JobPriority.interactive, seconds=0.01)
         queued_at = _job(clicked).queued_at
@@ -242,13 +246,13 @@ def test_an_interactive_job_takes_the_next_free_slot_before_a_scheduled_backlog(
 def test_one_accounts_backlog_does_not_keep_another_waiting(session: Session) -> None:
     owner = create_user(session)
     big, small = create_project(session, owner=owner), create_project(session, owner=owner)
-    # The other account's job waits for a slot to free (at most one job), then for the
-    # big account's messages ahead of it to be sent back once each (a few ms apiece).
-    duration = 2.0
+    # The other account's job waits for a slot to free (at most one job): the big
+    # account's next message, over its share, is sent back and sends this one to the front.
+    duration = 1.0
     backlog = [
         _start(priority=JobPriority.scheduled, seconds=duration, project=big) for _ in range(300)
     ]
-    with celery_worker(concurrency=2, queues=QUEUE, include=INCLUDE):
+    with celery_worker(concurrency=2, queues=QUEUE, include=INCLUDE, ready_timeout=90):
         wait_for(lambda: _running_count() >= 1, timeout=20, what="the backlog to start")
         other = _start(priority=JobPriority.scheduled, seconds=0.01, project=small)
         queued_at = _job(other).queued_at
@@ -269,7 +273,7 @@ def test_one_accounts_backlog_does_not_keep_another_waiting(session: Session) ->
 def test_bulk_jobs_keep_their_share_while_interactive_ones_wait() -> None:
     bulk = [_start(priority=JobPriority.bulk, seconds=0.05) for _ in range(10)]
     clicks = [_start(priority=JobPriority.interactive, seconds=0.05) for _ in range(40)]
-    with celery_worker(concurrency=2, queues=QUEUE, include=INCLUDE):
+    with celery_worker(concurrency=2, queues=QUEUE, include=INCLUDE, ready_timeout=90):
         _wait_done(bulk + clicks, timeout=60)
     times = _times(bulk + clicks)
     last_click = max(times[job_id][0] for job_id in clicks)  # type: ignore[type-var]
@@ -331,7 +335,11 @@ def test_an_audit_keeps_its_priority_across_its_stages_and_a_rescue(session: Ses
         assert sweep_stalled_jobs(requeue_after_seconds=0, stall_after_seconds=0).republished
         assert _messages(QUEUE)[priority_list(QUEUE, JobPriority.scheduled)] == [str(job.id)]
         with celery_worker(
-            queues="default,render", concurrency=1, env=env, include="app.audits.tasks"
+            queues="default,render",
+            concurrency=1,
+            env=env,
+            include="app.audits.tasks",
+            ready_timeout=90,
         ) as worker:
             wait_for(
                 lambda: _job(job.id).status in (JobStatus.completed, JobStatus.failed),
