@@ -32,8 +32,8 @@ queue's worker slots while another account's jobs wait:
 A job over its share is published again with a short countdown (JOB_FAIR_SHARE_RETRY_SECONDS)
 at its own priority, untouched in the database: still queued, no attempt spent, its
 queued_at (and so its measured wait) unchanged; and a waiting job of another account, named
-by the script, is published at the front, so the free slot goes to that account now. When nobody else waits, one account may use
-every slot.
+by the script, is published at the front, so the free slot goes to that account now. When
+nobody else waits, one account may use every slot.
 
 The keys live on the broker's Redis, beside the queues the bulk share moves messages of.
 """
