@@ -43,7 +43,7 @@ from app.core.db import utcnow
 from app.core.pagination import PageRequest
 from app.jobs import service as jobs_service
 from app.jobs.errors import PermanentJobError, TransientJobError
-from app.jobs.models import JobRun
+from app.jobs.models import JobPriority, JobRun
 from app.projects.models import Project
 from app.users.models import User
 
@@ -175,7 +175,12 @@ def check_access(
 
 
 def start_sync(
-    *, session: Session, project: Project, user: User | None, days: int | None = None
+    *,
+    session: Session,
+    project: Project,
+    user: User | None,
+    days: int | None = None,
+    priority: JobPriority = JobPriority.interactive,
 ) -> tuple[JobRun, bool]:
     """Starts the project's sync (or returns the active one). Raises AdsNotConnectedError."""
     if get_connection(session=session, project_id=project.id) is None:
@@ -186,6 +191,7 @@ def start_sync(
         stage=SYNC_STAGE,
         project=project,
         user=user,
+        priority=priority,
         config={"days": min(days, settings.ADS_FIRST_SYNC_DAYS) if days else None},
         dedupe_key=f"{ADS_SYNC_JOB}:{project.id}",
     )
@@ -202,7 +208,8 @@ def start_first_sync(
     customer_id = connection.target.replace("-", "")
     if has_data(session=session, project_id=project.id, customer_id=customer_id):
         return None
-    return start_sync(session=session, project=project, user=user)
+    # A backfill of the account's history: bulk, like every backfill.
+    return start_sync(session=session, project=project, user=user, priority=JobPriority.bulk)
 
 
 def start_scheduled_sync(session: Session, project: Project) -> tuple[JobRun, bool]:
@@ -213,6 +220,7 @@ def start_scheduled_sync(session: Session, project: Project) -> tuple[JobRun, bo
         stage=SYNC_STAGE,
         project=project,
         user=None,
+        priority=JobPriority.scheduled,
         config={"days": None},
         dedupe_key=jobs_service.day_dedupe_key(ADS_SYNC_JOB, project.id),
         once=True,

@@ -38,7 +38,7 @@ from app.core.db import utcnow
 from app.core.logging import get_logger
 from app.core.pagination import Page, PageRequest, paginate
 from app.jobs import service as jobs_service
-from app.jobs.models import JobRun, JobStatus
+from app.jobs.models import JobPriority, JobRun, JobStatus
 from app.projects.models import Project
 from app.projects.visibility import visible_project
 from app.users.models import User
@@ -93,6 +93,8 @@ def start_audit(
         stage="crawl",
         project=project,
         user=user,
+        # Beat's weekly audits wait behind anything a person starts.
+        priority=JobPriority.scheduled if scheduled_week is not None else JobPriority.interactive,
         config=config,
         dedupe_key=audit_dedupe_key(project.id),
     )

@@ -126,6 +126,18 @@ class Settings(BaseSettings):
     # A job waiting this long in a queue no live worker consumes fails as queue_stalled.
     JOB_QUEUE_STALL_SECONDS: int = Field(default=1800, ge=0)
 
+    # Priorities and fairness (docs/architecture.md, "Priorities and fairness")
+    # Off: every job is published at one priority (first come, first served).
+    JOB_PRIORITIES_ENABLED: bool = True
+    # While bulk jobs wait, at least one pick in this many (per queue) takes the oldest one.
+    JOB_BULK_EVERY_NTH_PICK: int = Field(default=5, ge=2, le=1000)
+    # The most of a queue's worker slots one account (a user, or a project when no user
+    # started the job) holds while another account's jobs wait; 1 turns fairness off.
+    JOB_FAIR_SHARE: float = Field(default=0.5, gt=0, le=1)
+    # A job over its account's share is published again after this long (still queued,
+    # no attempt spent).
+    JOB_FAIR_SHARE_RETRY_SECONDS: float = Field(default=1.0, gt=0, le=60)
+
     # Retention, days
     JOB_RETENTION_DAYS: int = Field(default=30, ge=1)
     FAILED_JOB_RETENTION_DAYS: int = Field(default=90, ge=1)

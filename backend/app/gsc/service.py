@@ -35,7 +35,7 @@ from app.gsc.models import (
 )
 from app.jobs import service as jobs_service
 from app.jobs.errors import PermanentJobError, TransientJobError
-from app.jobs.models import JobRun
+from app.jobs.models import JobPriority, JobRun
 from app.projects.models import Project
 from app.users.models import User
 
@@ -194,6 +194,7 @@ def start_sync(
         stage=SYNC_STAGE,
         project=project,
         user=user,
+        priority=JobPriority.interactive,
         config={"search_type": search_type},
         dedupe_key=f"{GSC_SYNC_JOB}:{project.id}",
     )
@@ -207,6 +208,7 @@ def start_scheduled_sync(session: Session, project: Project) -> tuple[JobRun, bo
         stage=SYNC_STAGE,
         project=project,
         user=None,
+        priority=JobPriority.scheduled,
         config={"search_type": "web", "scheduled": True},
         dedupe_key=jobs_service.day_dedupe_key(GSC_SYNC_JOB, project.id),
         once=True,
@@ -241,6 +243,7 @@ def start_backfill(
         stage=BACKFILL_STAGE,
         project=project,
         user=user,
+        priority=JobPriority.bulk,
         config={
             "days": days,
             "end": (now.date() - dt.timedelta(days=1)).isoformat(),

@@ -16,12 +16,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from celery import Celery, Task
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.core.celery_app import celery_app
 from app.core.logging import get_logger
+from app.jobs.models import JobPriority
+from app.jobs.priorities import ACCOUNT_HEADER, PRIORITY_HEADER, fairness, message_priority
 
 logger = get_logger(__name__)
 
@@ -111,18 +114,33 @@ def publish_job(
     job_id: str,
     job_type: str,
     stage: str,
+    priority: JobPriority | str,
+    account: str,
     countdown: float | None = None,
+    front: bool = False,
     app: Celery | None = None,
 ) -> bool:
-    """Sends the job's message; False (logged) when the broker cannot take it."""
+    """Sends the job's message at the job's priority, with its priority and fairness account
+    in the headers (priorities.py); False (logged) when the broker cannot take it. A message
+    for now marks the job waiting for the fairness counts (a deferred one is still marked,
+    a retry's is marked by nothing until it is due and claimed). `front`: at the highest
+    priority step whatever the job's (fairness hands a free slot to another account)."""
     target = stage_task(job_type, stage)
     options: dict[str, Any] = {
         "task_id": job_id,
         "queue": target.queue,
         "retry_policy": PUBLISH_RETRY_POLICY,
+        "priority": 0 if front else message_priority(priority),
+        "headers": {PRIORITY_HEADER: str(priority), ACCOUNT_HEADER: account},
     }
     if countdown:
         options["countdown"] = countdown
+    elif account:
+        try:
+            fairness().mark_waiting(queue=target.queue, job_id=job_id, account=account)
+        except redis.RedisError as exc:
+            # The publish below most likely fails too; the sweep publishes (and marks) again.
+            logger.warning("job_mark_waiting_failed", job_id=job_id, error=repr(exc))
     try:
         if app is None:
             target.task.apply_async(args=(job_id,), **options)
@@ -142,18 +160,30 @@ class _PendingPublish:
     job_id: str
     job_type: str
     stage: str
+    priority: JobPriority
+    account: str
 
 
 # Messages waiting for their session's transaction to commit, in Session.info.
 _PENDING_KEY = "jobs.publish_after_commit"
 
 
-def publish_after_commit(*, session: Session, job_id: uuid.UUID, job_type: str, stage: str) -> None:
+def publish_after_commit(
+    *,
+    session: Session,
+    job_id: uuid.UUID,
+    job_type: str,
+    stage: str,
+    priority: JobPriority,
+    account: str,
+) -> None:
     """Publishes the job once the session's current transaction commits; if it rolls back (or
     the session closes without committing) nothing is published. (A savepoint rolled back
     inside a committed transaction still lets the message go: it finds no job to claim.)"""
     session.info.setdefault(_PENDING_KEY, []).append(
-        _PendingPublish(job_id=str(job_id), job_type=job_type, stage=stage)
+        _PendingPublish(
+            job_id=str(job_id), job_type=job_type, stage=stage, priority=priority, account=account
+        )
     )
 
 
@@ -162,7 +192,13 @@ def _publish_committed(session: Session) -> None:
     # Fired for the outermost transaction only, after the database has committed it.
     pending: list[_PendingPublish] | None = session.info.pop(_PENDING_KEY, None)
     for job in pending or ():
-        publish_job(job_id=job.job_id, job_type=job.job_type, stage=job.stage)
+        publish_job(
+            job_id=job.job_id,
+            job_type=job.job_type,
+            stage=job.stage,
+            priority=job.priority,
+            account=job.account,
+        )
 
 
 @event.listens_for(Session, "after_transaction_end")

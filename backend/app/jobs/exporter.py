@@ -26,9 +26,10 @@ from prometheus_client.registry import REGISTRY, Collector
 
 from app.core.db import engine
 from app.core.logging import get_logger
+from app.jobs.priorities import pickup_histograms
 from app.jobs.rescue import rescue_totals
 from app.jobs.rollups import DURATION_BUCKETS, PICKUP_BUCKETS, fold
-from app.jobs.stats import queue_stats, workers_online
+from app.jobs.stats import broker_client, queue_stats, workers_online
 
 log = get_logger(__name__)
 
@@ -138,9 +139,25 @@ class JobMetricsCollector(Collector):
             recorded = {}
         for outcome, count in sorted(recorded.items()):
             sweeps.add_metric([outcome], count)
+        by_priority = HistogramMetricFamily(
+            "seo_job_pickup_latency_by_priority_seconds",
+            "Time from queued to first claimed by a worker, by the job's priority (counted by "
+            "the workers in Redis, since Redis was last emptied)",
+            labels=["priority"],
+        )
+        try:
+            histograms = pickup_histograms(broker_client())
+        except redis.RedisError:
+            histograms = {}
+        for priority, histogram in histograms.items():
+            by_priority.add_metric(
+                [priority.value],
+                _buckets(PICKUP_BUCKETS, histogram.buckets, histogram.count),
+                sum_value=histogram.total,
+            )
         workers = GaugeMetricFamily("seo_workers_online", "Workers answering a ping (cached)")
         workers.add_metric([], workers_online().online)
-        yield from (depth, age, sweeps, workers)
+        yield from (depth, age, sweeps, by_priority, workers)
 
 
 def _buckets(

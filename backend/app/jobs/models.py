@@ -65,6 +65,16 @@ class JobStatus(StrEnum):
     cancelled = "cancelled"
 
 
+class JobPriority(StrEnum):
+    """Who waits for the job (docs/architecture.md, "Priorities and fairness"): a person
+    (`interactive`, started through the API), Beat's fan-outs (`scheduled`), or nobody in
+    particular (`bulk`: backfills, imports, clean-up). Interactive jobs are taken first."""
+
+    interactive = "interactive"
+    scheduled = "scheduled"
+    bulk = "bulk"
+
+
 ACTIVE_STATUSES = (JobStatus.queued, JobStatus.running, JobStatus.retrying)
 TERMINAL_STATUSES = (JobStatus.completed, JobStatus.failed, JobStatus.cancelled)
 
@@ -111,6 +121,11 @@ class JobRun(SQLModel, table=True):
     status: JobStatus = Field(default=JobStatus.queued, sa_type=sa.String(16))
     stage: str = Field(max_length=64)
     queue: str = Field(default="default", max_length=64)
+    priority: JobPriority = Field(
+        default=JobPriority.interactive,
+        sa_type=sa.String(16),
+        sa_column_kwargs={"server_default": JobPriority.interactive.value},
+    )
 
     progress_pct: float = 0.0
     progress_message: str | None = Field(default=None, max_length=500)
@@ -189,6 +204,7 @@ class JobPublic(SQLModel):
     status: JobStatus
     stage: str
     queue: str
+    priority: JobPriority
     progress_pct: float
     progress_message: str | None
     progress_current: int | None

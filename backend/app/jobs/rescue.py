@@ -23,14 +23,16 @@ import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from app.core.celery_app import QUEUES
 from app.core.config import settings
 from app.core.db import engine
 from app.core.logging import get_logger
 from app.core.redis_client import redis_client
-from app.jobs import queues
+from app.jobs import priorities, queues
 from app.jobs.dispatch import publish_job
 from app.jobs.models import JobEventKind
 from app.jobs.outbox import with_job_event
+from app.jobs.priorities import account_of
 from app.jobs.stats import broker_client
 
 logger = get_logger(__name__)
@@ -47,7 +49,8 @@ _WAITING_EXISTS = sa.text("""
 
 _WAITING = sa.text("""
     SELECT id, job_type, stage, queue,
-        extract(epoch FROM now() - GREATEST(updated_at, COALESCE(next_retry_at, updated_at)))
+        extract(epoch FROM now() - GREATEST(updated_at, COALESCE(next_retry_at, updated_at))),
+        priority, user_id, project_id
     FROM job_runs
     WHERE (status = 'queued'
            AND updated_at < now() - make_interval(secs => :after))
@@ -96,7 +99,7 @@ _RETRY_ABANDONED = sa.text("""
         LIMIT :batch
         FOR UPDATE SKIP LOCKED
     )
-    RETURNING id, job_type, stage
+    RETURNING id, job_type, stage, priority, user_id, project_id
 """)
 
 _FAIL_ABANDONED = sa.text(
@@ -167,10 +170,12 @@ def sweep_stalled_jobs(
     with connection.begin():
         connection.execute(_FOLD_DELTAS)
     # Published after the commit, like every dispatch: a worker must find the row claimable.
-    for job_id, job_type, stage in rescued:
+    for job_id, job_type, stage, priority, user_id, project_id in rescued:
         report.rescued.append(str(job_id))
-        report.unpublished += not _publish(str(job_id), job_type, stage)
+        account = account_of(user_id=user_id, project_id=project_id)
+        report.unpublished += not _publish(str(job_id), job_type, stage, priority, account)
     _sweep_waiting(connection, report, after=after, stall_after=stall_after)
+    _forget_not_waiting(connection)
     if any(report.as_dict().values()):
         logger.warning("job_sweep", **report.as_dict())
         _count_rescues(report)
@@ -193,13 +198,14 @@ def _sweep_waiting(
         stalled: dict[str, list[uuid.UUID]] = {}
         republish = []
         present = queues.queued_messages(broker_client(), sorted({str(row[3]) for row in waiting}))
-        for job_id, job_type, stage, queue, waited in waiting:
+        for job_id, job_type, stage, queue, waited, priority, user_id, project_id in waiting:
             unconsumed = consumed is not None and queue not in consumed
             if unconsumed and stall_after and float(waited) >= stall_after:
                 stalled.setdefault(queue, []).append(job_id)
                 continue
             if not present.holds(job_id=str(job_id), queue=queue):
-                republish.append((str(job_id), job_type, stage))
+                account = account_of(user_id=user_id, project_id=project_id)
+                republish.append((str(job_id), job_type, stage, priority, account))
         for queue, ids in stalled.items():
             message = (
                 f"no worker consumes the {queue!r} queue: waited over "
@@ -210,9 +216,34 @@ def _sweep_waiting(
             logger.error("job_queue_stalled", queue=queue, jobs=len(ids))
         # Published while the rows are locked: a second sweep cannot publish them too, and a
         # worker's claim waits the moment it takes for this transaction to end.
-        for job_id, job_type, stage in republish:
+        for job_id, job_type, stage, priority, account in republish:
             report.republished.append(job_id)
-            report.unpublished += not _publish(job_id, job_type, stage)
+            report.unpublished += not _publish(job_id, job_type, stage, priority, account)
+
+
+_STILL_WAITING = sa.text("""
+    SELECT CAST(id AS text) FROM job_runs
+    WHERE id = ANY(CAST(:ids AS uuid[])) AND status IN ('queued', 'retrying')
+""")
+
+
+def _forget_not_waiting(connection: Connection) -> None:
+    """Drops the fairness marks (priorities.py) of jobs that no longer wait: cancelled while
+    queued, failed as stalled, deleted with their project. Claims clear the others."""
+    try:
+        marks = priorities.fairness()
+        for queue in QUEUES:
+            marked = list(marks.waiting(queue))
+            if not marked:
+                continue
+            with connection.begin():
+                waiting = {str(r[0]) for r in connection.execute(_STILL_WAITING, {"ids": marked})}
+            gone = [job_id for job_id in marked if job_id not in waiting]
+            if gone:
+                marks.unmark_waiting(queue=queue, job_ids=gone)
+                logger.info("job_fair_marks_dropped", queue=queue, jobs=len(gone))
+    except redis.RedisError as exc:
+        logger.warning("job_fair_marks_unavailable", error=repr(exc))
 
 
 def _duration(seconds: float) -> str:
@@ -252,9 +283,12 @@ def rescue_totals() -> dict[str, int]:
     return totals
 
 
-def _publish(job_id: str, job_type: str, stage: str) -> bool:
+def _publish(job_id: str, job_type: str, stage: str, priority: str, account: str) -> bool:
+    # At the job's own priority and account, like every publish (priorities.py).
     try:
-        return publish_job(job_id=job_id, job_type=job_type, stage=stage)
+        return publish_job(
+            job_id=job_id, job_type=job_type, stage=stage, priority=priority, account=account
+        )
     except LookupError as exc:
         # A stage no deployed code knows; the next sweep tries again after a deploy.
         logger.error("job_sweep_unknown_stage", job_id=job_id, error=str(exc))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
+import redis
 import structlog
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -42,7 +43,15 @@ from app.jobs.errors import (
     classify,
     retry_delay,
 )
-from app.jobs.models import JobType
+from app.jobs.models import JobPriority, JobType
+from app.jobs.priorities import (
+    ACCOUNT_HEADER,
+    PRIORITY_HEADER,
+    Hold,
+    account_of,
+    fairness,
+    slot_id,
+)
 
 __all__ = [
     "HandOff",
@@ -209,6 +218,9 @@ class JobContext:
         self._last_contact = time.monotonic()
         self._cancel_seen = False
         self._lease_lost = False
+        # The worker slot this stage holds for its account (priorities.py), if any.
+        self.hold: Hold | None = None
+        self.priority = JobPriority.interactive
 
     def progress(
         self,
@@ -334,13 +346,30 @@ class _Heartbeat:
 
     def _loop(self) -> None:
         lease = settings.JOB_LEASE_SECONDS
+        held_until: dict[JobContext, float] = {}
         while True:
             time.sleep(min(lease / 4, 10.0))
             now = time.monotonic()
             with self._lock:
                 due = [job for job, last in self._jobs.items() if now - last >= lease / 3]
+                held = [job for job in self._jobs if job.hold is not None]
             for job in due:
                 self._extend(job, lease)
+            # The account's slot (priorities.py) lives as long as the job runs, whether or
+            # not its body writes progress.
+            held_until = {job: held_until.get(job, now) for job in held}
+            for job, since in held_until.items():
+                if now - since >= lease / 3:
+                    self._extend_hold(job, lease)
+                    held_until[job] = now
+
+    def _extend_hold(self, job: JobContext, lease: int) -> None:
+        if job.hold is None:
+            return
+        try:
+            fairness().extend(job.hold, lease_seconds=lease)
+        except redis.RedisError as exc:
+            logger.warning("job_slot_extend_failed", job_id=str(job.job_id), error=repr(exc))
 
     def _extend(self, job: JobContext, lease: int) -> None:
         try:
@@ -414,12 +443,35 @@ def run_stage(
     body: StageBody,
     task: Task | None = None,  # type: ignore[type-arg]
 ) -> None:
-    store = _store()
-    claim = store.call(
-        transitions.claim, job_id=job_id, stage=stage, lease_seconds=settings.JOB_LEASE_SECONDS
+    request = getattr(task, "request", None)
+    priority = _header_priority(request)
+    account = str(getattr(request, ACCOUNT_HEADER, None) or "")
+    queue = stage_task(job_type, stage).queue
+    hold = _acquire_slot(
+        job_id=job_id,
+        job_type=job_type,
+        stage=stage,
+        queue=queue,
+        priority=priority,
+        account=account,
     )
+    if hold is False:
+        return  # over its account's share while others wait: published again, still queued
+    store = _store()
+    try:
+        claim = store.call(
+            transitions.claim,
+            job_id=job_id,
+            stage=stage,
+            lease_seconds=settings.JOB_LEASE_SECONDS,
+        )
+    except BaseException:
+        _release_slot(hold if isinstance(hold, Hold) and hold.fresh else None)
+        raise
     if claim is None:
-        # A duplicate or late message: someone else holds the job, or it has ended.
+        # A duplicate or late message: someone else holds the job, or it has ended. A slot
+        # the job held before this delivery belongs to the one running it.
+        _release_slot(hold if isinstance(hold, Hold) and hold.fresh else None)
         logger.info("job_not_claimed", job_id=job_id, job_type=job_type, stage=stage)
         return
     structlog.contextvars.bind_contextvars(
@@ -442,6 +494,11 @@ def run_stage(
         progress_current=claim.progress_current,
         store=store,
     )
+    job.priority = JobPriority(claim.priority)
+    job.hold = hold if isinstance(hold, Hold) else None
+    pickup = None
+    if claim.first_claim:
+        pickup = (job.priority, (claim.started_at - claim.queued_at).total_seconds())
     _heartbeat.watch(job)
     try:
         outcome = body(job)
@@ -466,6 +523,89 @@ def run_stage(
             _finish_completed(job, outcome)
     finally:
         _heartbeat.release(job)
+        _release_slot(hold, pickup=pickup)
+
+
+def _header_priority(request: Any) -> JobPriority:
+    value = getattr(request, PRIORITY_HEADER, None)
+    try:
+        return JobPriority(str(value))
+    except ValueError:
+        return JobPriority.interactive  # a message from before priorities, or sent by hand
+
+
+def _acquire_slot(
+    *,
+    job_id: str,
+    job_type: JobType,
+    stage: str,
+    queue: str,
+    priority: JobPriority,
+    account: str,
+) -> Hold | bool | None:
+    """Asks for a slot of the queue for the job's account (priorities.py). Returns the hold,
+    None when there is nothing to hold (no account, or Redis unreachable: the job runs, the
+    database claim still decides), or False when the job was sent back to wait."""
+    slot = slot_id()
+    try:
+        granted, other = fairness().acquire(
+            queue=queue, job_id=job_id, account=account, priority=priority, slot=slot
+        )
+    except redis.RedisError as exc:
+        logger.warning("job_slot_unavailable", job_id=job_id, error=repr(exc))
+        return None
+    if granted:
+        if granted == 2:
+            logger.info("job_bulk_share_promoted", queue=queue)
+        if not account:
+            return None
+        return Hold(queue=queue, account=account, job_id=job_id, slot=slot, fresh=granted != 3)
+    # Over the account's share while other accounts wait: back to wait, untouched in the
+    # database (still queued, no attempt spent, its queued_at kept), at its own priority.
+    logger.info("job_fair_share_deferred", job_id=job_id, account=account, queue=queue)
+    if other is not None:
+        _send_to_front(other)
+    publish_job(
+        job_id=job_id,
+        job_type=job_type,
+        stage=stage,
+        priority=priority,
+        account=account,
+        countdown=settings.JOB_FAIR_SHARE_RETRY_SECONDS,
+    )
+    return False
+
+
+def _send_to_front(job_id: str) -> None:
+    """Publishes a waiting job of another account at the highest priority step, so the slot
+    an over-share account just gave up goes to it at once instead of to the next of that
+    account's messages. Its own message stays: whichever comes first is claimed."""
+    found = _store().call(transitions.waiting_job, job_id=job_id)
+    if found is None:
+        return
+    publish_job(
+        job_id=job_id,
+        job_type=found.job_type,
+        stage=found.stage,
+        priority=found.priority,
+        account=account_of(user_id=found.user_id, project_id=found.project_id),
+        front=True,
+    )
+
+
+def _release_slot(
+    hold: Hold | bool | None, *, pickup: tuple[JobPriority, float] | None = None
+) -> None:
+    if not isinstance(hold, Hold) and pickup is None:
+        return
+    try:
+        if isinstance(hold, Hold):
+            fairness().release(hold, pickup=pickup)
+        elif pickup is not None:
+            fairness().observe(pickup)
+    except redis.RedisError as exc:
+        # The slot's lease ends it anyway.
+        logger.warning("job_slot_release_failed", error=repr(exc))
 
 
 def _finish_completed(job: JobContext, result: dict[str, Any]) -> None:
@@ -544,7 +684,12 @@ def _handle_failure(job: JobContext, exc: Exception) -> None:
                 delay=round(delay, 3),
             )
             publish_job(
-                job_id=str(job.job_id), job_type=job.job_type, stage=job.stage, countdown=delay
+                job_id=str(job.job_id),
+                job_type=job.job_type,
+                stage=job.stage,
+                priority=job.priority,
+                account=account_of(user_id=job.user_id, project_id=job.project_id),
+                countdown=delay,
             )
             return
         # Not retried: a cancel was requested meanwhile, or the job is no longer ours.
@@ -579,5 +724,14 @@ def _hand_off(job: JobContext, hand_off: HandOff) -> None:
     if not moved:
         _finish_cancelled(job)
         return
-    logger.info("job_handed_off", next_stage=hand_off.stage, queue=target.queue)
-    publish_job(job_id=str(job.job_id), job_type=job.job_type, stage=hand_off.stage)
+    logger.info(
+        "job_handed_off", next_stage=hand_off.stage, queue=target.queue, priority=job.priority.value
+    )
+    # The next stage keeps the job's priority and account (priorities.py).
+    publish_job(
+        job_id=str(job.job_id),
+        job_type=job.job_type,
+        stage=hand_off.stage,
+        priority=job.priority,
+        account=account_of(user_id=job.user_id, project_id=job.project_id),
+    )

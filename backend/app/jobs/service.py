@@ -24,6 +24,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+import redis
 import sqlalchemy as sa
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -35,8 +36,17 @@ from app.core.db import driver_connection, utcnow
 from app.core.logging import get_logger
 from app.core.quota import QuotaExceededError
 from app.jobs.dispatch import publish_after_commit, retry_stage, revoke_job, stage_task
-from app.jobs.models import ACTIVE_STATUS_SQL, JobEvent, JobEventKind, JobRun, JobStatus, JobType
+from app.jobs.models import (
+    ACTIVE_STATUS_SQL,
+    JobEvent,
+    JobEventKind,
+    JobPriority,
+    JobRun,
+    JobStatus,
+    JobType,
+)
 from app.jobs.outbox import with_job_event
+from app.jobs.priorities import account_of, fairness
 from app.projects.models import Project
 from app.users.models import User
 
@@ -61,11 +71,11 @@ def day_dedupe_key(job_type: JobType, target: object, day: date | None = None) -
 # one fixed statement: no statement building, compiling or result processing per call.
 # ON CONFLICT names the partial unique index of active dedupe keys.
 _INSERT_QUEUED = f"""
-    INSERT INTO job_runs (id, job_type, project_id, user_id, status, stage, queue,
+    INSERT INTO job_runs (id, job_type, project_id, user_id, status, stage, queue, priority,
                           progress_pct, attempts, max_attempts, queued_at, updated_at,
                           config_json, dedupe_key, retry_of)
     VALUES (%(id)s, %(job_type)s, %(project_id)s, %(user_id)s, 'queued', %(stage)s, %(queue)s,
-            0, 0, %(max_attempts)s, %(now)s, %(now)s,
+            %(priority)s, 0, 0, %(max_attempts)s, %(now)s, %(now)s,
             %(config_json)s, %(dedupe_key)s, %(retry_of)s)
     ON CONFLICT (dedupe_key) WHERE {ACTIVE_STATUS_SQL} DO NOTHING
     RETURNING *
@@ -117,6 +127,7 @@ def record_job(
     stage: str,
     project: Project | None,
     user: User | None,
+    priority: JobPriority | None = None,
     config: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
     max_attempts: int | None = None,
@@ -146,6 +157,7 @@ def record_job(
         stage=stage,
         project=project,
         user=user,
+        priority=priority,
         config=config,
         dedupe_key=dedupe_key,
         max_attempts=max_attempts,
@@ -162,6 +174,7 @@ def start_job(
     stage: str,
     project: Project | None,
     user: User | None,
+    priority: JobPriority | None = None,
     config: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
     max_attempts: int | None = None,
@@ -177,6 +190,7 @@ def start_job(
         stage=stage,
         project=project,
         user=user,
+        priority=priority,
         config=config,
         dedupe_key=dedupe_key,
         max_attempts=max_attempts,
@@ -195,6 +209,7 @@ def _record_job(
     stage: str,
     project: Project | None,
     user: User | None,
+    priority: JobPriority | None,
     config: dict[str, Any] | None,
     dedupe_key: str | None,
     max_attempts: int | None,
@@ -203,6 +218,8 @@ def _record_job(
     autocommit: bool,
 ) -> tuple[JobRun, bool]:
     queue = stage_task(job_type, stage).queue  # imports the task modules, which register rows
+    if priority is None:
+        priority = JobPriority.interactive if user is not None else JobPriority.scheduled
     record_rows = _job_rows.get(job_type)
     # A job with rows of its domain is never inserted alone: they commit together.
     autocommit = autocommit and record_rows is None
@@ -219,6 +236,7 @@ def _record_job(
             .order_by(col(JobRun.queued_at).desc())
         ).first()
         if earlier is not None:
+            _raise_priority(session, earlier, priority)
             session.expunge(earlier)  # stays loaded after the caller's commit
             return earlier, False
     if user is not None:
@@ -235,6 +253,7 @@ def _record_job(
                 "user_id": None if user is None else user.id,
                 "stage": stage,
                 "queue": queue,
+                "priority": priority.value,
                 "max_attempts": max_attempts or settings.JOB_MAX_ATTEMPTS,
                 "now": now,
                 "config_json": Jsonb(config or {}),
@@ -247,7 +266,14 @@ def _record_job(
             job = _detached_job(row)
             if record_rows is not None:
                 record_rows(session, job)
-            publish_after_commit(session=session, job_id=job.id, job_type=job_type, stage=stage)
+            publish_after_commit(
+                session=session,
+                job_id=job.id,
+                job_type=job_type,
+                stage=stage,
+                priority=priority,
+                account=account_of(user_id=job.user_id, project_id=job.project_id),
+            )
             return job, True
         active = session.exec(
             select(JobRun).where(
@@ -256,10 +282,44 @@ def _record_job(
             )
         ).first()
         if active is not None:
+            _raise_priority(session, active, priority)
             session.expunge(active)  # stays loaded after the caller's commit
             return active, False
         # The active job ended between our insert and our read: try again.
     raise RuntimeError(f"could not start a {job_type} job for dedupe key {dedupe_key!r}")
+
+
+_PRIORITY_ORDER = {JobPriority.interactive: 0, JobPriority.scheduled: 1, JobPriority.bulk: 2}
+
+_RAISE_PRIORITY = sa.text("""
+    UPDATE job_runs SET priority = :priority
+    WHERE id = :id AND status = 'queued' AND priority = :was
+    RETURNING id
+""")
+
+
+def _raise_priority(session: Session, job: JobRun, priority: JobPriority) -> None:
+    """A start that finds its job already queued at a lower priority (a person clicks "Run
+    audit" while the night's scheduled audit of the project waits) raises the job to the
+    start's priority and publishes it again at that priority once the caller commits: the
+    person does not wait behind the fan-out. The message at the old priority stays; whichever
+    comes first is claimed, the other finds nothing to claim."""
+    current = JobPriority(job.priority)
+    if job.status != JobStatus.queued or _PRIORITY_ORDER[priority] >= _PRIORITY_ORDER[current]:
+        return
+    params = {"id": job.id, "priority": priority.value, "was": current.value}
+    if session.execute(_RAISE_PRIORITY, params).first() is None:
+        return
+    job.priority = priority
+    publish_after_commit(
+        session=session,
+        job_id=job.id,
+        job_type=job.job_type,
+        stage=job.stage,
+        priority=priority,
+        account=account_of(user_id=job.user_id, project_id=job.project_id),
+    )
+    logger.info("job_priority_raised", job_id=str(job.id), priority=priority.value)
 
 
 class CancelOutcome(StrEnum):
@@ -314,8 +374,18 @@ def cancel_job(*, session: Session, job: JobRun) -> CancelResult:
         raise LookupError(f"job {job.id} no longer exists")
     if outcome is CancelOutcome.cancelled:
         revoke_job(job.id)
+        _forget_waiting(job)
     logger.info("job_cancel", job_id=str(job.id), outcome=outcome.value)
     return CancelResult(outcome=outcome, job=current)
+
+
+def _forget_waiting(job: JobRun) -> None:
+    # No longer waiting: other accounts stop yielding to it (priorities.py). The sweep
+    # drops the mark too if this fails.
+    try:
+        fairness().unmark_waiting(queue=job.queue, job_ids=[str(job.id)])
+    except redis.RedisError as exc:
+        logger.warning("job_fair_mark_unavailable", job_id=str(job.id), error=repr(exc))
 
 
 def retry_job(*, session: Session, job: JobRun, user: User | None) -> tuple[JobRun, bool]:
@@ -333,6 +403,7 @@ def retry_job(*, session: Session, job: JobRun, user: User | None) -> tuple[JobR
         stage=retry_stage(job.job_type, job.stage),
         project=project,
         user=user,
+        priority=JobPriority(job.priority),
         config=job.config_json,
         dedupe_key=job.dedupe_key,
         max_attempts=job.max_attempts,

@@ -23,7 +23,7 @@ from app.core.db import utcnow
 from app.core.logging import get_logger
 from app.core.redis_client import redis_client
 from app.health import service as health_service
-from app.jobs.models import JobStatus
+from app.jobs.models import JobPriority, JobStatus
 from app.jobs.rollups import HISTOGRAM_BUCKETS, fold, histogram_percentile, window_buckets
 from app.projects.visibility import superuser_literal, visible_project_sql, visible_scope
 from app.users.models import User
@@ -57,6 +57,16 @@ class WorkersPublic(SQLModel):
     checked_at: datetime | None
 
 
+class OldestWaitingPublic(SQLModel):
+    """The job that has waited longest for a worker."""
+
+    id: uuid.UUID
+    job_type: str
+    project_id: uuid.UUID | None
+    queued_at: datetime
+    waiting_seconds: float
+
+
 class JobStatsPublic(SQLModel):
     window_hours: int
     since: datetime
@@ -71,6 +81,9 @@ class JobStatsPublic(SQLModel):
     # Queues holding queued or retrying jobs that no live worker consumes (superusers only).
     queues_without_consumer: list[str]
     workers: WorkersPublic  # not checked (checked_at null) unless the caller is a superuser
+    # Jobs waiting for a worker now (queued, or retrying and due), by priority.
+    waiting_by_priority: dict[str, int]
+    oldest_waiting_interactive: OldestWaitingPublic | None
 
 
 def _window(table: str) -> str:
@@ -115,6 +128,53 @@ def _active_sql(user: User) -> sa.TextClause:
     """)  # noqa: S608 - composed of constants
 
 
+def _waiting_sql(user: User, *, select: str, tail: str = "") -> sa.TextClause:
+    # Waiting for a worker: queued (a hand-off too), or retrying and due. The partial index
+    # of active jobs: small whatever the table's size.
+    visible = visible_project_sql(
+        "j.project_id", user_id=":user_id", superuser=superuser_literal(user)
+    )
+    return sa.text(f"""
+        SELECT {select} FROM job_runs AS j
+        WHERE (j.status = 'queued' OR (j.status = 'retrying' AND j.next_retry_at <= now()))
+          AND {visible}
+          AND (CAST(:project_id AS uuid) IS NULL OR j.project_id = :project_id)
+        {tail}
+    """)  # noqa: S608 - composed of constants
+
+
+def waiting_jobs(
+    *, session: Session, user: User, project_id: uuid.UUID | None = None
+) -> tuple[dict[str, int], OldestWaitingPublic | None]:
+    """Jobs the user may see that wait for a worker, by priority, and the interactive one
+    that has waited longest."""
+    params = {"user_id": user.id, "project_id": project_id}
+    by_priority = dict.fromkeys((p.value for p in JobPriority), 0)
+    counts = _waiting_sql(user, select="j.priority, count(*)", tail="GROUP BY j.priority")
+    for priority, count in session.execute(counts, params):
+        by_priority[str(priority)] = int(count)
+    oldest = None
+    if by_priority[JobPriority.interactive.value]:
+        row = session.execute(
+            _waiting_sql(
+                user,
+                select="j.id, j.job_type, j.project_id, j.queued_at, "
+                "extract(epoch FROM now() - j.queued_at)",
+                tail="AND j.priority = 'interactive' ORDER BY j.queued_at LIMIT 1",
+            ),
+            params,
+        ).first()
+        if row is not None:
+            oldest = OldestWaitingPublic(
+                id=row[0],
+                job_type=row[1],
+                project_id=row[2],
+                queued_at=row[3],
+                waiting_seconds=round(max(0.0, float(row[4])), 3),
+            )
+    return by_priority, oldest
+
+
 def job_stats(
     *,
     session: Session,
@@ -153,6 +213,7 @@ def job_stats(
     run = [int(n or 0) for n in finishes[2 : 2 + HISTOGRAM_BUCKETS]]
     pickup = [int(n or 0) for n in finishes[2 + HISTOGRAM_BUCKETS :]]
     active = session.execute(_active_sql(user), params).scalar_one()
+    waiting, oldest_interactive = waiting_jobs(session=session, user=user, project_id=project_id)
     finished = completed + failed
     return JobStatsPublic(
         window_hours=round(window.total_seconds() / 3600),
@@ -170,6 +231,8 @@ def job_stats(
         workers=workers_online()
         if user.is_superuser
         else WorkersPublic(online=0, names=[], checked_at=None),
+        waiting_by_priority=waiting,
+        oldest_waiting_interactive=oldest_interactive,
     )
 
 

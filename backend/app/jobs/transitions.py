@@ -55,7 +55,9 @@ _CLAIM = f"""
       AND (status IN ('queued', 'retrying')
            OR (status = 'running' AND lease_expires_at < now() AND attempts < max_attempts))
     RETURNING job_type, project_id, user_id, attempts, max_attempts, config_json,
-              queued_at, started_at, progress_pct, progress_current
+              queued_at, started_at, progress_pct, progress_current, priority,
+              -- the job's first claim: its pickup (queued -> running) is counted
+              attempts = 1 AND started_at = heartbeat_at
 """
 
 _PROGRESS = f"""
@@ -151,6 +153,8 @@ class Claim:
     started_at: datetime
     progress_pct: float
     progress_current: int | None
+    priority: str
+    first_claim: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,3 +308,24 @@ def hand_off(
 ) -> bool:
     params = {"id": job_id, "attempt": attempt, "stage": stage, "queue": queue}
     return connection.execute(_HAND_OFF, {**params, **progress.params()}).fetchone() is not None
+
+
+_WAITING_JOB = """
+    SELECT job_type, stage, priority, user_id, project_id FROM job_runs
+    WHERE id = %(id)s AND status = 'queued'
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingJob:
+    job_type: str
+    stage: str
+    priority: str
+    user_id: uuid.UUID | None
+    project_id: uuid.UUID | None
+
+
+def waiting_job(connection: Connection[Any], *, job_id: str) -> WaitingJob | None:
+    """What publishing a queued job needs; None when it no longer waits."""
+    row = connection.execute(_WAITING_JOB, {"id": job_id}).fetchone()
+    return None if row is None else WaitingJob(*row)

@@ -25,7 +25,7 @@ from app.core.config import settings
 from app.core.db import libpq_dsn, utcnow
 from app.core.pagination import COUNT_AHEAD, Page, PageRequest, paginate
 from app.jobs import service as jobs_service
-from app.jobs.models import ACTIVE_STATUSES, JobRun
+from app.jobs.models import ACTIVE_STATUSES, JobPriority, JobRun
 from app.links import ingest
 from app.links.domain import LINKS_INGEST_JOB
 from app.links.encoding import FileEncoding, detect_encoding, read_header
@@ -101,6 +101,7 @@ def start_import(
             stage=INGEST_STAGE,
             project=project,
             user=user,
+            priority=JobPriority.bulk,  # an import: runs beside people's clicks, never before
             config={"import_id": str(import_id)},
         )
         link_import = LinkImport(

@@ -17,7 +17,7 @@ from app.core.config import settings
 from app.core.domains import declared_domains
 from app.core.domains import retention_rules as declared_retention_rules
 from app.health import service as health_service
-from app.jobs.models import JobRun, JobStatus
+from app.jobs.models import JobPriority, JobRun, JobStatus
 from app.jobs.service import day_dedupe_key, start_job
 from app.maintenance.domain import MAINTENANCE_JOB, OPTIMIZE_DB_JOB
 from app.users.models import User
@@ -124,6 +124,7 @@ def start_cleanup_job(
         stage=CLEANUP_STAGE,
         project=None,
         user=user,
+        priority=JobPriority.bulk,  # retention: nobody waits for it
         config={"task": CLEANUP_STAGE},
         dedupe_key=key,
         once=scheduled,
@@ -137,6 +138,7 @@ def start_health_check_job(*, session: Session, user: User | None) -> tuple[JobR
         stage=HEALTH_CHECK_STAGE,
         project=None,
         user=user,
+        priority=JobPriority.interactive if user is not None else JobPriority.scheduled,
         config={"task": HEALTH_CHECK_STAGE},
         dedupe_key=HEALTH_CHECK_STAGE,
     )
@@ -178,14 +180,13 @@ def start_optimize_db_job(
         return active, False
     key = day_dedupe_key(OPTIMIZE_DB_JOB, OPTIMIZE_DB_STAGE) if scheduled else OPTIMIZE_DB_STAGE
     config: dict[str, Any] = {} if tables is None else {"tables": tables}
-    # Priority: bulk (it may run for minutes on the `low` queue and no one waits on it); the
-    # start passes it here once jobs carry a priority.
     return start_job(
         session=session,
         job_type=OPTIMIZE_DB_JOB,
         stage=OPTIMIZE_DB_STAGE,
         project=None,
         user=user,
+        priority=JobPriority.bulk,  # minutes on the `low` queue, and nobody waits on it
         config=config,
         dedupe_key=key,
         once=scheduled,

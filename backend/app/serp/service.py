@@ -23,7 +23,7 @@ from app.core.config import settings
 from app.core.db import utcnow
 from app.core.pagination import Page, PageRequest, paginate
 from app.jobs import service as jobs_service
-from app.jobs.models import JobRun
+from app.jobs.models import JobPriority, JobRun
 from app.projects.models import Project
 from app.projects.visibility import visible_project
 from app.serp.budget import RequestGate, account_bucket
@@ -436,6 +436,7 @@ def start_refresh(*, session: Session, project: Project, user: User | None) -> t
         stage=REFRESH_STAGE,
         project=project,
         user=user,
+        priority=JobPriority.interactive,
         config={"since": utcnow().isoformat()},
         dedupe_key=f"{SERP_REFRESH_JOB}:{project.id}",
     )
@@ -453,6 +454,7 @@ def start_keyword_refresh(
         stage=REFRESH_STAGE,
         project=project,
         user=user,
+        priority=JobPriority.interactive,
         config={"since": utcnow().isoformat(), "keyword_ids": [str(keyword.id)]},
         dedupe_key=f"{SERP_REFRESH_JOB}:{project.id}:{keyword.id}",
     )
@@ -468,6 +470,7 @@ def start_scheduled_refresh(session: Session, project: Project) -> tuple[JobRun,
         stage=REFRESH_STAGE,
         project=project,
         user=None,
+        priority=JobPriority.scheduled,
         config={"since": today.isoformat(), "scheduled": True},
         dedupe_key=jobs_service.day_dedupe_key(SERP_REFRESH_JOB, project.id),
         once=True,

@@ -117,7 +117,12 @@ def test_the_platform_runs_through_a_real_sentinel(
         publisher.conf.broker_transport_options = {"master_name": MASTER}
         try:
             assert publish_job(
-                job_id=str(job.id), job_type=job.job_type, stage="test_noop", app=publisher
+                job_id=str(job.id),
+                job_type=job.job_type,
+                stage="test_noop",
+                priority=job.priority,
+                account="",
+                app=publisher,
             )
         finally:
             publisher.close()

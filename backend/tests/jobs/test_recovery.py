@@ -74,7 +74,13 @@ def test_queued_jobs_survive_redis_losing_everything_and_cancelled_ones_never_ru
         report = sweep_stalled_jobs(requeue_after_seconds=0)
         assert sorted(report.republished) == sorted(str(job.id) for job in jobs)
         # a message for the cancelled job arrives anyway (say, published before the cancel)
-        publish_job(job_id=str(cancelled.id), job_type=cancelled.job_type, stage="test_noop")
+        publish_job(
+            job_id=str(cancelled.id),
+            job_type=cancelled.job_type,
+            stage="test_noop",
+            priority=cancelled.priority,
+            account="",
+        )
         finals = [wait_terminal(job.id).status for job in jobs]
         time.sleep(0.5)
 

@@ -46,13 +46,25 @@ def test_the_same_message_delivered_twice_runs_the_work_once(worker: WorkerProce
     jobs = [start("test_steps", config={"steps": 3, "rounds": 10}) for _ in range(10)]
     for job in jobs:  # duplicates while queued or running, as a redelivery would make
         for _ in range(2):
-            publish_job(job_id=str(job.id), job_type=job.job_type, stage=job.stage)
+            publish_job(
+                job_id=str(job.id),
+                job_type=job.job_type,
+                stage=job.stage,
+                priority=job.priority,
+                account="",
+            )
 
     for job in jobs:
         assert wait_terminal(job.id).status == JobStatus.completed
     # and once more after the end: nothing to claim
     for job in jobs:
-        publish_job(job_id=str(job.id), job_type=job.job_type, stage=job.stage)
+        publish_job(
+            job_id=str(job.id),
+            job_type=job.job_type,
+            stage=job.stage,
+            priority=job.priority,
+            account="",
+        )
     time.sleep(0.5)
 
     for job in jobs:
@@ -209,7 +221,12 @@ def test_broker_down_at_start_leaves_the_job_queued_for_the_sweep(worker: Worker
 
     started = time.monotonic()
     published = publish_job(
-        job_id=str(queued.id), job_type=queued.job_type, stage=queued.stage, app=unreachable
+        job_id=str(queued.id),
+        job_type=queued.job_type,
+        stage=queued.stage,
+        priority=queued.priority,
+        account="",
+        app=unreachable,
     )
 
     assert published is False

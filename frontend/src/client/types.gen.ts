@@ -1364,6 +1364,15 @@ export type IssueUrlPublic = {
 };
 
 /**
+ * JobPriority
+ *
+ * Who waits for the job (docs/architecture.md, "Priorities and fairness"): a person
+ * (`interactive`, started through the API), Beat's fan-outs (`scheduled`), or nobody in
+ * particular (`bulk`: backfills, imports, clean-up). Interactive jobs are taken first.
+ */
+export type JobPriority = 'interactive' | 'scheduled' | 'bulk';
+
+/**
  * JobPublic
  */
 export type JobPublic = {
@@ -1418,6 +1427,7 @@ export type JobPublic = {
      * Next Retry At
      */
     next_retry_at: string | null;
+    priority: JobPriority;
     /**
      * Progress Current
      */
@@ -1498,6 +1508,7 @@ export type JobStatsPublic = {
         };
     };
     duration_seconds: DurationPercentiles | null;
+    oldest_waiting_interactive: OldestWaitingPublic | null;
     pickup_latency_seconds: DurationPercentiles | null;
     /**
      * Queues
@@ -1519,6 +1530,12 @@ export type JobStatsPublic = {
      * Total
      */
     total: number;
+    /**
+     * Waiting By Priority
+     */
+    waiting_by_priority: {
+        [key: string]: number;
+    };
     /**
      * Window Hours
      */
@@ -2162,6 +2179,34 @@ export type NotificationSettingsUpdate = {
      * Recipients
      */
     recipients?: Array<string> | null;
+};
+
+/**
+ * OldestWaitingPublic
+ *
+ * The job that has waited longest for a worker.
+ */
+export type OldestWaitingPublic = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Job Type
+     */
+    job_type: string;
+    /**
+     * Project Id
+     */
+    project_id: string | null;
+    /**
+     * Queued At
+     */
+    queued_at: string;
+    /**
+     * Waiting Seconds
+     */
+    waiting_seconds: number;
 };
 
 /**

@@ -17,6 +17,7 @@ import { useJob } from "@/hooks/use-job";
 import { flowerTaskUrl } from "@/lib/config";
 import { durationBetween, formatDateTime, formatDuration, humanize } from "@/lib/format";
 import { projectQueries } from "@/queries/projects";
+import { JobPriorityBadge } from "@/components/jobs/job-priority-badge";
 
 function SummaryValue({ value }: { value: unknown }) {
   if (value === null || value === undefined) return <span className="text-slate-400">—</span>;
@@ -133,6 +134,12 @@ export function JobPage() {
                 <div>
                   <dt className="text-xs text-slate-500">Queue</dt>
                   <dd className="font-medium">{job.queue}</dd>
+                </div>
+                <div>
+                  <dt className="text-xs text-slate-500">Priority</dt>
+                  <dd>
+                    <JobPriorityBadge priority={job.priority} />
+                  </dd>
                 </div>
                 <div>
                   <dt className="text-xs text-slate-500">Updated</dt>

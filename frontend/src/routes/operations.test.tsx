@@ -1,6 +1,7 @@
 import { render, screen, within } from "@testing-library/react";
+import { MemoryRouter } from "react-router";
 import type { JobStatsPublic } from "@/client";
-import { QueuesCard } from "./operations";
+import { QueuesCard, WaitingCard } from "./operations";
 
 function makeStats(overrides: Partial<JobStatsPublic> = {}): JobStatsPublic {
   return {
@@ -20,6 +21,8 @@ function makeStats(overrides: Partial<JobStatsPublic> = {}): JobStatsPublic {
     ],
     queues_without_consumer: [],
     workers: { online: 1, names: ["default@host"], checked_at: null },
+    waiting_by_priority: { interactive: 0, scheduled: 0, bulk: 0 },
+    oldest_waiting_interactive: null,
     ...overrides,
   };
 }
@@ -39,5 +42,47 @@ describe("QueuesCard", () => {
 
     expect(screen.queryByRole("alert")).toBeNull();
     expect(screen.queryByText("no consumer")).toBeNull();
+  });
+});
+
+describe("WaitingCard", () => {
+  it("shows waiting jobs by priority and the oldest interactive one", () => {
+    render(
+      <MemoryRouter>
+        <WaitingCard
+          label={(type) => `Type ${type}`}
+          stats={makeStats({
+            waiting_by_priority: { interactive: 2, scheduled: 500, bulk: 7 },
+            oldest_waiting_interactive: {
+              id: "11111111-1111-1111-1111-111111111111",
+              job_type: "audit",
+              project_id: null,
+              queued_at: "2026-11-22T10:00:00Z",
+              waiting_seconds: 4,
+            },
+          })}
+        />
+      </MemoryRouter>,
+    );
+
+    const rows = screen.getAllByTestId("waiting-row");
+    expect(rows.map((row) => [row.dataset.priority, row.textContent])).toEqual([
+      ["interactive", "Interactive2"],
+      ["scheduled", "Scheduled500"],
+      ["bulk", "Bulk7"],
+    ]);
+    const oldest = screen.getByTestId("oldest-interactive");
+    expect(oldest).toHaveTextContent("Type audit, waiting 4");
+    expect(within(oldest).getByRole("link")).toHaveAttribute("href", "/jobs/11111111-1111-1111-1111-111111111111");
+  });
+
+  it("says when no interactive job waits", () => {
+    render(
+      <MemoryRouter>
+        <WaitingCard label={(type) => type} stats={makeStats()} />
+      </MemoryRouter>,
+    );
+
+    expect(screen.getByText("No interactive job is waiting.")).toBeInTheDocument();
   });
 });

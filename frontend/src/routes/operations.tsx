@@ -1,10 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { Navigate } from "react-router";
+import { Link, Navigate } from "react-router";
 import type { JobStatsPublic, JobType, ProjectPublic } from "@/client";
 import { Chart } from "@/components/charts/chart";
 import { statusColors } from "@/components/charts/palette";
 import { useJobTypeOptions } from "@/components/jobs/job-filters";
+import { JOB_PRIORITIES, JobPriorityBadge } from "@/components/jobs/job-priority-badge";
 import { JobsTable } from "@/components/jobs/jobs-table";
 import { maintenanceStarters } from "@/components/jobs/starters";
 import { Badge } from "@/components/ui/badge";
@@ -75,6 +76,40 @@ export function QueuesCard({ stats }: { stats: JobStatsPublic }) {
           ))}
         </tbody>
       </Table>
+    </Card>
+  );
+}
+
+export function WaitingCard({ stats, label }: { stats: JobStatsPublic; label: (type: string) => string }) {
+  const oldest = stats.oldest_waiting_interactive;
+  return (
+    <Card>
+      <CardHeader title="Waiting for a worker" description="Queued jobs by priority; interactive ones are taken first." />
+      <Table aria-label="Waiting jobs by priority">
+        <tbody className="divide-y divide-slate-100">
+          {JOB_PRIORITIES.map((priority) => (
+            <Tr key={priority} data-testid="waiting-row" data-priority={priority}>
+              <Td>
+                <JobPriorityBadge priority={priority} />
+              </Td>
+              <Td className="text-right tabular-nums">{formatNumber(stats.waiting_by_priority[priority] ?? 0)}</Td>
+            </Tr>
+          ))}
+        </tbody>
+      </Table>
+      <CardBody>
+        {oldest ? (
+          <p className="text-sm text-slate-700" data-testid="oldest-interactive">
+            Oldest interactive job:{" "}
+            <Link to={`/jobs/${oldest.id}`} className="font-medium hover:text-brand-700 hover:underline">
+              {label(oldest.job_type)}
+            </Link>
+            , waiting {seconds(oldest.waiting_seconds)}
+          </p>
+        ) : (
+          <p className="text-sm text-slate-500">No interactive job is waiting.</p>
+        )}
+      </CardBody>
     </Card>
   );
 }
@@ -254,6 +289,7 @@ export function OperationsPage() {
   const stats = useQuery({ ...jobQueries.stats(Number(windowHours)), enabled: user.is_superuser });
   const projects = useQuery({ ...projectQueries.list(0, 200), enabled: user.is_superuser });
   const flowerUrl = useFlowerUrl();
+  const jobTypes = useJobTypes();
   if (!user.is_superuser) return <Navigate to="/" replace />;
   const names = new Map((projects.data?.data ?? []).map((p: ProjectPublic) => [p.id, p.name]));
   const projectName = (id: string | null) => (id ? (names.get(id) ?? "Project") : "System");
@@ -319,7 +355,8 @@ export function OperationsPage() {
               </Card>
               <WorkersCard stats={s} />
             </div>
-            <div className="grid gap-6 lg:grid-cols-2">
+            <div className="grid gap-6 lg:grid-cols-3">
+              <WaitingCard stats={s} label={jobTypes.label} />
               <QueuesCard stats={s} />
               <ByTypeCard stats={s} />
             </div>

@@ -18,6 +18,7 @@ function job(overrides: Partial<JobPublic>): JobPublic {
     status: "queued",
     stage: "sync",
     queue: "default",
+    priority: "interactive",
     progress_pct: 0,
     progress_message: null,
     progress_current: null,

@@ -12,6 +12,7 @@ import { jobKeys } from "@/queries/jobs";
 import { JobActions } from "./job-actions";
 import { JobProgress } from "./job-progress";
 import { JobStatusBadge } from "./job-status-badge";
+import { JobPriorityBadge } from "@/components/jobs/job-priority-badge";
 import { jobResultLinks } from "./result-links";
 import { buttonClass } from "@/components/ui/button";
 
@@ -42,7 +43,10 @@ function JobRow({ listed, showProject }: { listed: JobPublic; showProject?: (job
         {showProject && <div className="text-xs text-slate-500">{showProject(job)}</div>}
       </Td>
       <Td>
-        <JobStatusBadge status={job.status} />
+        <div className="flex flex-wrap items-center gap-1">
+          <JobStatusBadge status={job.status} />
+          {job.priority !== "scheduled" && <JobPriorityBadge priority={job.priority} />}
+        </div>
       </Td>
       <Td className="w-full min-w-56">
         <JobProgress job={job} compact />

@@ -1,6 +1,7 @@
 import { render, screen, within } from "@testing-library/react";
 import type { JobPublic } from "@/client";
 import { estimateStageEta, jobEta, StageProgressTracker } from "@/lib/eta";
+import { JobPriorityBadge } from "./job-priority-badge";
 import { JobProgress } from "./job-progress";
 import { JobStatusBadge } from "./job-status-badge";
 import { jobEvents } from "./job-timeline";
@@ -14,6 +15,7 @@ function makeJob(overrides: Partial<JobPublic> = {}): JobPublic {
     status: "running",
     stage: "crawl",
     queue: "default",
+    priority: "interactive",
     progress_pct: 40,
     progress_message: "Crawling 40 / 100 pages",
     progress_current: 40,
@@ -172,5 +174,15 @@ describe("jobEvents", () => {
       makeJob({ status: "retrying", next_retry_at: "2026-11-22T10:02:00Z", cancel_requested_at: "2026-11-22T10:01:00Z" }),
     ).map((e) => e.label);
     expect(labels).toEqual(["Queued", "Started", "Cancel requested", "Retry scheduled"]);
+  });
+});
+
+describe("JobPriorityBadge", () => {
+  it("names the priority and says what it means", () => {
+    render(<JobPriorityBadge priority="bulk" />);
+    const badge = screen.getByTestId("job-priority");
+    expect(badge).toHaveTextContent("Bulk");
+    expect(badge).toHaveAttribute("data-priority", "bulk");
+    expect(within(badge).getByTitle(/guaranteed share/)).toBeInTheDocument();
   });
 });
