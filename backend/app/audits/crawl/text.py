@@ -15,7 +15,8 @@ _CJK = re.compile(
 
 def words(text: str) -> list[str]:
     """Words of `text`: whitespace-separated tokens, and every CJK character apart."""
-    if _CJK.search(text):
+    # isascii() is O(1) (CPython records it): most pages skip the scan.
+    if not text.isascii() and _CJK.search(text):
         text = _CJK.sub(lambda match: f" {match.group(0)} ", text)
     return text.split()
 
