@@ -84,9 +84,9 @@ def decode_html(body: bytes, charset: str | None) -> str:
 
 
 class _Selector(threading.local):
-    """One selector engine for every document: `tree.css()` creates one per document (its
-    memory pools cost as much as the searches), though it keeps nothing of a document
-    between searches."""
+    """One selector engine for every document: `tree.css()` sets one up (CSS parser,
+    selector state, their memory) for each document, though it keeps nothing of a
+    document between searches."""
 
     def __init__(self) -> None:
         self.engine = LexborCSSSelector()  # type: ignore[no-untyped-call]  # stub lacks -> None
