@@ -1,3 +1,5 @@
+from urllib.parse import urljoin
+
 import pytest
 
 from app.audits.crawl.urls import SiteScope, in_scope, normalize_url
@@ -58,3 +60,24 @@ def test_scope_is_the_host_with_optional_subdomains() -> None:
     assert not in_scope("http://127.0.0.1:8001/", "http://127.0.0.1:8000/", False)
     scope = SiteScope("http://127.0.0.1:8000/", include_subdomains=False)
     assert scope.contains("http://127.0.0.1:8000/x")
+
+
+@pytest.mark.parametrize(
+    "href",
+    ["/a/../b/./c?utm_source=x&k=1#frag", "/p;params?q", "/", "/%7euser/%41", "/sp ace"],
+)
+def test_root_paths_resolve_the_same_against_any_base_of_a_host(href: str) -> None:
+    """Root paths are remembered per scheme and host: whatever the rest of the base, the
+    answer is urljoin's, and another host or scheme gets its own."""
+    bases = [
+        "https://Example.com:443/dir/page?x=1#top",
+        "https://example.com/",
+        "https://user:pw@example.com/other;p",
+        "http://example.com/dir/",
+        "https://other.test/dir/page",
+    ]
+    for base in bases:
+        expected = normalize_url(urljoin(base, href))
+        assert normalize_url(href, base=base) == expected
+    results = {normalize_url(href, base=base) for base in bases}
+    assert len(results) == 3  # https://example.com, http://example.com, https://other.test

@@ -4,12 +4,13 @@ parser in C: it builds the tree of an 8 KB page in well under a millisecond)."""
 import hashlib
 import json
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborCSSSelector, LexborHTMLParser, LexborNode
 
 from app.audits.crawl.text import simhash, words
 from app.audits.crawl.urls import DEFAULT_TRACKING_PARAMS, SiteScope, normalize_url
@@ -26,16 +27,43 @@ _HEAD_OR_BODY_TAG = re.compile(r"<(head|body)[\s>/]", re.IGNORECASE)
 _NOT_MARKUP = re.compile(
     r"<!--.*?-->|<script\b.*?</script\s*>|<style\b.*?</style\s*>", re.IGNORECASE | re.DOTALL
 )
-_SUBRESOURCE_SELECTORS = (
-    ("script[src]", "src"),
-    ("img[src]", "src"),
-    ("iframe[src]", "src"),
-    ("audio[src]", "src"),
-    ("video[src]", "src"),
-    ("source[src]", "src"),
-    ("embed[src]", "src"),
-    ("link[rel~=stylesheet][href]", "href"),
+# What parse_html reads, found in one search of the tree (a search parses its selector
+# list each time, which costs more than matching it): all of different elements, so no
+# element is found twice, and each kind keeps document order.
+_COLLECTED = ", ".join(
+    [
+        "base[href]",
+        "title",
+        "meta",
+        "html",
+        "link[href]",
+        "h1, h2, h3, h4, h5, h6",
+        "a[href], area[href]",
+        "img",
+        "script",
+        "noscript",
+        "iframe[src], audio[src], video[src], source[src], embed[src]",
+        "form[action]",
+    ]
 )
+# Kinds read in document order across several elements.
+_GROUPS = {
+    **{f"h{level}": "heading" for level in range(1, 7)},
+    "a": "anchor",
+    "area": "anchor",
+}
+# Subresources (mixed content), reported in this order; stylesheets are searched apart.
+_SUBRESOURCES = (
+    ("script", "src"),
+    ("img", "src"),
+    ("iframe", "src"),
+    ("audio", "src"),
+    ("video", "src"),
+    ("source", "src"),
+    ("embed", "src"),
+    ("link", "href"),
+)
+_STYLESHEETS = "link[rel~=stylesheet][href]"
 # Mount points of the common single-page-app frameworks.
 _APP_ROOT_SELECTOR = "#root, #app, #__next, #__nuxt, #___gatsby, app-root, [data-reactroot]"
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
@@ -55,6 +83,28 @@ def decode_html(body: bytes, charset: str | None) -> str:
         return body.decode("cp1252", errors="replace")
 
 
+class _Selector(threading.local):
+    """One selector engine for every document: `tree.css()` sets one up (CSS parser,
+    selector state, their memory) for each document, though it keeps nothing of a
+    document between searches."""
+
+    def __init__(self) -> None:
+        self.engine = LexborCSSSelector()  # type: ignore[no-untyped-call]  # stub lacks -> None
+
+
+_SELECTOR = _Selector()
+
+
+def _css(node: LexborNode | None, query: str) -> list[LexborNode]:
+    """`node.css(query)` (None: no document, nothing found)."""
+    return [] if node is None else _SELECTOR.engine.find(query, node)
+
+
+def _css_first(node: LexborNode | None, query: str) -> LexborNode | None:
+    found = _css(node, query)
+    return found[0] if found else None
+
+
 def _text(node: LexborNode) -> str:
     return " ".join(node.text(deep=True, separator=" ").split())
 
@@ -64,9 +114,16 @@ def _attr(node: LexborNode, name: str) -> str | None:
     return value.strip() if isinstance(value, str) else None
 
 
+def _stripped(value: str | None) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _tokens(value: str | None) -> set[str]:
+    return {token.lower() for token in value.split()} if value else set()
+
+
 def _rel_tokens(node: LexborNode) -> set[str]:
-    rel = node.attributes.get("rel") or ""
-    return {token.lower() for token in rel.split()}
+    return _tokens(node.attributes.get("rel"))
 
 
 def _json_ld_types(data: Any) -> Iterator[str]:
@@ -152,6 +209,20 @@ def _in_svg(node: LexborNode) -> bool:
     return False
 
 
+def _parent_tag(node: LexborNode) -> str | None:
+    parent = node.parent
+    return None if parent is None else parent.tag
+
+
+def _under_body(node: LexborNode) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.tag == "body":
+            return True
+        parent = parent.parent
+    return False
+
+
 def _in_head(node: LexborNode) -> bool:
     parent = node.parent
     while parent is not None:
@@ -166,13 +237,14 @@ def _in_head(node: LexborNode) -> bool:
 def _main_content(tree: LexborHTMLParser) -> LexborNode | None:
     """The main content: <main> (or role=main), else the one <article>, else the body
     without navigation, header, footer and asides. None: the body as it is."""
-    main = tree.css_first("main, [role=main]")
+    root = tree.root
+    main = _css_first(root, "main, [role=main]")
     if main is not None:
         return main
-    articles = tree.css("article")
+    articles = _css(root, "article")
     if len(articles) == 1:
         return articles[0]
-    furniture = tree.css(_FURNITURE)
+    furniture = _css(root, _FURNITURE)
     if not furniture:
         return None
     for node in furniture:
@@ -211,15 +283,21 @@ def parse_html(
     """Fill `page`'s HTML fields from `html`, the document served at `page.final_url`."""
     page_url = page.final_url or page.url
     tree = LexborHTMLParser(html)
+    # One search for the elements read below (each search parses its selector again).
+    found: dict[str, list[LexborNode]] = {}
+    root = tree.root
+    for node in _css(root, _COLLECTED):
+        tag = node.tag or ""
+        found.setdefault(_GROUPS.get(tag, tag), []).append(node)
     base = page_url
-    base_node = tree.css_first("base[href]")
-    if base_node is not None:
-        base = normalize_url(_attr(base_node, "href") or "", base=page_url) or page_url
+    if "base" in found:
+        base = normalize_url(_attr(found["base"][0], "href") or "", base=page_url) or page_url
 
-    page.titles = [_text(node) for node in tree.css("head > title")]
-    if any(not _in_svg(node) for node in tree.css("body title")):
+    titles = found.get("title", [])
+    page.titles = [_text(node) for node in titles if _parent_tag(node) == "head"]
+    if any(_under_body(node) and not _in_svg(node) for node in titles):
         page.in_body.append("title")
-    for meta in tree.css("meta"):
+    for meta in found.get("meta", []):
         attrs = meta.attributes
         name = (attrs.get("name") or "").strip().lower()
         content = (attrs.get("content") or "").strip()
@@ -236,12 +314,11 @@ def parse_html(
         elif (attrs.get("http-equiv") or "").strip().lower() == "refresh" and content:
             page.meta_refresh = _refresh_target(content, base, tracking_params)
 
-    html_node = tree.css_first("html")
-    if html_node is not None:
-        lang = _attr(html_node, "lang")
+    if "html" in found:
+        lang = _attr(found["html"][0], "lang")
         page.lang = lang or None
 
-    for link in tree.css("link[href]"):
+    for link in found.get("link", []):
         rel = _rel_tokens(link)
         href = _attr(link, "href") or ""
         in_head = _in_head(link)
@@ -261,12 +338,12 @@ def parse_html(
     page.head_count, page.body_count = _declared_twice(html)
     ids = Counter(
         value.strip()
-        for node in tree.css("[id]")
+        for node in _css(root, "[id]")
         if (value := node.attributes.get("id")) and value.strip()
     )
     page.duplicate_ids = sorted(value for value, count in ids.items() if count > 1)[:50]
 
-    for heading in tree.css("h1, h2, h3, h4, h5, h6"):
+    for heading in found.get("heading", []):
         level = _HEADINGS[heading.tag or "h1"]
         page.heading_levels.append(level)
         if level == 1:
@@ -275,25 +352,24 @@ def parse_html(
             page.h2.append(_text(heading))
 
     seen_links: set[tuple[str, str]] = set()
-    for anchor in tree.css("a[href], area[href]"):
-        target = normalize_url(
-            anchor.attributes.get("href") or "", base=base, tracking_params=tracking_params
-        )
+    for anchor in found.get("anchor", []):
+        attrs = anchor.attributes  # a new dict each time it is read: read once
+        target = normalize_url(attrs.get("href") or "", base=base, tracking_params=tracking_params)
         if target is None:
             continue
         anchor_text = (
-            _text(anchor) or (_attr(anchor, "aria-label") or "") or (_attr(anchor, "title") or "")
+            _text(anchor) or _stripped(attrs.get("aria-label")) or _stripped(attrs.get("title"))
         )
         if not anchor_text:
-            image = anchor.css_first("img[alt]")
+            image = _css_first(anchor, "img[alt]")
             anchor_text = (_attr(image, "alt") or "") if image is not None else ""
-        if (anchor.attributes.get("target") or "").strip().lower() == "_blank":
-            rel = _rel_tokens(anchor)
-            if (
-                not rel & {"noopener", "noreferrer"}
-                and urlsplit(target).hostname != urlsplit(page_url).hostname
-            ):
-                page.unsafe_blank_links.append(target)
+        rel = _tokens(attrs.get("rel"))
+        if (
+            (attrs.get("target") or "").strip().lower() == "_blank"
+            and not rel & {"noopener", "noreferrer"}
+            and urlsplit(target).hostname != urlsplit(page_url).hostname
+        ):
+            page.unsafe_blank_links.append(target)
         key = (target, anchor_text)
         if key in seen_links:
             continue  # the same link twice (menu + footer) says nothing new
@@ -302,12 +378,12 @@ def parse_html(
             Link(
                 url=target,
                 anchor_text=anchor_text[:500],
-                nofollow="nofollow" in _rel_tokens(anchor),
+                nofollow="nofollow" in rel,
                 internal=scope.contains(target),
             )
         )
 
-    for image in tree.css("img"):
+    for image in found.get("img", []):
         src = _attr(image, "src") or _attr(image, "data-src") or ""
         if not src or src.startswith("data:"):
             continue
@@ -316,7 +392,7 @@ def parse_html(
         page.images.append(Image(src=absolute, alt=image.attributes.get("alt"), sized=sized))
 
     types: list[str] = []
-    scripts = tree.css("script")
+    scripts = found.get("script", [])
     page.script_count = len(scripts)
     for script in scripts:
         if (script.attributes.get("type") or "").strip().lower() == "application/ld+json":
@@ -328,29 +404,33 @@ def parse_html(
                 continue
             types.extend(_json_ld_types(data))
             page.structured_data_missing.extend(_missing_properties(data))
-    for node in tree.css("[itemtype]"):
+    for node in _css(root, "[itemtype]"):
         for item_type in (node.attributes.get("itemtype") or "").split():
             types.append(item_type.rstrip("/").rsplit("/", 1)[-1])
     page.structured_data_types = list(dict.fromkeys(types))
 
     # Mixed content and insecure forms only mean something on a page served over https.
     if page_url.startswith("https://"):
-        for selector, attribute in _SUBRESOURCE_SELECTORS:
-            for node in tree.css(selector):
+        for tag, attribute in _SUBRESOURCES:
+            if tag == "link":
+                nodes = _css(root, _STYLESHEETS)
+            else:
+                nodes = [node for node in found.get(tag, []) if attribute in node.attributes]
+            for node in nodes:
                 value = _attr(node, attribute) or ""
                 if value.lower().startswith("http://"):
                     page.insecure_resources.append(value)
-        for form in tree.css("form[action]"):
+        for form in found.get("form", []):
             action = normalize_url(_attr(form, "action") or "", base=base, tracking_params=())
             if action is not None and action.startswith("http://"):
                 page.insecure_form_actions.append(action)
 
-    for root in tree.css(_APP_ROOT_SELECTOR):
-        if not root.text(deep=True).strip():
+    for app_root in _css(root, _APP_ROOT_SELECTOR):
+        if not app_root.text(deep=True).strip():
             page.empty_app_root = True
             break
     page.noscript_hint = any(
-        "javascript" in (node.text(deep=True) or "").lower() for node in tree.css("noscript")
+        "javascript" in (node.text(deep=True) or "").lower() for node in found.get("noscript", [])
     )
 
     page.unsafe_blank_links = list(dict.fromkeys(page.unsafe_blank_links))

@@ -6,6 +6,7 @@ of every page), so it does the common work with plain string operations.
 """
 
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from app.core.hosts import normalize_host
@@ -98,8 +99,42 @@ def normalize_url(
     tracking_params: tuple[str, ...] = DEFAULT_TRACKING_PARAMS,
 ) -> str | None:
     """The canonical spelling of an http(s) URL, resolved against `base`; None when the URL
-    is not a crawlable http(s) URL (mailto:, javascript:, malformed)."""
+    is not a crawlable http(s) URL (mailto:, javascript:, malformed).
+
+    A site's pages link to the same URLs again and again (menus, footers, related pages),
+    so answers are remembered: for an absolute URL, and for a path from the root (`/a/b`),
+    whose resolution depends on the base's scheme and host alone (RFC 3986, 5.2.2), keyed
+    by those instead of the whole base so that every page of a host shares them."""
     url = url.strip()
+    if base is None or url.startswith(("http://", "https://")):
+        return _normalized(url, None, tracking_params)
+    if url[:1] == "/" and url[1:2] != "/":
+        origin = _origin(base)
+        if origin is not None:
+            return _normalized(url, origin, tracking_params)
+    return _normalize(url, base, tracking_params)
+
+
+@lru_cache(maxsize=256)
+def _origin(base: str) -> str | None:
+    """`scheme://host[:port]` of an http(s) base: what resolving a root path against it
+    reads (the rest of the base is replaced); None for anything else."""
+    try:
+        parts = urlsplit(base)
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# Distinct URLs remembered: about 1.5 MB at most.
+@lru_cache(maxsize=4096)
+def _normalized(url: str, base: str | None, tracking_params: tuple[str, ...]) -> str | None:
+    return _normalize(url, base, tracking_params)
+
+
+def _normalize(url: str, base: str | None, tracking_params: tuple[str, ...]) -> str | None:
     if base is not None and not url.startswith(("http://", "https://")):
         if url.lower().startswith(("mailto:", "javascript:", "tel:", "data:")):
             return None
