@@ -3,7 +3,8 @@ database, and truncation between tests (worker processes see committed data, so 
 not hide inside a rolled-back transaction).
 
 Environment knobs: TEST_DATABASE_URL (default: the `seo_platform_test` database on the local
-server) and TEST_REDIS_URL (default: database 15 of the local Redis).
+server) and TEST_REDIS_URL (default: database 15 of the local Redis); under pytest-xdist each
+test process derives its own from them (below).
 """
 
 import os
@@ -12,6 +13,17 @@ TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/seo_platform_test"
 )
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+# Under pytest-xdist (`-n 2`), each test process gets a database and a Redis database of its
+# own: `gw0` keeps the configured ones, `gwN` appends `_gwN` to the database name and counts
+# the Redis database down by N. Celery's broadcasts (ping, inspect) are scoped to the Redis
+# database, so the worker processes of two test processes never answer each other.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST_WORKER not in ("", "gw0"):
+    _index = int(_XDIST_WORKER.removeprefix("gw"))
+    TEST_DATABASE_URL = f"{TEST_DATABASE_URL}_gw{_index}"
+    _redis_base, _, _redis_db = TEST_REDIS_URL.rpartition("/")
+    TEST_REDIS_URL = f"{_redis_base}/{int(_redis_db or 0) - _index}"
 
 # Settings are read once at import, so the environment is fixed before the app is imported.
 os.environ.update(

@@ -233,6 +233,7 @@ def test_dataforseo_invalid_field_fails_that_keyword_only(
     assert "40501" in (rows["zulu"].error or "")
 
 
+@pytest.mark.serial
 def test_checks_overlap_within_the_concurrency(
     session: Session, project: Project, serpapi: FakeSerpApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:

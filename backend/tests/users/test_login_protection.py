@@ -135,6 +135,7 @@ async def _flood_and_probe(base: str, email: str, me_headers: dict[str, str]) ->
     return latencies, statuses
 
 
+@pytest.mark.serial
 def test_a_login_flood_does_not_starve_the_database_pool(session: Session, tmp_path: Path) -> None:
     """One pooled connection for requests, one Argon2 slot: 30 wrong-password logins at once
     (~0.15 s of Argon2 each, over 4 s in all) while another user reads /users/me. A login
