@@ -35,7 +35,7 @@ from app.core.config import settings
 from app.core.db import libpq_dsn
 from app.core.logging import get_logger
 from app.jobs import transitions
-from app.jobs.dispatch import publish_job, register_stage, stage_task
+from app.jobs.dispatch import publish_job, queue_of, register_stage, stage_task
 from app.jobs.errors import (
     JobCancelled,
     PermanentJobError,
@@ -446,7 +446,8 @@ def run_stage(
     request = getattr(task, "request", None)
     priority = _header_priority(request)
     account = str(getattr(request, ACCOUNT_HEADER, None) or "")
-    queue = stage_task(job_type, stage).queue
+    # The queue this delivery came from; a stage run in-process (no task) counts on the default.
+    queue = queue_of(task.name) if task is not None else str(celery_app.conf.task_default_queue)
     hold = _acquire_slot(
         job_id=job_id,
         job_type=job_type,

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from app.jobs.models import JobStatus
 from app.jobs.queues import forget_consumers
 from app.jobs.rescue import sweep_stalled_jobs
+from app.jobs.stats import priority_keys
 from tests.builders import auth_headers, create_user
 from tests.jobs import sample_tasks
 from tests.jobs.conftest import executions, load, start, wait_for, wait_terminal
@@ -20,7 +21,9 @@ pytestmark = pytest.mark.slow
 
 
 def _messages_for(queue: str, job_id: object) -> int:
-    raw = sample_tasks.redis_client().lrange(queue, 0, -1)
+    """The job's messages in `queue`, over all of its priority lists."""
+    client = sample_tasks.redis_client()
+    raw = [message for key in priority_keys(queue) for message in client.lrange(key, 0, -1)]
     return sum(str(job_id).encode() in message for message in raw)
 
 
@@ -38,7 +41,7 @@ def test_a_job_in_a_queue_without_consumer_is_published_once_then_fails_as_stall
         assert _messages_for("low", stranded.id) == 1
 
         # Redis lost the message: published again, once however many sweeps run.
-        sample_tasks.redis_client().delete("low")
+        sample_tasks.redis_client().delete(*priority_keys("low"))
         first = sweep_stalled_jobs(requeue_after_seconds=0, stall_after_seconds=3600)
         again = sweep_stalled_jobs(requeue_after_seconds=0, stall_after_seconds=3600)
         assert str(stranded.id) in first.republished
