@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.core.config import settings
+from app.core.db import utcnow
 from app.core.domains import declared_domains
 from app.core.domains import retention_rules as declared_retention_rules
 from app.health import service as health_service
@@ -145,6 +146,7 @@ def start_health_check_job(*, session: Session, user: User | None) -> tuple[JobR
 
 
 OPTIMIZE_DB_STAGE = "optimize_db"
+SCHEDULED_ON = "scheduled_on"  # config key: the UTC day Beat started the run for
 _ACTIVE = (JobStatus.queued, JobStatus.running, JobStatus.retrying)
 
 
@@ -162,24 +164,36 @@ def start_optimize_db_job(
 
     `tables` narrows it to those tables (default: every declared large table, read when the
     job runs)."""
-    # Starts by Beat and by people use different dedupe keys (a day's key, which must
-    # outlive the job, and the active-only key), so one lock serializes them all and the
-    # active job of the type is looked for under it; the lock ends with the transaction.
+    # Every optimization, however started and retried (a retry keeps the key), holds the one
+    # active-only dedupe key, so the unique index of active keys lets one run at a time. Beat's
+    # once-a-day is the day written in the config, looked for under an advisory lock that
+    # serializes all starts; the lock ends with the transaction.
     session.execute(
         sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
         {"key": OPTIMIZE_DB_JOB},
     )
     active = session.exec(
-        select(JobRun)
-        .where(JobRun.job_type == OPTIMIZE_DB_JOB, col(JobRun.status).in_(_ACTIVE))
-        .order_by(col(JobRun.queued_at))
+        select(JobRun).where(
+            JobRun.dedupe_key == OPTIMIZE_DB_STAGE, col(JobRun.status).in_(_ACTIVE)
+        )
     ).first()
+    today = utcnow().date().isoformat()
+    if active is None and scheduled:
+        active = session.exec(
+            select(JobRun)
+            .where(
+                JobRun.job_type == OPTIMIZE_DB_JOB,
+                col(JobRun.config_json).op("->>")(SCHEDULED_ON) == today,
+            )
+            .order_by(col(JobRun.queued_at).desc())
+        ).first()
     if active is not None:
         session.expunge(active)
         session.commit()
         return active, False
-    key = day_dedupe_key(OPTIMIZE_DB_JOB, OPTIMIZE_DB_STAGE) if scheduled else OPTIMIZE_DB_STAGE
     config: dict[str, Any] = {} if tables is None else {"tables": tables}
+    if scheduled:
+        config[SCHEDULED_ON] = today
     return start_job(
         session=session,
         job_type=OPTIMIZE_DB_JOB,
@@ -188,6 +202,5 @@ def start_optimize_db_job(
         user=user,
         priority=JobPriority.bulk,  # minutes on the `low` queue, and nobody waits on it
         config=config,
-        dedupe_key=key,
-        once=scheduled,
+        dedupe_key=OPTIMIZE_DB_STAGE,
     )
