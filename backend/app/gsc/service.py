@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from app.connections import google
 from app.connections import service as connections_service
-from app.connections.models import ConnectionPublic, ConnectionTestPublic, ProviderConnection
+from app.connections.models import ConnectionTestPublic, ProviderConnection
 from app.core.config import settings
 from app.core.db import utcnow
 from app.core.hosts import normalize_host
@@ -83,7 +83,7 @@ def parse_property(value: str) -> str:
 
 def connect(
     *, session: Session, project: Project, property: str, credentials: Mapping[str, Any]
-) -> ConnectionPublic:
+) -> ProviderConnection:
     """Saves (or replaces) the project's property and credential. Raises ValueError
     (google.CredentialInvalidError included) for input to fix."""
     site_url = parse_property(property)
@@ -91,7 +91,7 @@ def connect(
     # What is stored in the clear must fit its column and be text PostgreSQL can hold.
     if "\x00" in credential.account or len(credential.account) > ACCOUNT_MAX_CHARS:
         raise google.CredentialInvalidError("the credential's client id or email is not valid")
-    connection = connections_service.save_connection(
+    return connections_service.save_connection(
         session=session,
         project=project,
         provider=PROVIDER,
@@ -99,21 +99,10 @@ def connect(
         account=credential.account,
         secret=credential.info,
     )
-    return connections_service.describe(connection)
 
 
 def get_connection(*, session: Session, project: Project) -> ProviderConnection | None:
     return connections_service.get_connection(
-        session=session, project_id=project.id, provider=PROVIDER
-    )
-
-
-def describe_connection(connection: ProviderConnection) -> ConnectionPublic:
-    return connections_service.describe(connection)
-
-
-def disconnect(*, session: Session, project: Project) -> bool:
-    return connections_service.delete_connection(
         session=session, project_id=project.id, provider=PROVIDER
     )
 
