@@ -81,16 +81,10 @@ def start_ads_sync(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
             detail=f"days must be at most {settings.ADS_FIRST_SYNC_DAYS}",
         )
-    with NOT_CONNECTED.answers(conflict=True):
-        job, created = service.start_sync(
-            session=session,
-            project=project,
-            user=current_user,
-            days=days,
-        )
-    if not created:
-        response.headers["X-Job-Existing"] = "true"
-    return job
+    return NOT_CONNECTED.start_job(
+        response,
+        lambda: service.start_sync(session=session, project=project, user=current_user, days=days),
+    )
 
 
 StartQuery = Annotated[date | None, Query(description="First day (default: 30 days before end)")]

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from app.api.deps import CurrentUser, ProjectDep, SessionDep
 from app.connections import service
 from app.connections.models import ConnectionPublic, ConnectionTestPublic, ProviderConnection
+from app.jobs.models import JobRun
 from app.projects.models import Project
 from app.users.models import User
 
@@ -71,6 +72,16 @@ class NotConnected:
             raise self.missing() from exc
         except ValueError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from exc
+
+    def start_job(self, response: Response, start: Callable[[], tuple[JobRun, bool]]) -> JobRun:
+        """The answer of a route that starts a job: the job `start()` returns, with the header
+        `X-Job-Existing: true` when it is the active one; 409 when not connected, 422 for
+        a ValueError."""
+        with self.answers(conflict=True):
+            job, created = start()
+        if not created:
+            response.headers["X-Job-Existing"] = "true"
+        return job
 
 
 def _annotate(endpoint: Callable[..., Any], **annotations: Any) -> None:
@@ -148,39 +159,26 @@ def connection_routes(
 
     _annotate(connect_route, body=body)
     _annotate(check_route, body=Annotated[(check_body or body) | None, Body()])
-    router.add_api_route(
-        path,
-        connect_route,
-        methods=["PUT"],
-        response_model=ConnectionPublic,
-        name=named["connect"],
-        description=described.get("connect"),
-    )
-    router.add_api_route(
-        path,
-        get_route,
-        methods=["GET"],
-        response_model=ConnectionPublic,
-        responses=not_connected.responses,
-        name=named["get"],
-        description=described.get("get"),
-    )
-    router.add_api_route(
-        path,
-        delete_route,
-        methods=["DELETE"],
-        status_code=status.HTTP_204_NO_CONTENT,
-        responses=not_connected.responses,
-        name=named["delete"],
-        description=described.get("delete"),
-    )
-    router.add_api_route(
-        f"{path}/test",
-        check_route,
-        methods=["POST"],
-        response_model=ConnectionTestPublic,
-        responses=not_connected.responses,
-        name=named["check"],
-        description=described.get("check"),
-    )
+    missing = not_connected.responses
+    table: list[tuple[Route, str, str, Callable[..., Any], dict[str, Any]]] = [
+        ("connect", path, "PUT", connect_route, {"response_model": ConnectionPublic}),
+        ("get", path, "GET", get_route, {"response_model": ConnectionPublic, "responses": missing}),
+        ("delete", path, "DELETE", delete_route, {"status_code": 204, "responses": missing}),
+        (
+            "check",
+            f"{path}/test",
+            "POST",
+            check_route,
+            {"response_model": ConnectionTestPublic, "responses": missing},
+        ),
+    ]
+    for route, where, method, endpoint, options in table:
+        router.add_api_route(
+            where,
+            endpoint,
+            methods=[method],
+            name=named[route],
+            description=described.get(route),
+            **options,
+        )
     return router

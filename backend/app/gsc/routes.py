@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query, Response, status
 from sqlmodel import Session
 
 from app.api.deps import CurrentUser, ProjectDep, SessionDep
-from app.connections.models import ConnectionTestPublic, ProviderConnection
+from app.connections.models import ProviderConnection
 from app.connections.routes import NotConnected, connection_routes
 from app.gsc import service
 from app.gsc.domain import PROVIDER
@@ -64,17 +64,6 @@ def _connect(
     )
 
 
-def _check(
-    *, session: Session, project: Project, body: GscConnectionTest | None
-) -> ConnectionTestPublic:
-    return service.check_connection(
-        session=session,
-        project=project,
-        property=body.property if body else None,
-        credentials=body.credentials if body else None,
-    )
-
-
 router.include_router(
     connection_routes(
         prefix="gsc",
@@ -83,7 +72,7 @@ router.include_router(
         body=GscConnectionCreate,
         check_body=GscConnectionTest,
         connect=_connect,
-        check=_check,
+        check=service.check_connection,
         docs={
             "check": "Tests the credential and property given (before saving), or the stored ones."
         },
@@ -100,11 +89,9 @@ router.include_router(
 def start_gsc_sync(
     session: SessionDep, current_user: CurrentUser, project: ProjectDep, response: Response
 ) -> object:
-    with NOT_CONNECTED.answers(conflict=True):
-        job, created = service.start_sync(session=session, project=project, user=current_user)
-    if not created:
-        response.headers["X-Job-Existing"] = "true"
-    return job
+    return NOT_CONNECTED.start_job(
+        response, lambda: service.start_sync(session=session, project=project, user=current_user)
+    )
 
 
 @router.post(
@@ -120,16 +107,12 @@ def start_gsc_backfill(
     response: Response,
     body: Annotated[GscBackfillCreate | None, Body()] = None,
 ) -> object:
-    with NOT_CONNECTED.answers(conflict=True):
-        job, created = service.start_backfill(
-            session=session,
-            project=project,
-            user=current_user,
-            days=body.days if body else None,
-        )
-    if not created:
-        response.headers["X-Job-Existing"] = "true"
-    return job
+    return NOT_CONNECTED.start_job(
+        response,
+        lambda: service.start_backfill(
+            session=session, project=project, user=current_user, days=body.days if body else None
+        ),
+    )
 
 
 @router.get(

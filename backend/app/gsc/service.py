@@ -24,6 +24,7 @@ from app.gsc.client import ROW_LIMIT, SearchConsoleClient
 from app.gsc.domain import GSC_BACKFILL_JOB, GSC_SYNC_JOB, PROVIDER
 from app.gsc.models import (
     SEARCH_TYPES,
+    GscConnectionTest,
     GscMetricsPublic,
     GscPageRow,
     GscPagesPublic,
@@ -115,13 +116,15 @@ def check_connection(
     *,
     session: Session,
     project: Project,
-    property: str | None = None,
-    credentials: Mapping[str, Any] | None = None,
+    body: GscConnectionTest | None = None,
     http: httpx.Client | None = None,
 ) -> ConnectionTestPublic:
     """Lists the credential's sites: ok when the property is among them with a level that
-    reads data. Google's refusals are answers (ok false, what to fix), not errors. Raises
-    NotConnectedError without a body and a stored connection, ValueError for bad input."""
+    reads data. Google's refusals are answers (ok false, what to fix), not errors. Tests the
+    property and credential given, or the stored ones when neither is. Raises
+    NotConnectedError without either and a stored connection, ValueError for bad input."""
+    property = body.property if body else None
+    credentials = body.credentials if body else None
     if property is None and credentials is None:
         stored = get_connection(session=session, project=project)
         if stored is None:

@@ -243,11 +243,10 @@ def get_serp_visibility(
 def start_serp_refresh(
     session: SessionDep, current_user: CurrentUser, project: ProjectDep, response: Response
 ) -> object:
-    with NOT_CONNECTED.answers(conflict=True):
-        job, created = service.start_refresh(session=session, project=project, user=current_user)
-    if not created:
-        response.headers["X-Job-Existing"] = "true"
-    return job
+    return NOT_CONNECTED.start_job(
+        response,
+        lambda: service.start_refresh(session=session, project=project, user=current_user),
+    )
 
 
 @router.post(
@@ -259,10 +258,7 @@ def start_serp_refresh(
 def start_keyword_refresh(
     session: SessionDep, current_user: CurrentUser, keyword: KeywordDep, response: Response
 ) -> object:
-    with NOT_CONNECTED.answers(conflict=True):
-        job, created = service.start_keyword_refresh(
-            session=session, keyword=keyword, user=current_user
-        )
-    if not created:
-        response.headers["X-Job-Existing"] = "true"
-    return job
+    return NOT_CONNECTED.start_job(
+        response,
+        lambda: service.start_keyword_refresh(session=session, keyword=keyword, user=current_user),
+    )

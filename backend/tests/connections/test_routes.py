@@ -7,16 +7,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from app.api.deps import ProjectDep
+from app.api.deps import ProjectDep, SessionDep
 from app.connections import service as connections_service
 from app.connections.models import ConnectionTestPublic, ProviderConnection
 from app.connections.routes import NotConnected, connection_routes
+from app.jobs.models import JobRun
 from app.projects.models import Project
 from app.users.models import User
 from tests.builders import auth_headers, create_project, create_user
@@ -78,7 +79,9 @@ def after_connect() -> list[tuple[str, str]]:
 
 @pytest.fixture
 def example(after_connect: list[tuple[str, str]]) -> Iterator[TestClient]:
-    def started(*, session: Session, project: Project, user: User) -> object:
+    started: list[str] = []
+
+    def first_sync(*, session: Session, project: Project, user: User) -> object:
         after_connect.append((str(project.id), str(user.id)))
         return None
 
@@ -91,16 +94,30 @@ def example(after_connect: list[tuple[str, str]]) -> Iterator[TestClient]:
             body=ExampleForm,
             connect=_connect,
             check=_check,
-            after_connect=started,
+            after_connect=first_sync,
             names={"delete": "disconnect_example"},
             docs={"check": "Tests the form given,\n    or the stored one."},
         )
     )
 
     @router.post("/projects/{project_id}/example/sync", status_code=202)
-    def start_example_sync(project: ProjectDep) -> dict[str, Any]:
-        with NOT_CONNECTED.answers(conflict=True):
-            raise ExampleNotConnectedError()
+    def start_example_sync(
+        session: SessionDep, project: ProjectDep, response: Response, days: int = 1
+    ) -> dict[str, Any]:
+        def start() -> tuple[JobRun, bool]:
+            if days > 7:
+                raise ValueError("days must be at most 7")
+            stored = connections_service.get_connection(
+                session=session, project_id=project.id, provider=PROVIDER
+            )
+            if stored is None:
+                raise ExampleNotConnectedError()
+            # The second start of the day finds the first one active.
+            started.append(stored.target)
+            return JobRun(job_type="example_sync", stage="sync"), len(started) == 1
+
+        job = NOT_CONNECTED.start_job(response, start)
+        return {"job_type": job.job_type}
 
     app = FastAPI(generate_unique_id_function=_operation_id)
     app.state.database_slots = asyncio.Semaphore(4)
@@ -169,6 +186,14 @@ def test_connect_read_test_and_disconnect(
     assert form.json() == {"ok": True, "detail": "the form reaches site-2", "choices": []}
     stored = example.post(f"{base}/connection/test", headers=headers)
     assert stored.json()["detail"] == "site-1 with a token of 12"
+
+    first = example.post(f"{base}/sync", headers=headers)
+    assert (first.status_code, first.json()) == (202, {"job_type": "example_sync"})
+    assert "X-Job-Existing" not in first.headers
+    second = example.post(f"{base}/sync", headers=headers)
+    assert (second.status_code, second.headers["X-Job-Existing"]) == (202, "true")
+    too_long = example.post(f"{base}/sync", params={"days": 8}, headers=headers)
+    assert (too_long.status_code, too_long.json()) == (422, {"detail": "days must be at most 7"})
 
     removed = example.delete(f"{base}/connection", headers=headers)
     assert (removed.status_code, removed.content) == (204, b"")
