@@ -6,10 +6,8 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response, status
-from sqlmodel import Session
 
 from app.api.deps import CurrentUser, ProjectDep, SessionDep
-from app.connections.models import ProviderConnection
 from app.connections.routes import NotConnected, connection_routes
 from app.gsc import service
 from app.gsc.domain import PROVIDER
@@ -23,7 +21,6 @@ from app.gsc.models import (
     GscSeriesPublic,
 )
 from app.jobs.models import JobPublic
-from app.projects.models import Project
 
 router = APIRouter(tags=["gsc"])
 
@@ -56,14 +53,6 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
-def _connect(
-    *, session: Session, project: Project, body: GscConnectionCreate
-) -> ProviderConnection:
-    return service.connect(
-        session=session, project=project, property=body.property, credentials=body.credentials
-    )
-
-
 router.include_router(
     connection_routes(
         prefix="gsc",
@@ -71,7 +60,7 @@ router.include_router(
         not_connected=NOT_CONNECTED,
         body=GscConnectionCreate,
         check_body=GscConnectionTest,
-        connect=_connect,
+        connect=service.connect,
         check=service.check_connection,
         docs={
             "check": "Tests the credential and property given (before saving), or the stored ones."

@@ -24,6 +24,7 @@ from app.gsc.client import ROW_LIMIT, SearchConsoleClient
 from app.gsc.domain import GSC_BACKFILL_JOB, GSC_SYNC_JOB, PROVIDER
 from app.gsc.models import (
     SEARCH_TYPES,
+    GscConnectionCreate,
     GscConnectionTest,
     GscMetricsPublic,
     GscPageRow,
@@ -82,13 +83,11 @@ def parse_property(value: str) -> str:
     return value
 
 
-def connect(
-    *, session: Session, project: Project, property: str, credentials: Mapping[str, Any]
-) -> ProviderConnection:
+def connect(*, session: Session, project: Project, body: GscConnectionCreate) -> ProviderConnection:
     """Saves (or replaces) the project's property and credential. Raises ValueError
     (google.CredentialInvalidError included) for input to fix."""
-    site_url = parse_property(property)
-    credential = google.parse_credential(credentials)
+    site_url = parse_property(body.property)
+    credential = google.parse_credential(body.credentials)
     # What is stored in the clear must fit its column and be text PostgreSQL can hold.
     if "\x00" in credential.account or len(credential.account) > ACCOUNT_MAX_CHARS:
         raise google.CredentialInvalidError("the credential's client id or email is not valid")
