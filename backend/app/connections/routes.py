@@ -113,8 +113,7 @@ def connection_routes(
     the row; `after_connect(session=, project=, user=)` runs once the answer is made (Ads:
     its first sync). `check(session=, project=, body=)` tests the form given (`check_body`,
     default `body`) or, with None, the stored connection, raising `not_connected.error`
-    without one.
-    A ValueError of either is a 422. `names` overrides the operation names (default
+    without one. A ValueError of either is a 422. `names` overrides the operation names (default
     `connect_<prefix>`, `get_<prefix>_connection`, `delete_<prefix>_connection`,
     `check_<prefix>_connection`); `docs` are the operations' descriptions."""
     path = f"/projects/{{project_id}}/{prefix}/connection"
