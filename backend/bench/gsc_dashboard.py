@@ -62,6 +62,7 @@ def load(rows: int) -> tuple[str, dict[str, str]]:
     from app.core.migrations import upgrade_to_head
     from app.core.security import create_access_token
     from app.gsc import service
+    from app.gsc.models import GscConnectionCreate
     from app.projects import service as projects_service
     from app.projects.models import ProjectCreate
     from app.users import service as users_service
@@ -84,7 +85,8 @@ def load(rows: int) -> tuple[str, dict[str, str]]:
             project_in=ProjectCreate(name="Bench", site_url="https://bench.example.com"),
         )
         credential = FakeGoogle().service_account("bench@p.iam.gserviceaccount.com")
-        service.connect(session=session, project=project, property=PROPERTY, credentials=credential)
+        body = GscConnectionCreate(property=PROPERTY, credentials=credential)
+        service.connect(session=session, project=project, body=body)
         site = service.site_for(session=session, project_id=project.id, property=PROPERTY)
         project_id, user_id = str(project.id), str(user.id)
     params = {

@@ -257,6 +257,7 @@ def _prepare_database() -> None:
 def _connected_project(credential: dict[str, Any]) -> str:
     from app.core.db import session_scope
     from app.gsc import service
+    from app.gsc.models import GscConnectionCreate
     from app.projects import service as projects_service
     from app.projects.models import ProjectCreate
     from app.users import service as users_service
@@ -272,7 +273,8 @@ def _connected_project(credential: dict[str, Any]) -> str:
             owner=user,
             project_in=ProjectCreate(name="Bench", site_url="https://bench.example.com"),
         )
-        service.connect(session=session, project=project, property=PROPERTY, credentials=credential)
+        body = GscConnectionCreate(property=PROPERTY, credentials=credential)
+        service.connect(session=session, project=project, body=body)
         return str(project.id)
 
 

@@ -2,11 +2,12 @@
 and the campaign and daily reads."""
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Query, Response, status
 
 from app.ads import service
+from app.ads.domain import ADS_PROVIDER
 from app.ads.models import (
     AdsCampaignSort,
     AdsCampaignsPublic,
@@ -15,98 +16,42 @@ from app.ads.models import (
     AdsSyncCreate,
 )
 from app.api.deps import CurrentUser, PageDep, ProjectDep, SessionDep
-from app.connections import google
-from app.connections import service as connections_service
-from app.connections.models import ConnectionPublic, ConnectionTestPublic
+from app.connections.routes import NotConnected, connection_routes
 from app.core.config import settings
 from app.jobs.models import JobPublic
 
 router = APIRouter(tags=["ads"])
 
-_NOT_CONNECTED: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such project, or not yours, or Google Ads is not connected"}
-}
+NOT_CONNECTED = NotConnected(
+    error=service.AdsNotConnectedError,
+    detail=service.NOT_CONNECTED,
+    description="No such project, or not yours, or Google Ads is not connected",
+)
 INT64_MAX = 2**63 - 1
 
 
-def _not_connected() -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=service.NOT_CONNECTED)
-
-
-def _range(start: date | None, end: date | None) -> tuple[date, date]:
-    try:
-        return service.read_range(start, end)
-    except service.InvalidRangeError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from exc
-
-
-@router.put("/projects/{project_id}/ads/connection", response_model=ConnectionPublic)
-def connect_ads(
-    session: SessionDep, current_user: CurrentUser, project: ProjectDep, body: AdsConnectionCreate
-) -> ConnectionPublic:
-    """Connects (or reconnects) the project's Google Ads account. The developer token and
-    the credential are stored encrypted and never returned. When nothing of the account is
-    stored yet, its first sync (the backfill) starts (see the project's jobs)."""
-    try:
-        connection = service.connect(session=session, project=project, body=body)
-    except google.CredentialInvalidError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from exc
-    public = connections_service.describe(connection)
-    service.start_first_sync(session=session, project=project, user=current_user)
-    return public
-
-
-@router.get(
-    "/projects/{project_id}/ads/connection",
-    response_model=ConnectionPublic,
-    responses=_NOT_CONNECTED,
+router.include_router(
+    connection_routes(
+        prefix="ads",
+        provider=ADS_PROVIDER,
+        not_connected=NOT_CONNECTED,
+        body=AdsConnectionCreate,
+        connect=service.connect,
+        check=service.check_connection,
+        after_connect=service.start_first_sync,
+        names={"get": "read_ads_connection", "delete": "disconnect_ads"},
+        docs={
+            "connect": "Connects (or reconnects) the project's Google Ads account. The developer "
+            "token and\nthe credential are stored encrypted and never returned. When nothing of "
+            "the account is\nstored yet, its first sync (the backfill) starts (see the project's "
+            "jobs).",
+            "delete": "Removes the connection and its secrets; synced data stays (reconnecting "
+            "resumes).",
+            "check": "Tries the connection given (before saving it), else the stored one: lists "
+            "the\ncustomers the credential reaches. Google's refusals are answers (`ok` false).",
+        },
+    )
 )
-def read_ads_connection(session: SessionDep, project: ProjectDep) -> ConnectionPublic:
-    connection = service.get_connection(session=session, project_id=project.id)
-    if connection is None:
-        raise _not_connected()
-    return connections_service.describe(connection)
-
-
-@router.delete(
-    "/projects/{project_id}/ads/connection",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=_NOT_CONNECTED,
-)
-def disconnect_ads(session: SessionDep, project: ProjectDep) -> Response:
-    """Removes the connection and its secrets; synced data stays (reconnecting resumes)."""
-    if not service.disconnect(session=session, project_id=project.id):
-        raise _not_connected()
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/projects/{project_id}/ads/connection/test",
-    response_model=ConnectionTestPublic,
-    responses=_NOT_CONNECTED,
-)
-def check_ads_connection(
-    session: SessionDep,
-    project: ProjectDep,
-    body: Annotated[AdsConnectionCreate | None, Body()] = None,
-) -> ConnectionTestPublic:
-    """Tries the connection given (before saving it), else the stored one: lists the
-    customers the credential reaches. Google's refusals are answers (`ok` false)."""
-    if body is not None:
-        try:
-            access = service.access_from_input(body)
-        except google.CredentialInvalidError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from exc
-        customer_id = body.customer_id
-    else:
-        connection = service.get_connection(session=session, project_id=project.id)
-        if connection is None:
-            raise _not_connected()
-        try:
-            access, customer_id = service.stored_access(connection)
-        except google.CredentialInvalidError as exc:
-            return ConnectionTestPublic(ok=False, detail=f"the stored credential: {exc}")
-    return service.check_access(access=access, customer_id=customer_id)
 
 
 @router.post(
@@ -136,18 +81,10 @@ def start_ads_sync(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
             detail=f"days must be at most {settings.ADS_FIRST_SYNC_DAYS}",
         )
-    try:
-        job, created = service.start_sync(
-            session=session,
-            project=project,
-            user=current_user,
-            days=days,
-        )
-    except service.AdsNotConnectedError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
-    if not created:
-        response.headers["X-Job-Existing"] = "true"
-    return job
+    return NOT_CONNECTED.start_job(
+        response,
+        lambda: service.start_sync(session=session, project=project, user=current_user, days=days),
+    )
 
 
 StartQuery = Annotated[date | None, Query(description="First day (default: 30 days before end)")]
@@ -157,7 +94,7 @@ EndQuery = Annotated[date | None, Query(description="Last day, included (default
 @router.get(
     "/projects/{project_id}/ads/campaigns",
     response_model=AdsCampaignsPublic,
-    responses=_NOT_CONNECTED,
+    responses=NOT_CONNECTED.responses,
 )
 def list_ads_campaigns(
     session: SessionDep,
@@ -170,8 +107,8 @@ def list_ads_campaigns(
 ) -> AdsCampaignsPublic:
     """The campaigns with metrics in the range, their totals and the range's totals; cost
     in the account's currency (`currency`)."""
-    first, last = _range(start, end)
-    try:
+    with NOT_CONNECTED.answers():
+        first, last = service.read_range(start, end)
         return service.campaigns(
             session=session,
             project_id=project.id,
@@ -181,14 +118,12 @@ def list_ads_campaigns(
             descending=order == "desc",
             page=page,
         )
-    except service.AdsNotConnectedError:
-        raise _not_connected() from None
 
 
 @router.get(
     "/projects/{project_id}/ads/metrics",
     response_model=AdsMetricsPublic,
-    responses=_NOT_CONNECTED,
+    responses=NOT_CONNECTED.responses,
 )
 def read_ads_metrics(
     session: SessionDep,
@@ -198,10 +133,8 @@ def read_ads_metrics(
     campaign_id: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
 ) -> AdsMetricsPublic:
     """The daily series (every day of the range) and totals, of all campaigns or one."""
-    first, last = _range(start, end)
-    try:
+    with NOT_CONNECTED.answers():
+        first, last = service.read_range(start, end)
         return service.metrics(
             session=session, project_id=project.id, start=first, end=last, campaign_id=campaign_id
         )
-    except service.AdsNotConnectedError:
-        raise _not_connected() from None

@@ -122,10 +122,23 @@ def get_connection(*, session: Session, project_id: uuid.UUID) -> ProviderConnec
     )
 
 
-def disconnect(*, session: Session, project_id: uuid.UUID) -> bool:
-    return connections_service.delete_connection(
-        session=session, project_id=project_id, provider=ADS_PROVIDER
-    )
+def check_connection(
+    *, session: Session, project: Project, body: AdsConnectionCreate | None
+) -> ConnectionTestPublic:
+    """Tries the connection given (before it is saved), else the stored one. Raises
+    google.CredentialInvalidError for a form's unusable credential and AdsNotConnectedError
+    without a form or a stored connection; a stored credential that no longer parses is an
+    answer (ok false)."""
+    if body is not None:
+        return check_access(access=access_from_input(body), customer_id=body.customer_id)
+    connection = get_connection(session=session, project_id=project.id)
+    if connection is None:
+        raise AdsNotConnectedError()
+    try:
+        access, customer_id = stored_access(connection)
+    except google.CredentialInvalidError as exc:
+        return ConnectionTestPublic(ok=False, detail=f"the stored credential: {exc}")
+    return check_access(access=access, customer_id=customer_id)
 
 
 def check_access(

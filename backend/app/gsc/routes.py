@@ -5,11 +5,12 @@ answers 404."""
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, HTTPException, Query, Response, status
+from fastapi import APIRouter, Body, Query, Response, status
 
 from app.api.deps import CurrentUser, ProjectDep, SessionDep
-from app.connections.models import ConnectionPublic, ConnectionTestPublic
+from app.connections.routes import NotConnected, connection_routes
 from app.gsc import service
+from app.gsc.domain import PROVIDER
 from app.gsc.models import (
     GscBackfillCreate,
     GscConnectionCreate,
@@ -23,9 +24,11 @@ from app.jobs.models import JobPublic
 
 router = APIRouter(tags=["gsc"])
 
-_NOT_CONNECTED: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such project, or not yours; or Search Console is not connected"}
-}
+NOT_CONNECTED = NotConnected(
+    error=service.NotConnectedError,
+    detail=service.NOT_CONNECTED,
+    description="No such project, or not yours; or Search Console is not connected",
+)
 _JOB: dict[int | str, dict[str, Any]] = {
     202: {
         "description": "The job: a new one, or the project's active one (then the header "
@@ -50,85 +53,20 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
-def _unprocessable(exc: ValueError) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc))
-
-
-class _service_errors:  # noqa: N801 - used as a statement: `with _service_errors():`
-    """Answers the service's refusals: not connected (404), invalid input (422)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> None:
-        if isinstance(exc, service.NotConnectedError):
-            raise _not_connected() from exc
-        if isinstance(exc, ValueError):
-            raise _unprocessable(exc) from exc
-
-
-def _not_connected() -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=service.NOT_CONNECTED)
-
-
-@router.put("/projects/{project_id}/gsc/connection", response_model=ConnectionPublic)
-def connect_gsc(
-    session: SessionDep, project: ProjectDep, body: GscConnectionCreate
-) -> ConnectionPublic:
-    try:
-        return service.connect(
-            session=session,
-            project=project,
-            property=body.property,
-            credentials=body.credentials,
-        )
-    except ValueError as exc:
-        raise _unprocessable(exc) from exc
-
-
-@router.get(
-    "/projects/{project_id}/gsc/connection",
-    response_model=ConnectionPublic,
-    responses=_NOT_CONNECTED,
+router.include_router(
+    connection_routes(
+        prefix="gsc",
+        provider=PROVIDER,
+        not_connected=NOT_CONNECTED,
+        body=GscConnectionCreate,
+        check_body=GscConnectionTest,
+        connect=service.connect,
+        check=service.check_connection,
+        docs={
+            "check": "Tests the credential and property given (before saving), or the stored ones."
+        },
+    )
 )
-def get_gsc_connection(session: SessionDep, project: ProjectDep) -> ConnectionPublic:
-    connection = service.get_connection(session=session, project=project)
-    if connection is None:
-        raise _not_connected()
-    return service.describe_connection(connection)
-
-
-@router.delete(
-    "/projects/{project_id}/gsc/connection",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=_NOT_CONNECTED,
-)
-def delete_gsc_connection(session: SessionDep, project: ProjectDep) -> Response:
-    if not service.disconnect(session=session, project=project):
-        raise _not_connected()
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/projects/{project_id}/gsc/connection/test",
-    response_model=ConnectionTestPublic,
-    responses=_NOT_CONNECTED,
-)
-def check_gsc_connection(
-    session: SessionDep,
-    project: ProjectDep,
-    body: Annotated[GscConnectionTest | None, Body()] = None,
-) -> ConnectionTestPublic:
-    """Tests the credential and property given (before saving), or the stored ones."""
-    with _service_errors():
-        return service.check_connection(
-            session=session,
-            project=project,
-            property=body.property if body else None,
-            credentials=body.credentials if body else None,
-        )
 
 
 @router.post(
@@ -140,13 +78,9 @@ def check_gsc_connection(
 def start_gsc_sync(
     session: SessionDep, current_user: CurrentUser, project: ProjectDep, response: Response
 ) -> object:
-    try:
-        job, created = service.start_sync(session=session, project=project, user=current_user)
-    except service.NotConnectedError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
-    if not created:
-        response.headers["X-Job-Existing"] = "true"
-    return job
+    return NOT_CONNECTED.start_job(
+        response, lambda: service.start_sync(session=session, project=project, user=current_user)
+    )
 
 
 @router.post(
@@ -162,24 +96,18 @@ def start_gsc_backfill(
     response: Response,
     body: Annotated[GscBackfillCreate | None, Body()] = None,
 ) -> object:
-    try:
-        job, created = service.start_backfill(
-            session=session,
-            project=project,
-            user=current_user,
-            days=body.days if body else None,
-        )
-    except service.NotConnectedError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
-    except ValueError as exc:
-        raise _unprocessable(exc) from exc
-    if not created:
-        response.headers["X-Job-Existing"] = "true"
-    return job
+    return NOT_CONNECTED.start_job(
+        response,
+        lambda: service.start_backfill(
+            session=session, project=project, user=current_user, days=body.days if body else None
+        ),
+    )
 
 
 @router.get(
-    "/projects/{project_id}/gsc/metrics", response_model=GscMetricsPublic, responses=_NOT_CONNECTED
+    "/projects/{project_id}/gsc/metrics",
+    response_model=GscMetricsPublic,
+    responses=NOT_CONNECTED.responses,
 )
 def get_gsc_metrics(
     session: SessionDep,
@@ -192,7 +120,7 @@ def get_gsc_metrics(
 ) -> GscMetricsPublic:
     """Daily clicks, impressions, CTR and average position (from the property totals, so
     anonymised queries count), with the same-length period before."""
-    with _service_errors():
+    with NOT_CONNECTED.answers():
         return service.metrics(
             session=session,
             project=project,
@@ -205,7 +133,9 @@ def get_gsc_metrics(
 
 
 @router.get(
-    "/projects/{project_id}/gsc/queries", response_model=GscQueriesPublic, responses=_NOT_CONNECTED
+    "/projects/{project_id}/gsc/queries",
+    response_model=GscQueriesPublic,
+    responses=NOT_CONNECTED.responses,
 )
 def list_gsc_queries(
     session: SessionDep,
@@ -221,7 +151,7 @@ def list_gsc_queries(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> GscQueriesPublic:
-    with _service_errors():
+    with NOT_CONNECTED.answers():
         return service.top_queries(
             session=session,
             project=project,
@@ -239,7 +169,9 @@ def list_gsc_queries(
 
 
 @router.get(
-    "/projects/{project_id}/gsc/pages", response_model=GscPagesPublic, responses=_NOT_CONNECTED
+    "/projects/{project_id}/gsc/pages",
+    response_model=GscPagesPublic,
+    responses=NOT_CONNECTED.responses,
 )
 def list_gsc_pages(
     session: SessionDep,
@@ -255,7 +187,7 @@ def list_gsc_pages(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> GscPagesPublic:
-    with _service_errors():
+    with NOT_CONNECTED.answers():
         return service.top_pages(
             session=session,
             project=project,
@@ -275,7 +207,7 @@ def list_gsc_pages(
 @router.get(
     "/projects/{project_id}/gsc/queries/series",
     response_model=GscSeriesPublic,
-    responses=_NOT_CONNECTED,
+    responses=NOT_CONNECTED.responses,
 )
 def get_gsc_query_series(
     session: SessionDep,
@@ -287,7 +219,7 @@ def get_gsc_query_series(
     country: Country = None,
     device: Device = None,
 ) -> GscSeriesPublic:
-    with _service_errors():
+    with NOT_CONNECTED.answers():
         return service.series(
             session=session,
             project=project,
@@ -304,7 +236,7 @@ def get_gsc_query_series(
 @router.get(
     "/projects/{project_id}/gsc/pages/series",
     response_model=GscSeriesPublic,
-    responses=_NOT_CONNECTED,
+    responses=NOT_CONNECTED.responses,
 )
 def get_gsc_page_series(
     session: SessionDep,
@@ -316,7 +248,7 @@ def get_gsc_page_series(
     country: Country = None,
     device: Device = None,
 ) -> GscSeriesPublic:
-    with _service_errors():
+    with NOT_CONNECTED.answers():
         return service.series(
             session=session,
             project=project,

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from app.connections import google
 from app.connections import service as connections_service
-from app.connections.models import ConnectionPublic, ConnectionTestPublic, ProviderConnection
+from app.connections.models import ConnectionTestPublic, ProviderConnection
 from app.core.config import settings
 from app.core.db import utcnow
 from app.core.hosts import normalize_host
@@ -24,6 +24,8 @@ from app.gsc.client import ROW_LIMIT, SearchConsoleClient
 from app.gsc.domain import GSC_BACKFILL_JOB, GSC_SYNC_JOB, PROVIDER
 from app.gsc.models import (
     SEARCH_TYPES,
+    GscConnectionCreate,
+    GscConnectionTest,
     GscMetricsPublic,
     GscPageRow,
     GscPagesPublic,
@@ -81,17 +83,15 @@ def parse_property(value: str) -> str:
     return value
 
 
-def connect(
-    *, session: Session, project: Project, property: str, credentials: Mapping[str, Any]
-) -> ConnectionPublic:
+def connect(*, session: Session, project: Project, body: GscConnectionCreate) -> ProviderConnection:
     """Saves (or replaces) the project's property and credential. Raises ValueError
     (google.CredentialInvalidError included) for input to fix."""
-    site_url = parse_property(property)
-    credential = google.parse_credential(credentials)
+    site_url = parse_property(body.property)
+    credential = google.parse_credential(body.credentials)
     # What is stored in the clear must fit its column and be text PostgreSQL can hold.
     if "\x00" in credential.account or len(credential.account) > ACCOUNT_MAX_CHARS:
         raise google.CredentialInvalidError("the credential's client id or email is not valid")
-    connection = connections_service.save_connection(
+    return connections_service.save_connection(
         session=session,
         project=project,
         provider=PROVIDER,
@@ -99,21 +99,10 @@ def connect(
         account=credential.account,
         secret=credential.info,
     )
-    return connections_service.describe(connection)
 
 
 def get_connection(*, session: Session, project: Project) -> ProviderConnection | None:
     return connections_service.get_connection(
-        session=session, project_id=project.id, provider=PROVIDER
-    )
-
-
-def describe_connection(connection: ProviderConnection) -> ConnectionPublic:
-    return connections_service.describe(connection)
-
-
-def disconnect(*, session: Session, project: Project) -> bool:
-    return connections_service.delete_connection(
         session=session, project_id=project.id, provider=PROVIDER
     )
 
@@ -126,13 +115,15 @@ def check_connection(
     *,
     session: Session,
     project: Project,
-    property: str | None = None,
-    credentials: Mapping[str, Any] | None = None,
+    body: GscConnectionTest | None = None,
     http: httpx.Client | None = None,
 ) -> ConnectionTestPublic:
     """Lists the credential's sites: ok when the property is among them with a level that
-    reads data. Google's refusals are answers (ok false, what to fix), not errors. Raises
-    NotConnectedError without a body and a stored connection, ValueError for bad input."""
+    reads data. Google's refusals are answers (ok false, what to fix), not errors. Tests the
+    property and credential given, or the stored ones when neither is. Raises
+    NotConnectedError without either and a stored connection, ValueError for bad input."""
+    property = body.property if body else None
+    credentials = body.credentials if body else None
     if property is None and credentials is None:
         stored = get_connection(session=session, project=project)
         if stored is None:

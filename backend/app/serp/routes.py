@@ -21,9 +21,10 @@ from fastapi import (
 from pydantic import Field
 
 from app.api.deps import CurrentUser, PageDep, ProjectDep, SessionDep
-from app.connections.models import ConnectionPublic, ConnectionTestPublic
+from app.connections.routes import NotConnected, connection_routes
 from app.jobs.models import JobPublic
 from app.serp import intake, service
+from app.serp.domain import PROVIDER
 from app.serp.models import (
     DataForSeoConnection,
     Device,
@@ -40,9 +41,11 @@ router = APIRouter(tags=["serp"])
 
 MAX_KEYWORDS_PER_REQUEST = 1000
 
-_NOT_CONNECTED: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such project, or not yours; or rank tracking is not connected"}
-}
+NOT_CONNECTED = NotConnected(
+    error=service.NotConnectedError,
+    detail=service.NOT_CONNECTED,
+    description="No such project, or not yours; or rank tracking is not connected",
+)
 _JOB: dict[int | str, dict[str, Any]] = {
     202: {
         "description": "The job: a new one, or the active one (then the header "
@@ -62,10 +65,6 @@ def _unprocessable(exc: ValueError) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc))
 
 
-def _not_connected() -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=service.NOT_CONNECTED)
-
-
 def get_keyword(
     session: SessionDep, current_user: CurrentUser, keyword_id: uuid.UUID
 ) -> SerpKeyword:
@@ -83,54 +82,23 @@ KeywordDep = Annotated[SerpKeyword, Depends(get_keyword)]
 # --- Connection --------------------------------------------------------------------------------
 
 
-@router.put("/projects/{project_id}/serp/connection", response_model=ConnectionPublic)
-def connect_serp(
-    session: SessionDep, project: ProjectDep, body: ConnectionBody
-) -> ConnectionPublic:
-    """SerpApi (`{provider: "serpapi", api_key}`) or DataForSEO (`{provider: "dataforseo",
-    login, password}`); the secret is stored encrypted and never shown again."""
-    return service.connect(session=session, project=project, body=body)
-
-
-@router.get(
-    "/projects/{project_id}/serp/connection",
-    response_model=ConnectionPublic,
-    responses=_NOT_CONNECTED,
+router.include_router(
+    connection_routes(
+        prefix="serp",
+        provider=PROVIDER,
+        not_connected=NOT_CONNECTED,
+        body=ConnectionBody,
+        connect=service.connect,
+        check=service.check_connection,
+        docs={
+            "connect": 'SerpApi (`{provider: "serpapi", api_key}`) or DataForSEO (`{provider: '
+            '"dataforseo",\nlogin, password}`); the secret is stored encrypted and never shown '
+            "again.",
+            "check": "Asks the provider about the credential given (before saving it), or the "
+            "stored one,\nfree of charge: SerpApi's searches left, DataForSEO's balance.",
+        },
+    )
 )
-def get_serp_connection(session: SessionDep, project: ProjectDep) -> ConnectionPublic:
-    connection = service.get_connection(session=session, project=project)
-    if connection is None:
-        raise _not_connected()
-    return service.describe_connection(connection)
-
-
-@router.delete(
-    "/projects/{project_id}/serp/connection",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=_NOT_CONNECTED,
-)
-def delete_serp_connection(session: SessionDep, project: ProjectDep) -> Response:
-    if not service.disconnect(session=session, project=project):
-        raise _not_connected()
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/projects/{project_id}/serp/connection/test",
-    response_model=ConnectionTestPublic,
-    responses=_NOT_CONNECTED,
-)
-def check_serp_connection(
-    session: SessionDep,
-    project: ProjectDep,
-    body: Annotated[ConnectionBody | None, Body()] = None,
-) -> ConnectionTestPublic:
-    """Asks the provider about the credential given (before saving it), or the stored one,
-    free of charge: SerpApi's searches left, DataForSEO's balance."""
-    try:
-        return service.check_connection(session=session, project=project, body=body)
-    except service.NotConnectedError as exc:
-        raise _not_connected() from exc
 
 
 # --- Keywords ----------------------------------------------------------------------------------
@@ -275,13 +243,10 @@ def get_serp_visibility(
 def start_serp_refresh(
     session: SessionDep, current_user: CurrentUser, project: ProjectDep, response: Response
 ) -> object:
-    try:
-        job, created = service.start_refresh(session=session, project=project, user=current_user)
-    except service.NotConnectedError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
-    if not created:
-        response.headers["X-Job-Existing"] = "true"
-    return job
+    return NOT_CONNECTED.start_job(
+        response,
+        lambda: service.start_refresh(session=session, project=project, user=current_user),
+    )
 
 
 @router.post(
@@ -293,12 +258,7 @@ def start_serp_refresh(
 def start_keyword_refresh(
     session: SessionDep, current_user: CurrentUser, keyword: KeywordDep, response: Response
 ) -> object:
-    try:
-        job, created = service.start_keyword_refresh(
-            session=session, keyword=keyword, user=current_user
-        )
-    except service.NotConnectedError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
-    if not created:
-        response.headers["X-Job-Existing"] = "true"
-    return job
+    return NOT_CONNECTED.start_job(
+        response,
+        lambda: service.start_keyword_refresh(session=session, keyword=keyword, user=current_user),
+    )

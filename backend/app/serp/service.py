@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col, select
 
 from app.connections import service as connections_service
-from app.connections.models import ConnectionPublic, ConnectionTestPublic, ProviderConnection
+from app.connections.models import ConnectionTestPublic, ProviderConnection
 from app.core.config import settings
 from app.core.db import utcnow
 from app.core.pagination import Page, PageRequest, paginate
@@ -88,10 +88,10 @@ def _credential(body: SerpApiConnection | DataForSeoConnection) -> tuple[dict[st
 
 def connect(
     *, session: Session, project: Project, body: SerpApiConnection | DataForSeoConnection
-) -> ConnectionPublic:
+) -> ProviderConnection:
     """Stores the provider and its credential (encrypted); replaces an earlier one."""
     secret, account = _credential(body)
-    connection = connections_service.save_connection(
+    return connections_service.save_connection(
         session=session,
         project=project,
         provider=PROVIDER,
@@ -100,21 +100,10 @@ def connect(
         secret=secret,
         settings={"provider": body.provider},
     )
-    return connections_service.describe(connection)
 
 
 def get_connection(*, session: Session, project: Project) -> ProviderConnection | None:
     return connections_service.get_connection(
-        session=session, project_id=project.id, provider=PROVIDER
-    )
-
-
-def describe_connection(connection: ProviderConnection) -> ConnectionPublic:
-    return connections_service.describe(connection)
-
-
-def disconnect(*, session: Session, project: Project) -> bool:
-    return connections_service.delete_connection(
         session=session, project_id=project.id, provider=PROVIDER
     )
 

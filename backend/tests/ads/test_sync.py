@@ -8,7 +8,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.ads import money, service
+from app.ads.domain import ADS_PROVIDER
 from app.ads.models import AdsAccount, AdsCampaign, AdsCampaignDay
+from app.connections import service as connections_service
 from app.core.config import settings
 from app.jobs.errors import PermanentJobError, TransientJobError
 from app.projects.models import Project
@@ -233,7 +235,9 @@ def test_a_sync_of_a_refused_account_fails_permanently(
     connect(session, project, credential, developer_token=TEST_ONLY_TOKEN)
     with pytest.raises(PermanentJobError, match="approved for test accounts only"):
         sync(session, project)
-    service.disconnect(session=session, project_id=project.id)
+    connections_service.delete_connection(
+        session=session, project_id=project.id, provider=ADS_PROVIDER
+    )
     with pytest.raises(PermanentJobError, match="not connected"):
         sync(session, project)
 

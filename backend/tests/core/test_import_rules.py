@@ -4,7 +4,8 @@
 - api/router.py mounts the domains through their declarations and imports none of them;
   api/ imports a domain only through its public modules;
 - a domain imports another only through its public modules (models, service, domain; for
-  the job runtime also its seam: runtime, errors, beat), and only `app.api.deps` of api/;
+  the job runtime also its seam: runtime, errors, beat; projects' visibility; connections'
+  google and routes), and only `app.api.deps` of api/;
 - the domains' imports of each other make no cycle;
 - every package under app/ is a layer or a domain listed in core/domains.py.
 main.py and cli.py put the application together and may import anything.
@@ -25,7 +26,7 @@ PUBLIC_MODULES = {"models", "service", "domain"}
 SEAMS = {
     "jobs": {"runtime", "errors", "beat"},
     "projects": {"visibility"},
-    "connections": {"google"},
+    "connections": {"google", "routes"},
 }
 
 

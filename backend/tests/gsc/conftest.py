@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app.core.config import settings
 from app.core.db import session_scope
 from app.gsc import service
+from app.gsc.models import GscConnectionCreate
 from app.projects.models import Project
 from app.users.models import User
 from tests.builders import create_project, create_user
@@ -95,7 +96,8 @@ def connect(
     credential = fake.service_account(account)
     if grant:
         gsc.grant(account, property)
-    service.connect(session=session, project=project, property=property, credentials=credential)
+    body = GscConnectionCreate(property=property, credentials=credential)
+    service.connect(session=session, project=project, body=body)
     return Connected(owner, project, property, credential, account)
 
 

@@ -1,14 +1,13 @@
-import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useCallback, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { useMemo, useState } from "react";
 import type { AdsCampaignPublic, ConnectionPublic, ProjectPublic } from "@/client";
-import { ConnectionSummary } from "@/components/connections/connection-summary";
-import { SyncJobs, type SyncAction } from "@/components/connections/sync-jobs";
+import { ConnectionSyncSection, ProviderPanel, type SyncedProvider } from "@/components/connections/provider-panel";
+import type { SyncAction } from "@/components/connections/sync-jobs";
 import { Button } from "@/components/ui/button";
-import { Card, CardBody, CardHeader, Stat } from "@/components/ui/card";
+import { CardBody, Stat } from "@/components/ui/card";
 import { presetChoice, RangePicker, type RangeChoice } from "@/components/ui/range-picker";
-import { ErrorState, LoadingState, QueryBoundary } from "@/components/ui/states";
+import { QueryBoundary } from "@/components/ui/states";
 import { formatCurrency, formatDecimal, formatNumber } from "@/lib/format";
-import { toastSuccess } from "@/lib/toast";
 import { adsKeys, adsMutations, adsQueries } from "@/queries/ads";
 import { AdsChart } from "./ads-chart";
 import { AdsConnectForm } from "./ads-connect-form";
@@ -42,27 +41,13 @@ function SpendChart({ projectId, range, campaign, onClear }: { projectId: string
   );
 }
 
-function ConnectedView({ project, connection }: { project: ProjectPublic; connection: ConnectionPublic }) {
-  const queryClient = useQueryClient();
+function ConnectedView({ project, connection, provider }: { project: ProjectPublic; connection: ConnectionPublic; provider: SyncedProvider }) {
   const [range, setRange] = useState<RangeChoice>(() => presetChoice("28d"));
   const [campaign, setCampaign] = useState<AdsCampaignPublic | null>(null);
   const actions: SyncAction[] = [{ key: "ads-sync", label: "Sync now", jobType: "ads_sync", start: () => adsMutations.sync(project.id) }];
-  const refresh = useCallback(() => void queryClient.invalidateQueries({ queryKey: adsKeys.data(project.id) }), [queryClient, project.id]);
   return (
     <>
-      <CardBody className="space-y-4 border-b border-slate-100">
-        <ConnectionSummary
-          connection={connection}
-          targetLabel="Customer"
-          providerName="Google Ads"
-          disconnect={() => adsMutations.disconnect(project.id)}
-          onDisconnected={() => {
-            toastSuccess("Google Ads disconnected");
-            void queryClient.invalidateQueries({ queryKey: adsKeys.project(project.id) });
-          }}
-        />
-        <SyncJobs projectId={project.id} actions={actions} onFinished={refresh} />
-      </CardBody>
+      <ConnectionSyncSection projectId={project.id} connection={connection} provider={provider} actions={actions} />
       <CardBody className="space-y-4">
         <RangePicker value={range} onChange={setRange} presets={["7d", "28d", "90d"]} />
         <SpendChart projectId={project.id} range={range} campaign={campaign} onClear={() => setCampaign(null)} />
@@ -77,31 +62,28 @@ function ConnectedView({ project, connection }: { project: ProjectPublic; connec
 /** The project's Google Ads account: a connect form until one is connected, then spend,
  * clicks and conversions by day and the campaigns with their totals. */
 export function ProjectAdsPanel({ project }: { project: ProjectPublic }) {
-  const queryClient = useQueryClient();
   const connection = useQuery(adsQueries.connection(project.id));
+  const provider = useMemo<SyncedProvider>(
+    () => ({
+      name: "Google Ads",
+      targetLabel: "Customer",
+      disconnect: () => adsMutations.disconnect(project.id),
+      projectKey: adsKeys.project(project.id),
+      dataKey: adsKeys.data(project.id),
+    }),
+    [project.id],
+  );
   return (
-    <section aria-label="Ads">
-      <Card>
-        <CardHeader title="Ads" description="Google Ads campaigns: spend, clicks and conversions." />
-        {connection.isPending ? (
-          <LoadingState />
-        ) : connection.error ? (
-          <ErrorState error={connection.error} onRetry={() => void connection.refetch()} />
-        ) : connection.data ? (
-          <ConnectedView project={project} connection={connection.data} />
-        ) : (
-          <CardBody>
-            <p className="mb-4 text-sm text-slate-600">Connect a Google Ads account to chart its campaigns.</p>
-            <AdsConnectForm
-              projectId={project.id}
-              onSaved={(saved) => {
-                toastSuccess("Google Ads connected", saved.target);
-                void queryClient.invalidateQueries({ queryKey: adsKeys.project(project.id) });
-              }}
-            />
-          </CardBody>
-        )}
-      </Card>
-    </section>
+    <ProviderPanel
+      label="Ads"
+      title="Ads"
+      description="Google Ads campaigns: spend, clicks and conversions."
+      provider={provider}
+      connection={connection}
+      intro="Connect a Google Ads account to chart its campaigns."
+      connectForm={(onSaved) => <AdsConnectForm projectId={project.id} onSaved={onSaved} />}
+    >
+      {(data) => <ConnectedView project={project} connection={data} provider={provider} />}
+    </ProviderPanel>
   );
 }

@@ -1,15 +1,14 @@
-import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useCallback, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { useMemo, useState } from "react";
 import type { ConnectionPublic, ProjectPublic } from "@/client";
-import { ConnectionSummary } from "@/components/connections/connection-summary";
-import { SyncJobs, type SyncAction } from "@/components/connections/sync-jobs";
-import { Card, CardBody, CardHeader } from "@/components/ui/card";
+import { ConnectionSyncSection, ProviderPanel, type SyncedProvider } from "@/components/connections/provider-panel";
+import type { SyncAction } from "@/components/connections/sync-jobs";
+import { CardBody } from "@/components/ui/card";
 import { SelectField } from "@/components/ui/form";
 import { presetChoice, RangePicker, type RangeChoice } from "@/components/ui/range-picker";
-import { ErrorState, LoadingState, QueryBoundary } from "@/components/ui/states";
+import { QueryBoundary } from "@/components/ui/states";
 import { dayCount } from "@/lib/date-range";
 import { formatDay } from "@/lib/format";
-import { toastSuccess } from "@/lib/toast";
 import { gscKeys, gscMutations, gscQueries, type GscRowKind, type GscSegment } from "@/queries/gsc";
 import { GSC_COUNTRIES, GSC_DEVICES, GSC_SEARCH_TYPES } from "./segments";
 import { GscConnectForm } from "./gsc-connect-form";
@@ -49,8 +48,7 @@ function Performance({ projectId, range, segment }: { projectId: string; range: 
   );
 }
 
-function ConnectedView({ project, connection }: { project: ProjectPublic; connection: ConnectionPublic }) {
-  const queryClient = useQueryClient();
+function ConnectedView({ project, connection, provider }: { project: ProjectPublic; connection: ConnectionPublic; provider: SyncedProvider }) {
   const [range, setRange] = useState<RangeChoice>(() => presetChoice("28d"));
   const [segment, setSegment] = useState<GscSegment>({});
   const [opened, setOpened] = useState<{ kind: GscRowKind; item: string } | null>(null);
@@ -58,22 +56,9 @@ function ConnectedView({ project, connection }: { project: ProjectPublic; connec
     { key: "gsc-sync", label: "Sync now", jobType: "gsc_sync", start: () => gscMutations.sync(project.id) },
     { key: "gsc-backfill", label: "Backfill 16 months", jobType: "gsc_backfill", start: () => gscMutations.backfill(project.id) },
   ];
-  const refresh = useCallback(() => void queryClient.invalidateQueries({ queryKey: gscKeys.data(project.id) }), [queryClient, project.id]);
   return (
     <>
-      <CardBody className="space-y-4 border-b border-slate-100">
-        <ConnectionSummary
-          connection={connection}
-          targetLabel="Property"
-          providerName="Search Console"
-          disconnect={() => gscMutations.disconnect(project.id)}
-          onDisconnected={() => {
-            toastSuccess("Search Console disconnected");
-            void queryClient.invalidateQueries({ queryKey: gscKeys.project(project.id) });
-          }}
-        />
-        <SyncJobs projectId={project.id} actions={actions} onFinished={refresh} />
-      </CardBody>
+      <ConnectionSyncSection projectId={project.id} connection={connection} provider={provider} actions={actions} />
       <CardBody className="space-y-4">
         <div className="flex flex-wrap items-end justify-between gap-3">
           <RangePicker value={range} onChange={setRange} />
@@ -112,34 +97,28 @@ function ConnectedView({ project, connection }: { project: ProjectPublic; connec
 /** The project's Search Console: a connect form until a property is connected, then its
  * clicks, impressions, CTR and position, top queries and pages, and the sync jobs. */
 export function ProjectGscPanel({ project }: { project: ProjectPublic }) {
-  const queryClient = useQueryClient();
   const connection = useQuery(gscQueries.connection(project.id));
+  const provider = useMemo<SyncedProvider>(
+    () => ({
+      name: "Search Console",
+      targetLabel: "Property",
+      disconnect: () => gscMutations.disconnect(project.id),
+      projectKey: gscKeys.project(project.id),
+      dataKey: gscKeys.data(project.id),
+    }),
+    [project.id],
+  );
   return (
-    <section aria-label="Search Console">
-      <Card>
-        <CardHeader title="Search Console" description="Clicks, impressions, CTR and average position from Google Search." />
-        {connection.isPending ? (
-          <LoadingState />
-        ) : connection.error ? (
-          <ErrorState error={connection.error} onRetry={() => void connection.refetch()} />
-        ) : connection.data ? (
-          <ConnectedView project={project} connection={connection.data} />
-        ) : (
-          <CardBody>
-            <p className="mb-4 text-sm text-slate-600">
-              Connect a Search Console property to chart its search traffic. Give the service account (or the Google account of
-              the OAuth client) access to the property first.
-            </p>
-            <GscConnectForm
-              projectId={project.id}
-              onSaved={(saved) => {
-                toastSuccess("Search Console connected", saved.target);
-                void queryClient.invalidateQueries({ queryKey: gscKeys.project(project.id) });
-              }}
-            />
-          </CardBody>
-        )}
-      </Card>
-    </section>
+    <ProviderPanel
+      label="Search Console"
+      title="Search Console"
+      description="Clicks, impressions, CTR and average position from Google Search."
+      provider={provider}
+      connection={connection}
+      intro="Connect a Search Console property to chart its search traffic. Give the service account (or the Google account of the OAuth client) access to the property first."
+      connectForm={(onSaved) => <GscConnectForm projectId={project.id} onSaved={onSaved} />}
+    >
+      {(data) => <ConnectedView project={project} connection={data} provider={provider} />}
+    </ProviderPanel>
   );
 }
