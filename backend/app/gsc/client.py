@@ -35,12 +35,14 @@ NO_PERMISSION = "User does not have sufficient permission for site"
 
 # Not tracked by the garbage collector (gc=False): they hold only strings and numbers, so
 # never a cycle, and a page's 25,000 of them would otherwise be walked by every collection.
+# `keys` is a tuple for the same reason (a tuple of strings is never tracked, a list always
+# is), and decodes faster; the counts stay ints when Google sends them as ints (it does).
 class SearchRow(msgspec.Struct, gc=False):
     """One row of a searchAnalytics answer: `keys` in the order of the asked dimensions."""
 
-    keys: list[str]
-    clicks: float
-    impressions: float
+    keys: tuple[str, ...]
+    clicks: int | float
+    impressions: int | float
     position: float
 
 
