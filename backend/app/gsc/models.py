@@ -77,20 +77,26 @@ class GscTotal(SQLModel, table=True):
 
 
 class GscQuery(SQLModel, table=True):
+    """A query of a property (dictionary-encoded in the rows). No foreign key, as gsc_rows:
+    a day's bulk load adds thousands a page; a deleted property's are removed by the
+    retention rule (service.purge_orphan_rows)."""
+
     __tablename__ = "gsc_queries"
     __table_args__ = (sa.UniqueConstraint("site_id", "query"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    site_id: int = Field(foreign_key="gsc_sites.id", ondelete="CASCADE")
+    site_id: int
     query: str = Field(sa_type=sa.Text(collation="C"))
 
 
 class GscPage(SQLModel, table=True):
+    """A page of a property (as GscQuery)."""
+
     __tablename__ = "gsc_pages"
     __table_args__ = (sa.UniqueConstraint("site_id", "page"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    site_id: int = Field(foreign_key="gsc_sites.id", ondelete="CASCADE")
+    site_id: int
     page: str = Field(sa_type=sa.Text(collation="C"))
 
 

@@ -200,6 +200,49 @@ def test_pages_sent_again_unchanged_are_skipped_and_rows_gone_are_still_deleted(
     assert backfill()["unchanged_pages"] == 3
 
 
+def test_a_deleted_projects_synced_data_is_removed_by_the_clean_up(
+    session: Session, fake: FakeGoogle, gsc: GscState
+) -> None:
+    # Rows, per-day sums and dictionaries have no foreign key to the property: the clean-up
+    # removes a deleted project's, and only its.
+    from app.maintenance.service import cleanup_old_data
+    from app.projects.models import Project
+
+    kept, gone = connect(session, fake, gsc), connect(session, fake, gsc)
+    gsc.rows_per_day = 60
+    kept.sync()
+    gone.sync()
+    tables = ("gsc_rows", "gsc_query_days", "gsc_page_days", "gsc_queries", "gsc_pages")
+    with session_scope() as s:
+        sites = [
+            s.execute(
+                sa.text("SELECT id FROM gsc_sites WHERE project_id = :p"), {"p": c.project.id}
+            ).scalar_one()
+            for c in (kept, gone)
+        ]
+
+    def counts(site: int) -> dict[str, int]:
+        with session_scope() as s:
+            return {
+                table: s.execute(
+                    sa.text(f"SELECT count(*) FROM {table} WHERE site_id = :s"), {"s": site}
+                ).scalar_one()
+                for table in tables
+            }
+
+    before = counts(sites[0])
+    assert all(before.values())
+    assert counts(sites[1]) == before
+    with session_scope() as s:
+        s.delete(s.get(Project, gone.project.id))
+        s.commit()
+    with session_scope() as s:
+        deleted = cleanup_old_data(session=s, batch=50)  # several batches, across the tables
+    assert deleted["gsc_orphan_rows"] == sum(before.values())
+    assert counts(sites[1]) == dict.fromkeys(tables, 0)
+    assert counts(sites[0]) == before
+
+
 def test_no_permission_fails_at_once_naming_the_account_to_add(
     session: Session, fake: FakeGoogle, gsc: GscState
 ) -> None:
