@@ -27,8 +27,9 @@ domain = Domain(
             label="Search Console backfill", entry_tasks=("app.gsc.tasks.backfill_property",)
         ),
     },
-    # Rows of a property no project reaches any more (its project was deleted); gsc_rows has
-    # no foreign key on purpose (storage.py), so this rule removes them.
+    # Rows, per-day sums and dictionary entries of a property no project reaches any more (its
+    # project was deleted); those tables have no foreign key on purpose (storage.py), so this
+    # rule removes them.
     retention={"gsc_orphan_rows": RetentionSpec("app.gsc.service.purge_orphan_rows")},
     # The rows and the per-day sums are rewritten for every provisional day a sync sees again.
     large_tables=(

@@ -6,7 +6,8 @@ Storage (docs/architecture.md; storage.py writes it): a property is a small inte
 (site, type, date, query, page, country, device) that is also the upsert's conflict target
 and the index every date-range read walks. `gsc_totals` holds the property-level totals per
 day (no query/page dimension: nothing anonymised is lost), which the daily chart reads.
-`gsc_days` records each synced day: provisional or final, and when (backfills resume from it).
+`gsc_days` records each synced day: provisional or final, and when (backfills resume from it),
+and its pages as written (a re-sync skips the unchanged ones).
 `gsc_query_days` and `gsc_page_days` are the rows summed per query (page) and day, rewritten
 with each day that changed: the top lists of a 90-day range read them, not the rows.
 """
@@ -16,6 +17,7 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
@@ -52,6 +54,11 @@ class GscDay(SQLModel, table=True):
     provisional: bool
     row_count: int
     synced_at: dt.datetime = Field(sa_type=sa.DateTime(timezone=True))
+    # The pages of rows as last written: rows in each and a digest of each as Google sent it
+    # (storage.py skips a page sent again unchanged); none when the rows stored are not
+    # exactly those pages' rows (a key sent twice).
+    page_rows: list[int] | None = Field(default=None, sa_type=postgresql.ARRAY(sa.Integer))
+    page_digests: list[bytes] | None = Field(default=None, sa_type=postgresql.ARRAY(sa.LargeBinary))
 
 
 class GscTotal(SQLModel, table=True):
@@ -70,20 +77,26 @@ class GscTotal(SQLModel, table=True):
 
 
 class GscQuery(SQLModel, table=True):
+    """A query of a property (dictionary-encoded in the rows). No foreign key, as gsc_rows:
+    a day's bulk load adds thousands a page; a deleted property's are removed by the
+    retention rule (service.purge_orphan_rows)."""
+
     __tablename__ = "gsc_queries"
     __table_args__ = (sa.UniqueConstraint("site_id", "query"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    site_id: int = Field(foreign_key="gsc_sites.id", ondelete="CASCADE")
+    site_id: int
     query: str = Field(sa_type=sa.Text(collation="C"))
 
 
 class GscPage(SQLModel, table=True):
+    """A page of a property (as GscQuery)."""
+
     __tablename__ = "gsc_pages"
     __table_args__ = (sa.UniqueConstraint("site_id", "page"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    site_id: int = Field(foreign_key="gsc_sites.id", ondelete="CASCADE")
+    site_id: int
     page: str = Field(sa_type=sa.Text(collation="C"))
 
 

@@ -548,28 +548,41 @@ def series(
 
 # --- Retention -------------------------------------------------------------------------------
 
-# The site ids gsc_rows holds (a skip scan over its primary key: one probe per property).
-_ROW_SITES = sa.text("""
+# The tables of a property's synced data without a foreign key to gsc_sites (a bulk load
+# would check each row), all led by site_id: what the clean-up removes of deleted properties.
+_ORPHAN_TABLES = ("gsc_rows", "gsc_query_days", "gsc_page_days", "gsc_queries", "gsc_pages")
+
+# The site ids a table holds (a skip scan over its index led by site_id: one probe per
+# property) whose property is gone.
+_ORPHAN_SITES = """
 WITH RECURSIVE sites(id) AS (
-    (SELECT site_id FROM gsc_rows ORDER BY site_id LIMIT 1)
+    (SELECT site_id FROM {table} ORDER BY site_id LIMIT 1)
     UNION ALL
-    SELECT (SELECT site_id FROM gsc_rows WHERE site_id > sites.id ORDER BY site_id LIMIT 1)
+    SELECT (SELECT site_id FROM {table} WHERE site_id > sites.id ORDER BY site_id LIMIT 1)
     FROM sites WHERE sites.id IS NOT NULL
 )
 SELECT id FROM sites WHERE id IS NOT NULL AND id NOT IN (SELECT id FROM gsc_sites)
-""")
+"""
+
+_DELETE_ORPHANS = """
+DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table}
+                                           WHERE site_id = ANY(:sites) LIMIT :batch))
+"""
 
 
 def purge_orphan_rows(session: Session, batch: int) -> int:
-    """Deletes at most `batch` rows of properties whose project was deleted."""
-    orphans = list(session.execute(_ROW_SITES).scalars())
-    if not orphans:
-        return 0
-    result = session.execute(
-        sa.text(
-            "DELETE FROM gsc_rows WHERE ctid = ANY(ARRAY(SELECT ctid FROM gsc_rows"
-            " WHERE site_id = ANY(:sites) LIMIT :batch))"
-        ),
-        {"sites": orphans, "batch": batch},
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    """Deletes at most `batch` rows of properties whose project was deleted: their rows, per-day
+    sums, then query and page dictionaries (fewer than `batch` when none are left)."""
+    removed = 0
+    for table in _ORPHAN_TABLES:
+        orphans = list(session.execute(sa.text(_ORPHAN_SITES.format(table=table))).scalars())
+        if not orphans:
+            continue
+        result = session.execute(
+            sa.text(_DELETE_ORPHANS.format(table=table)),
+            {"sites": orphans, "batch": batch - removed},
+        )
+        removed += int(result.rowcount)  # type: ignore[attr-defined]
+        if removed >= batch:
+            break
+    return removed

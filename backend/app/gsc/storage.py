@@ -5,6 +5,11 @@ all), under a transaction-level advisory lock on (property, type, day): two sync
 day take turns, and the second sees what the first committed. For each page of rows, as it
 arrives (the sync fetches and decodes the next page meanwhile, sync.py):
 
+0. a page sent exactly as when the day was last written (same digest of its rows' JSON at
+   the same place, `gsc_days.page_digests`) is stored unchanged: it is skipped, not even
+   decoded, so a re-run of final data writes nothing. Should the day's rows then not add up
+   to the rows sent (rows went away, whose keys only the skipped pages would tell), the day
+   is written again with every page (PagesChangedError, handled by sync.py);
 1. the page's queries and pages not seen yet this day are looked up in the dictionaries
    (`gsc_queries`, `gsc_pages`) by their unique index, once per distinct value, and the ones
    missing are added (`RETURNING` their ids); the ids live in Python for the day only (an id
@@ -27,7 +32,8 @@ Then, at the end of the day:
 5. when any row of the day changed, its per-query and per-page sums are rewritten: summed
    over the stored rows, or, for a day copied straight in, summed by the writer as the rows
    went by (Python, while the server inserts: no second pass over the day at its end);
-6. the day's totals are replaced and the day recorded in `gsc_days`.
+6. the day's totals are replaced and the day recorded in `gsc_days`, with its pages' row
+   counts and digests when the rows stored are exactly the pages' rows.
 
 So any re-run of a day leaves the same rows. No row-by-row ORM anywhere on this path. The
 day's commit does not wait for the WAL flush (`synchronous_commit` off for it): a day lost
@@ -44,7 +50,7 @@ import psycopg
 from sqlmodel import Session
 
 from app.core.db import driver_connection
-from app.gsc.client import SearchRow
+from app.gsc.client import SearchPage, SearchRow
 from app.jobs.errors import PermanentJobError, TransientJobError
 
 # A dictionary value is a key of a unique btree index (at most ~2,700 bytes a key): longer
@@ -139,9 +145,9 @@ WHERE r.site_id = %(site)s AND r.search_type = %(type)s AND r.date = %(day)s
   )
 """
 
-_STORED_COUNT = """
-SELECT row_count FROM gsc_days WHERE site_id = %(site)s AND search_type = %(type)s
-  AND date = %(day)s
+_STORED_DAY = """
+SELECT row_count, page_rows, page_digests FROM gsc_days
+WHERE site_id = %(site)s AND search_type = %(type)s AND date = %(day)s
 """
 
 _DAY_COUNT = """
@@ -193,11 +199,14 @@ _COPY_SUMS = {
 _SUM_TYPES = ["int4", "int2", "date", "int4", "int4", "int4", "float8"]
 
 _RECORD_DAY = """
-INSERT INTO gsc_days (site_id, search_type, date, provisional, row_count, synced_at)
-VALUES (%(site)s, %(type)s, %(day)s, %(provisional)s, %(rows)s, now())
+INSERT INTO gsc_days (site_id, search_type, date, provisional, row_count, synced_at,
+                      page_rows, page_digests)
+VALUES (%(site)s, %(type)s, %(day)s, %(provisional)s, %(rows)s, now(),
+        %(page_rows)s::integer[], %(page_digests)s::bytea[])
 ON CONFLICT (site_id, search_type, date) DO UPDATE
 SET provisional = excluded.provisional, row_count = excluded.row_count,
-    synced_at = excluded.synced_at
+    synced_at = excluded.synced_at, page_rows = excluded.page_rows,
+    page_digests = excluded.page_digests
 """
 
 _MALFORMED = (KeyError, IndexError, TypeError, ValueError, OverflowError)
@@ -213,10 +222,20 @@ def key_text(value: str) -> str:
     return value
 
 
-class DuplicateRowsError(Exception):
+class RewriteDayError(Exception):
+    """The day's transaction is lost: write the day again from its first page with
+    `upsert=True` (every page through the stage, none skipped)."""
+
+
+class DuplicateRowsError(RewriteDayError):
     """A day written without ON CONFLICT met a key already stored (sent twice by Google, or
-    stored without the day being recorded): the transaction is lost, write the day again
-    with `upsert=True`."""
+    stored without the day being recorded)."""
+
+
+class PagesChangedError(RewriteDayError):
+    """Pages were skipped as stored unchanged, but the day's rows do not add up to the rows
+    Google sent (some went away, or a key was sent twice): the keys of the skipped pages
+    are needed to tell which rows to delete."""
 
 
 @dataclass(slots=True)
@@ -225,6 +244,7 @@ class DayWritten:
     inserted: int
     updated: int
     deleted: int
+    unchanged_pages: int = 0  # pages skipped as stored unchanged
 
 
 class DayWriter:
@@ -251,11 +271,20 @@ class DayWriter:
         self._sums: dict[str, dict[int, list[float]]] = {"query": {}, "page": {}}
         connection.execute(_LOCK_DAY, (f"gsc_day:{site_id}:{search_type}:{day.isoformat()}",))
         connection.execute(_CREATE_STAGE)
+        # The pages as the day was last written (step 0): their rows and digests.
+        self._known_rows: list[int] = []
+        self._known_digests: list[bytes] = []
         if upsert:
             row = connection.execute(_DAY_COUNT, self._params).fetchone()
         else:
-            row = connection.execute(_STORED_COUNT, self._params).fetchone()
+            row = connection.execute(_STORED_DAY, self._params).fetchone()
+            if row and row[1] is not None and row[2] is not None:
+                self._known_rows, self._known_digests = list(row[1]), list(row[2])
         self._before = int(row[0]) if row else 0
+        # This write's pages, and how many of them were skipped as stored unchanged.
+        self._page_rows: list[int] = []
+        self._page_digests: list[bytes] = []
+        self.skipped = 0
         # Nothing stored: pages are copied straight into gsc_rows (step 2).
         self._direct = not upsert and not self._before
         connection.execute(_PROBE_PLANS)
@@ -291,6 +320,30 @@ class DayWriter:
             ids.update((value, ids[key]) for value, key in altered.items())
         known.update(ids)
         return known
+
+    def holds(self, number: int, digest: bytes | None) -> bool:
+        """Whether page `number` (counting pages with rows from 0) is stored unchanged: the
+        day was last written with a page of this digest there. Reads only what __init__
+        read, so the thread fetching pages may ask."""
+        known = self._known_digests
+        return digest is not None and number < len(known) and known[number] == digest
+
+    def add_page(self, page: SearchPage) -> None:
+        """A page of rows (step 0, then `add_rows`): skipped when the day holds it unchanged."""
+        digest = page.digest
+        if digest is None:
+            return  # no rows
+        number = len(self._page_digests)
+        if self.holds(number, digest):
+            count = self._known_rows[number]
+            self.rows += count
+            self.skipped += 1
+        else:
+            rows = page.rows or []
+            count = len(rows)
+            self.add_rows(rows)
+        self._page_rows.append(count)
+        self._page_digests.append(digest)
 
     def add_rows(self, rows: Sequence[SearchRow]) -> None:
         """A page of rows of dimensions [date, query, page, country, device], as Google
@@ -439,6 +492,11 @@ class DayWriter:
             stored = int(row[0]) if row else 0
         else:
             stored = self._before
+        if self.skipped and stored != self.rows:
+            raise PagesChangedError(
+                f"{self.skipped} pages were stored unchanged, but the day holds {stored} rows"
+                f" for the {self.rows} sent"
+            )
         inserted = stored - self._before
         deleted = 0
         # More rows than Google sent means some went away (never when the day was copied
@@ -457,9 +515,24 @@ class DayWriter:
                     connection.execute(statement, params)
         connection.execute(_DELETE_TOTALS, params)
         connection.execute(_INSERT_TOTALS, params)
-        connection.execute(_RECORD_DAY, {**params, "provisional": provisional, "rows": self.rows})
+        # The pages are remembered when the rows stored are exactly theirs (no key sent twice).
+        exact = stored - deleted == self.rows
+        connection.execute(
+            _RECORD_DAY,
+            {
+                **params,
+                "provisional": provisional,
+                "rows": self.rows,
+                "page_rows": self._page_rows if exact else None,
+                "page_digests": self._page_digests if exact else None,
+            },
+        )
         return DayWritten(
-            rows=self.rows, inserted=inserted, updated=self.written - inserted, deleted=deleted
+            rows=self.rows,
+            inserted=inserted,
+            updated=self.written - inserted,
+            deleted=deleted,
+            unchanged_pages=self.skipped,
         )
 
 

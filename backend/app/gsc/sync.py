@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from app.gsc.client import ROW_LIMIT, SearchConsoleClient, SearchPage
 from app.gsc.models import SEARCH_TYPES
-from app.gsc.storage import DayWriter, DayWritten, DuplicateRowsError
+from app.gsc.storage import DayWriter, DayWritten, RewriteDayError
 
 DIMENSIONS = ("date", "query", "page", "country", "device")
 TOTAL_DIMENSIONS = ("date", "country", "device")  # no query/page: nothing anonymised drops
@@ -73,6 +73,19 @@ def prefetched(items: Iterator[T]) -> Generator[T, None, None]:
         thread.join(timeout=60)
 
 
+def _decoded(pages: Iterator[SearchPage], writer: DayWriter) -> Iterator[SearchPage]:
+    """`pages` with their rows decoded (in the prefetching thread), but for the pages the
+    writer holds unchanged, which it skips."""
+    number = 0
+    for page in pages:
+        digest = page.digest
+        if digest is not None:
+            if not writer.holds(number, digest):
+                page.decode()
+            number += 1
+        yield page
+
+
 @dataclass(frozen=True, slots=True)
 class SyncTarget:
     site_id: int
@@ -92,6 +105,7 @@ class SyncReport:
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
+    unchanged_pages: int = 0
     provisional: list[str] = field(default_factory=list)
 
     def add(self, day: dt.date, written: DayWritten, provisional: bool) -> None:
@@ -100,6 +114,7 @@ class SyncReport:
         self.inserted += written.inserted
         self.updated += written.updated
         self.deleted += written.deleted
+        self.unchanged_pages += written.unchanged_pages
         if provisional:
             self.provisional.append(day.isoformat())
 
@@ -111,6 +126,7 @@ class SyncReport:
             "inserted": self.inserted,
             "updated": self.updated,
             "deleted": self.deleted,
+            "unchanged_pages": self.unchanged_pages,
             "provisional_days": sorted(self.provisional),
             **extra,
         }
@@ -142,9 +158,10 @@ def sync_day(
     Returns what was written and whether the day is provisional."""
     try:
         return _fetch_and_write(session, client, target, day, checkpoint, row_limit, upsert=False)
-    except DuplicateRowsError:
-        # A first write of a day found a key stored twice (see storage.DayWriter): the day is
-        # fetched again and written row by row against what is stored.
+    except RewriteDayError:
+        # A first write of a day found a key stored twice, or pages skipped as unchanged left
+        # rows that went away (see storage.DayWriter): the day is fetched again and every
+        # page written against what is stored.
         return _fetch_and_write(session, client, target, day, checkpoint, row_limit, upsert=True)
 
 
@@ -170,12 +187,12 @@ def _fetch_and_write(
         writer = DayWriter(
             session, site_id=target.site_id, search_type=target.type_code, day=day, upsert=upsert
         )
-        pages = prefetched(client.query_pages(target.site_url, body, row_limit=row_limit))
+        fetched = client.query_pages(target.site_url, body, row_limit=row_limit)
+        pages = prefetched(_decoded(fetched, writer))
         with contextlib.closing(pages):
             for page in pages:
                 incomplete = first_incomplete_date(page) or incomplete
-                if page.rows:
-                    writer.add_rows(page.rows)
+                writer.add_page(page)
                 del page
                 checkpoint()
         totals_body = {**body, "dimensions": list(TOTAL_DIMENSIONS)}

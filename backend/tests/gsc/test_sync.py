@@ -3,6 +3,7 @@ totals, idempotence, and Google's failures, through the production client and st
 
 import datetime as dt
 import time
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -166,6 +167,80 @@ def test_a_rerun_leaves_the_same_rows_and_writes_nothing(
     assert (again["inserted"], again["updated"], again["deleted"]) == (0, 0, 0)
     assert stored_rows(DOMAIN_PROPERTY) == before
     assert len(before) == 28 * gsc.rows_per_day
+
+
+def test_pages_sent_again_unchanged_are_skipped_and_rows_gone_are_still_deleted(
+    session: Session, fake: FakeGoogle, gsc: GscState
+) -> None:
+    connected = connect(session, fake, gsc)
+    gsc.set_rows(DOMAIN_PROPERTY, YESTERDAY, 60_000)  # pages of 25,000, 25,000 and 10,000
+
+    def backfill() -> dict[str, Any]:
+        since = dt.datetime.now(dt.UTC).isoformat()
+        return connected.backfill({"days": 1, "end": YESTERDAY.isoformat(), "since": since})
+
+    first = backfill()
+    assert (first["inserted"], first["unchanged_pages"]) == (60_000, 0)
+    again = backfill()
+    assert (again["rows"], again["unchanged_pages"]) == (60_000, 3)
+    assert (again["inserted"], again["updated"], again["deleted"]) == (0, 0, 0)
+    assert stored_rows(DOMAIN_PROPERTY, YESTERDAY) == expected_rows(gsc, DOMAIN_PROPERTY, YESTERDAY)
+
+    # The day loses its last 5,000 rows: its first two pages come unchanged, the third shorter.
+    # Which stored rows went away only the keys of every page tell, so the day is fetched
+    # again and every page written.
+    gsc.set_rows(DOMAIN_PROPERTY, YESTERDAY, 55_000)
+    fake.requests.clear()
+    shrunk = backfill()
+    assert (shrunk["rows"], shrunk["deleted"], shrunk["unchanged_pages"]) == (55_000, 5_000, 0)
+    assert stored_rows(DOMAIN_PROPERTY, YESTERDAY) == expected_rows(gsc, DOMAIN_PROPERTY, YESTERDAY)
+    rows_calls = [b for b in bodies(fake) if "query" in b["dimensions"]]  # type: ignore[operator]
+    assert [b["startRow"] for b in rows_calls].count(0) == 2
+    # And the day as written now is skipped whole the next time.
+    assert backfill()["unchanged_pages"] == 3
+
+
+def test_a_deleted_projects_synced_data_is_removed_by_the_clean_up(
+    session: Session, fake: FakeGoogle, gsc: GscState
+) -> None:
+    # Rows, per-day sums and dictionaries have no foreign key to the property: the clean-up
+    # removes a deleted project's, and only its.
+    from app.maintenance.service import cleanup_old_data
+    from app.projects.models import Project
+
+    kept, gone = connect(session, fake, gsc), connect(session, fake, gsc)
+    gsc.rows_per_day = 60
+    kept.sync()
+    gone.sync()
+    tables = ("gsc_rows", "gsc_query_days", "gsc_page_days", "gsc_queries", "gsc_pages")
+    with session_scope() as s:
+        sites = [
+            s.execute(
+                sa.text("SELECT id FROM gsc_sites WHERE project_id = :p"), {"p": c.project.id}
+            ).scalar_one()
+            for c in (kept, gone)
+        ]
+
+    def counts(site: int) -> dict[str, int]:
+        with session_scope() as s:
+            return {
+                table: s.execute(
+                    sa.text(f"SELECT count(*) FROM {table} WHERE site_id = :s"), {"s": site}
+                ).scalar_one()
+                for table in tables
+            }
+
+    before = counts(sites[0])
+    assert all(before.values())
+    assert counts(sites[1]) == before
+    with session_scope() as s:
+        s.delete(s.get(Project, gone.project.id))
+        s.commit()
+    with session_scope() as s:
+        deleted = cleanup_old_data(session=s, batch=50)  # several batches, across the tables
+    assert deleted["gsc_orphan_rows"] == sum(before.values())
+    assert counts(sites[1]) == dict.fromkeys(tables, 0)
+    assert counts(sites[0]) == before
 
 
 def test_no_permission_fails_at_once_naming_the_account_to_add(
