@@ -155,8 +155,10 @@ def _root_path(url: str, tracking_params: tuple[str, ...]) -> str | None:
 
 def _remember(cache: dict[str, str | None], url: str, found: str | None) -> None:
     if len(cache) >= _MAX_REMEMBERED:
-        # The older half goes (insertion order); a site's menu links come back at once.
-        for old in list(islice(cache, _MAX_REMEMBERED // 2)):
+        # The oldest eighth goes (insertion order): the cache stays nearly full (evicting
+        # half cost the crawl-speed site's parse 6% more instructions), and a site's menu
+        # links, if among them, come back at once.
+        for old in list(islice(cache, _MAX_REMEMBERED // 8)):
             del cache[old]
     cache[url] = found
 
