@@ -13,11 +13,18 @@ In one run it measures:
   for the audit's processes (the pool child and its parse worker, by PSS) and for the whole
   worker with its Celery parent (PSS and RSS sums); Scrapy's is its RSS.
 
+CPU seconds are reported beside wall time (a shared machine stretches wall time, far less
+CPU time): the worker's processes (user + system, sampled every 0.2 s per process, so a
+process that ends loses at most its last 0.2 s) and the PostgreSQL backends serving the
+bench database, over each audit.
+
 Rendering is off for these audits (the render stage has its own benchmark, render_speed).
-It uses its own database (seo_platform_bench_audit) and Redis database 5, both recreated.
+It uses its own database (seo_platform_bench_audit, or AUDIT_BENCH_DATABASE) and Redis
+database (5, or AUDIT_BENCH_REDIS_DB), both recreated.
 """
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -28,8 +35,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-BENCH_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/seo_platform_bench_audit"
-BENCH_REDIS_URL = "redis://127.0.0.1:6379/5"
+BENCH_DATABASE = os.environ.get("AUDIT_BENCH_DATABASE", "seo_platform_bench_audit")
+BENCH_DATABASE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
+BENCH_REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('AUDIT_BENCH_REDIS_DB', '5')}"
 CONCURRENCY = 32
 BACKEND_DIR = Path(__file__).resolve().parents[1]
 
@@ -62,8 +70,8 @@ def _prepare_database() -> None:
     from app.core.migrations import upgrade_to_head
 
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS seo_platform_bench_audit WITH (FORCE)")
-        conn.execute("CREATE DATABASE seo_platform_bench_audit")
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
     upgrade_to_head(BENCH_DATABASE_URL)
     redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
 
@@ -128,6 +136,54 @@ def _tree_memory(root: psutil.Process) -> tuple[int, int, int]:
     return rss, pss, audit_pss
 
 
+class CpuMeter:
+    """CPU seconds (user + system) used by the worker's process tree and by the PostgreSQL
+    backends of the bench database since the meter started, per process: a process seen
+    at the start counts from there, one that starts later from zero."""
+
+    def __init__(self, worker: psutil.Process) -> None:
+        self._worker = worker
+        self._start: dict[int, float] = {}
+        self._last: dict[int, tuple[str, float]] = {}
+        for kind, process in self._processes():
+            cpu = self._cpu(process)
+            if cpu is not None:
+                self._start[process.pid] = cpu
+                self._last[process.pid] = (kind, cpu)
+
+    def _processes(self) -> list[tuple[str, psutil.Process]]:
+        found = [("worker", self._worker)]
+        with contextlib.suppress(psutil.Error):
+            found += [("worker", child) for child in self._worker.children(recursive=True)]
+        marker = f" {BENCH_DATABASE} "
+        for process in psutil.process_iter(["name", "cmdline"]):
+            cmdline = " ".join(process.info["cmdline"] or []) + " "
+            if process.info["name"] == "postgres" and marker in cmdline:
+                found.append(("database", process))
+        return found
+
+    @staticmethod
+    def _cpu(process: psutil.Process) -> float | None:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            return None
+        return float(times.user + times.system)
+
+    def sample(self) -> None:
+        for kind, process in self._processes():
+            cpu = self._cpu(process)
+            if cpu is not None:
+                self._last[process.pid] = (kind, cpu)
+
+    def seconds(self, kind: str) -> float:
+        return sum(
+            cpu - self._start.get(pid, 0.0)
+            for pid, (seen, cpu) in self._last.items()
+            if seen == kind
+        )
+
+
 def run_audit(url: str, worker: subprocess.Popen[bytes], pages: int) -> dict[str, Any]:
     from sqlmodel import Session
 
@@ -153,11 +209,13 @@ def run_audit(url: str, worker: subprocess.Popen[bytes], pages: int) -> dict[str
         )
         session.add(project)
         session.commit()
+        watched = psutil.Process(worker.pid)
+        cpu = CpuMeter(watched)
         job, _ = service.start_audit(session=session, project=project, user=user)
 
-    watched = psutil.Process(worker.pid)
     peak_total = peak_single = peak_audit = 0
     while True:
+        cpu.sample()
         total, single, audit_only = _tree_memory(watched)
         peak_total, peak_single = max(peak_total, total), max(peak_single, single)
         peak_audit = max(peak_audit, audit_only)
@@ -167,6 +225,7 @@ def run_audit(url: str, worker: subprocess.Popen[bytes], pages: int) -> dict[str
             if row.status in ("completed", "failed", "cancelled"):
                 break
         time.sleep(0.2)
+    cpu.sample()
     if row.status != "completed":
         sys.exit(f"the audit ended {row.status}: {row.error_message}")
     assert row.started_at is not None
@@ -196,6 +255,8 @@ def run_audit(url: str, worker: subprocess.Popen[bytes], pages: int) -> dict[str
         "peak_rss_mb": peak_total / 1024 / 1024,
         "peak_pss_mb": peak_single / 1024 / 1024,
         "peak_audit_pss_mb": peak_audit / 1024 / 1024,
+        "worker_cpu_seconds": cpu.seconds("worker"),
+        "database_cpu_seconds": cpu.seconds("database"),
         "first_quarter_ms_per_page": first * 1000,
         "last_quarter_ms_per_page": last * 1000,
     }
@@ -207,7 +268,11 @@ def _print_audit(label: str, result: dict[str, Any]) -> None:
         f"{result['seconds']:.1f}s = {result['pages_per_second']:.0f} pages/s; "
         f"worker peak RSS {result['peak_rss_mb']:.0f} MB (PSS "
         f"{result['peak_pss_mb']:.0f} MB, the audit's processes "
-        f"{result['peak_audit_pss_mb']:.0f} MB); ms/page first quarter "
+        f"{result['peak_audit_pss_mb']:.0f} MB); CPU worker "
+        f"{result['worker_cpu_seconds']:.1f}s + database {result['database_cpu_seconds']:.1f}s "
+        f"({1000 * result['worker_cpu_seconds'] / result['pages']:.2f} + "
+        f"{1000 * result['database_cpu_seconds'] / result['pages']:.2f} ms/page); "
+        f"ms/page first quarter "
         f"{result['first_quarter_ms_per_page']:.2f}, last quarter "
         f"{result['last_quarter_ms_per_page']:.2f}",
         flush=True,
@@ -280,6 +345,11 @@ def main() -> None:
         f"{med(audits, 'peak_audit_pss_mb'):.0f} MB  ({args.repeat} runs)"
     )
     print(
+        f"whole audit, 5000 pages, CPU: worker {med(audits, 'worker_cpu_seconds'):.1f}s, "
+        f"PostgreSQL backends {med(audits, 'database_cpu_seconds'):.1f}s, wall "
+        f"{med(audits, 'seconds'):.1f}s"
+    )
+    print(
         f"Scrapy bare crawl, 5000 pages: {scrapy_speed:.0f} pages/s, peak RSS "
         f"{med(scrapy, 'peak_rss_mb'):.0f} MB  ({args.repeat} runs)"
     )
@@ -299,6 +369,11 @@ def main() -> None:
         f"{med(scale, 'pages_per_second'):.0f}"
         f" pages/s; ms/page first quarter {first:.2f}, last quarter {last:.2f} "
         f"(last / first x{last / first:.2f}, target <= ~1)"
+    )
+    print(
+        f"scale, {args.pages} pages, CPU: worker {med(scale, 'worker_cpu_seconds'):.1f}s, "
+        f"PostgreSQL backends {med(scale, 'database_cpu_seconds'):.1f}s, wall "
+        f"{med(scale, 'seconds'):.1f}s"
     )
 
 

@@ -1,6 +1,6 @@
 """Crawl speed: our crawler against Scrapy on the same generated site, in the same run.
 
-    cd backend && uv run python -m bench.crawl_speed [--pages 5000] [--repeat 3]
+    cd backend && uv run python -m bench.crawl_speed [--pages 5000] [--repeat 3] [--only ours]
 
 Generates a site (8 KB pages, 20 internal links each, ~2% of links broken) on disk, serves it
 with its own nginx on a free loopback port, then crawls it with each crawler in its own
@@ -246,6 +246,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--only",
+        choices=["ours", "scrapy"],
+        help="run one crawler (no ratios): a before/after comparison of ours in half the time",
+    )
     parser.add_argument("--run", choices=["ours", "scrapy"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -266,10 +271,11 @@ def main() -> None:
         port = free_port()
         nginx = start_nginx(work / "site", work, port)
         url = f"http://127.0.0.1:{port}/"
-        runs: dict[str, list[dict[str, Any]]] = {"ours": [], "scrapy": []}
+        crawlers = [args.only] if args.only else ["ours", "scrapy"]
+        runs: dict[str, list[dict[str, Any]]] = {which: [] for which in crawlers}
         try:
             for round_number in range(1, args.repeat + 1):
-                for which in ("scrapy", "ours") if round_number % 2 else ("ours", "scrapy"):
+                for which in crawlers if round_number % 2 else crawlers[::-1]:
                     result = measure(which, url)
                     runs[which].append(result)
                     print(
@@ -289,12 +295,15 @@ def main() -> None:
         return statistics.median(float(r[key]) for r in runs[which])
 
     print(f"\nmedians of {args.repeat} runs, concurrency {CONCURRENCY}, {args.pages}-page site:")
-    print(f"{'':8}{'pages/s':>10}{'CPU s':>10}{'peak RSS MB':>14}")
-    for which in ("ours", "scrapy"):
+    print(f"{'':8}{'pages/s':>10}{'CPU s':>10}{'peak RSS MB':>14}{'CPU ms/page':>14}")
+    for which in crawlers:
         print(
             f"{which:8}{median(which, 'pages_per_second'):>10.0f}"
-            f"{median(which, 'cpu_seconds'):>10.1f}{median(which, 'peak_rss_mb'):>14.0f}"
+            f"{median(which, 'cpu_seconds'):>10.1f}{median(which, 'peak_rss_mb'):>14.1f}"
+            f"{1000 * median(which, 'cpu_seconds') / runs[which][0]['pages']:>14.2f}"
         )
+    if args.only:
+        return
     speed = median("ours", "pages_per_second") / median("scrapy", "pages_per_second")
     memory = median("ours", "peak_rss_mb") / median("scrapy", "peak_rss_mb")
     # The same round's runs share the machine's conditions: their ratio is steadier.

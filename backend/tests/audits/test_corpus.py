@@ -4,11 +4,13 @@ PostgreSQL, then the site-wide checks; every issue count must equal the site's t
 
 import asyncio
 import os
+import socket
 import ssl
 import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from app.audits.page import CrawledPage
 from app.audits.scoring import ISSUES_BY_CODE, PAGES_BY_STATUS, RESOURCES_BY_STATUS, count_by
 from app.core.config import settings
 from tests.audits.corpus import cjk, clean, defects, js_only, multilingual
+from tests.audits.corpus.common import Elsewhere, elsewhere_routes
 from tests.builders import create_project, create_user
 from tests.fakes.site_server import SiteServer
 
@@ -52,6 +55,17 @@ def _serve(routes_of: object, *, tls: ssl.SSLContext | None = None) -> SiteServe
     return site.start()
 
 
+@pytest.fixture
+def elsewhere() -> Iterator[tuple[Elsewhere, SiteServer]]:
+    """Another site on loopback for the external links, and an address where nothing
+    listens (a port bound, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        nothing = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with SiteServer(elsewhere_routes()) as other:
+        yield Elsewhere(site=other.url, nothing=nothing), other
+
+
 @dataclass
 class Audited:
     issues: dict[str, int]  # by code
@@ -74,14 +88,14 @@ def audit(
     )  # fmt: skip
     # Parsing in its own process, as in production: parsing in the event loop would delay
     # the loop, and so every response time measured meanwhile.
-    # External links lead off loopback: their checks are the crawler tests' (no network).
+    # External links are checked, as in production; the corpus's lead to loopback only.
     config = replace(
         base,
         allow_private_networks=True,
         parse_workers=1,
         ca_file=ca_file,
         concurrency=8,
-        max_external_links=0,
+        max_external_links=50,
     )
 
     def store_batch(pages: list[CrawledPage]) -> None:
@@ -150,14 +164,20 @@ def tls_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
 
 
 def test_the_best_practice_site_raises_nothing(
-    session: Session, tls_context: ssl.SSLContext, certificate: tuple[Path, Path]
+    session: Session,
+    tls_context: ssl.SSLContext,
+    certificate: tuple[Path, Path],
+    elsewhere: tuple[Elsewhere, SiteServer],
 ) -> None:
-    site = _serve(clean.routes, tls=tls_context)
+    away, other = elsewhere
+    site = _serve(partial(clean.routes, elsewhere=away), tls=tls_context)
     try:
         start = site.url.replace("127.0.0.1", "localhost") + "/"
         found = audit(session, start, ca_file=str(certificate[0]))
     finally:
         site.stop()
+    # Its external links were checked (once for the two links to one page), and are fine.
+    assert other.requested_paths == ["/partner"]
     assert _serious(_untimed(found.issues)) == {}, found
     assert _untimed(found.issues) == clean.EXPECTED
     assert (found.pages, found.resources) == ({"2xx": len(clean.PAGES)}, {"2xx": 1})
@@ -171,13 +191,20 @@ def test_each_site_gives_its_expected_counts(
     corpus: object,
     tls_context: ssl.SSLContext,
     certificate: tuple[Path, Path],
+    elsewhere: tuple[Elsewhere, SiteServer],
 ) -> None:
-    site = _serve(corpus.routes, tls=tls_context)  # type: ignore[attr-defined]
+    away, other = elsewhere
+    routes = corpus.routes  # type: ignore[attr-defined]
+    site = _serve(partial(routes, elsewhere=away) if corpus is defects else routes, tls=tls_context)
     try:
         start = site.url.replace("127.0.0.1", "localhost") + "/"
         found = audit(session, start, ca_file=str(certificate[0]))
     finally:
         site.stop()
+    if corpus is defects:
+        # Each external target checked once, however many pages link to it (HEAD is
+        # refused by the test server, so each is a GET), and redirects not followed.
+        assert sorted(other.requested_paths) == ["/gone", "/moved", "/partner", "/sponsored-gone"]
     expected = corpus.EXPECTED  # type: ignore[attr-defined]
     assert _untimed(found.issues) == _untimed(expected)
     assert found.issues.get(TIMING, 0) >= expected.get(TIMING, 0)

@@ -2,9 +2,11 @@
 
 import asyncio
 import gzip
+import random
 import socket
 import time
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -220,6 +222,87 @@ def test_sitemaps_from_robots_index_and_gzip(site: SiteServer) -> None:
     assert pages[f"{root}/orphan"].depth == 0
     assert pages[f"{root}/from-orphan"].depth == 1
     assert not pages[f"{root}/deeper"].in_sitemap
+
+
+_MB = 1024 * 1024
+_SITEMAP_CAP = 50 * _MB
+
+
+def _padded_sitemap(
+    base: str, *, total: int, made: list[int], random_padding: bool, coding: str | None
+) -> Callable[[], Iterator[bytes]]:
+    """A sitemap of about `total` bytes made as it is sent, 1 MB at a time: `<url>` entries
+    padded to about 1.2 KB, so that 50 MB of it list fewer than 50,000 URLs (only the byte
+    limit is passed). `made` counts the (uncompressed) bytes made so far; `coding` "gzip"
+    compresses it on the way (a .gz file, or a Content-Encoding)."""
+
+    def stream() -> Iterator[bytes]:
+        rng = random.Random(7)
+        deflate = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS) if coding else None
+
+        def out(data: bytes) -> bytes:
+            made[0] += len(data)
+            return deflate.compress(data) if deflate is not None else data
+
+        yield out(b"<?xml version='1.0' encoding='UTF-8'?>"
+                  b"<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>")  # fmt: skip
+        number = 0
+        while made[0] < total:
+            entries = []
+            for _ in range(850):
+                pad = rng.randbytes(575).hex() if random_padding else "x" * 1150
+                entries.append(f"<url><loc>{base}/p{number}</loc><!--{pad}--></url>")
+                number += 1
+            yield out("".join(entries).encode())
+        yield out(b"</urlset>")
+        if deflate is not None:
+            yield deflate.flush()
+
+    return stream
+
+
+@pytest.mark.parametrize(
+    ("served_as", "random_padding", "total"),
+    [
+        # Plain XML that never ends: the download must stop at the cap.
+        ("plain", True, 400 * _MB),
+        # Content-Encoding: gzip; the cap applies to the decoded bytes.
+        ("content-encoding", True, 400 * _MB),
+        # A .gz file of 300 KB that inflates past 50 MB: cut while inflating.
+        ("gz-file", False, 60 * _MB),
+    ],
+)
+def test_a_sitemap_over_50_mb_is_cut_at_the_cap_and_reported(
+    site: SiteServer, served_as: str, random_padding: bool, total: int
+) -> None:
+    made = [0]
+    stream = _padded_sitemap(
+        site.url,
+        total=total,
+        made=made,
+        random_padding=random_padding,
+        coding=None if served_as == "plain" else "gzip",
+    )
+    headers = {"Content-Encoding": "gzip"} if served_as == "content-encoding" else {}
+    kind = "application/gzip" if served_as == "gz-file" else "application/xml"
+    site.add("/big.xml", Route(content_type=kind, headers=headers, stream=stream))
+    site.add("/robots.txt", Route(content_type="text/plain", body=f"Sitemap: {site.url}/big.xml\n"))
+    site.add("/", html_page("home"))
+    site.add("/p0", html_page("first listed"))
+    _, summary = run_crawl(config_for(site, max_pages=3, timeout=60.0))
+    assert f"{site.url}/big.xml" in summary.sitemaps_fetched
+    [stats] = [s for s in summary.sitemap_stats if s["url"] == f"{site.url}/big.xml"]
+    assert stats["truncated"] is True
+    assert stats["too_large"] is True
+    # The size seen is past the cap (the download or the inflating stopped just after it).
+    assert _SITEMAP_CAP < int(stats["bytes"]) < _SITEMAP_CAP + 2 * _MB  # type: ignore[call-overload]
+    # The first 50 MB were read: their URLs are known (fewer than 50,000 in them).
+    assert 40_000 < int(stats["urls"]) < 50_000  # type: ignore[call-overload]
+    assert f"{site.url}/p0" in summary.sitemap_urls
+    if served_as != "gz-file":
+        # Nothing past the cap was asked for: the server stopped making the body soon
+        # after it (what the sockets' buffers held aside), far from its end.
+        assert made[0] < 100 * _MB
 
 
 def test_plain_sitemap_xml_is_probed(site: SiteServer) -> None:

@@ -345,3 +345,28 @@ def test_robots_txt_unreachable_says_why(session: Session) -> None:
         {"id": audit_id},
     ).scalar_one()
     assert details == {"detail": "robots.txt unreachable (HTTP 503)"}
+
+
+def test_a_sitemap_cut_at_the_cap_is_reported_with_the_size_seen(session: Session) -> None:
+    cut = {
+        "url": f"{SITE}/big.xml",
+        "urls": 43_000,
+        "bytes": 52_500_000,
+        "truncated": True,
+        "too_large": True,
+    }
+    fine = {"url": f"{SITE}/sitemap.xml", "urls": 3, "bytes": 400, "truncated": False,
+            "too_large": False}  # fmt: skip
+    stats = {"crawl": {**GOOD_STATS["crawl"], "sitemap_stats": [cut, fine]}}
+    audit_id = _store_site(session, good_site(), stats)
+    run_site_checks(session=session, audit_id=audit_id)
+    rows = session.execute(
+        sa.text(
+            "SELECT url, details FROM audit_issues"
+            " WHERE audit_id = :id AND code = 'sitemap_too_large'"
+        ),
+        {"id": audit_id},
+    ).all()
+    assert [(row[0], row[1]) for row in rows] == [
+        (f"{SITE}/big.xml", {"urls": 43_000, "bytes": 52_500_000, "truncated": True})
+    ]

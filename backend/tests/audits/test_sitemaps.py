@@ -1,7 +1,7 @@
 import asyncio
 import gzip
 
-from app.audits.crawl.sitemaps import discover_sitemaps, parse_sitemap
+from app.audits.crawl.sitemaps import SitemapBody, discover_sitemaps, parse_sitemap
 
 NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
 
@@ -52,9 +52,9 @@ def test_discovery_follows_indexes_within_bounds() -> None:
     }
     fetched: list[str] = []
 
-    async def fetch(url: str) -> tuple[int, bytes] | None:
+    async def fetch(url: str) -> SitemapBody | None:
         fetched.append(url)
-        return (200, documents[url]) if url in documents else (404, b"")
+        return SitemapBody(200, documents[url]) if url in documents else SitemapBody(404, b"")
 
     def accept(url: str) -> str | None:
         return url if url.startswith("https://e.com/") else None
@@ -80,3 +80,37 @@ def test_discovery_follows_indexes_within_bounds() -> None:
         discover_sitemaps(["https://e.com/index.xml"], fetch, accept_url=accept, max_sitemaps=2)
     )
     assert len(few.fetched) == 2
+
+
+def test_a_gzip_file_cut_short_gives_what_it_inflates_to() -> None:
+    whole = gzip.compress(urlset(*(f"https://e.com/{i}" for i in range(2000))))
+    document = parse_sitemap(whole[: len(whole) // 2])
+    assert 100 < len(document.locations) < 2000
+    assert document.locations[0] == "https://e.com/0"
+    # Two gzip members are one document, as gzip reads them.
+    xml = urlset("https://e.com/a", "https://e.com/b")
+    assert parse_sitemap(gzip.compress(xml[:40]) + gzip.compress(xml[40:])).locations == [
+        "https://e.com/a",
+        "https://e.com/b",
+    ]
+
+
+def test_a_sitemap_cut_at_the_download_is_reported_with_the_size_seen() -> None:
+    documents = {
+        "https://e.com/big.xml": SitemapBody(
+            200, urlset("https://e.com/a")[:-20], truncated=True, bytes_seen=60_000_000
+        ),
+        "https://e.com/small.xml": SitemapBody(200, urlset("https://e.com/b")),
+        "https://e.com/inflates.xml.gz": SitemapBody(200, gzip.compress(urlset("https://e.com/c"))),
+    }
+
+    async def fetch(url: str) -> SitemapBody | None:
+        return documents[url]
+
+    found = asyncio.run(discover_sitemaps(list(documents), fetch, accept_url=lambda url: url))
+    assert found.urls == {"https://e.com/a", "https://e.com/b", "https://e.com/c"}
+    assert [(s["bytes"], s["truncated"], s["too_large"]) for s in found.stats] == [
+        (60_000_000, True, True),
+        (len(urlset("https://e.com/b")), False, False),
+        (len(urlset("https://e.com/c")), False, False),
+    ]

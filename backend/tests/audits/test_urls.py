@@ -64,7 +64,21 @@ def test_scope_is_the_host_with_optional_subdomains() -> None:
 
 @pytest.mark.parametrize(
     "href",
-    ["/a/../b/./c?utm_source=x&k=1#frag", "/p;params?q", "/", "/%7euser/%41", "/sp ace"],
+    [
+        "/a/../b/./c?utm_source=x&k=1#frag",
+        "/p;params?q",
+        "/",
+        "/%7euser/%41",
+        "/sp ace",
+        "/a/..//b",
+        "/x/..",
+        "/..",
+        "/t\tab",
+        "/ü?é=1",
+        "/a?utm_source=only",
+        "/bad%zz",
+        "/q?",
+    ],
 )
 def test_root_paths_resolve_the_same_against_any_base_of_a_host(href: str) -> None:
     """Root paths are remembered per scheme and host: whatever the rest of the base, the
@@ -81,3 +95,18 @@ def test_root_paths_resolve_the_same_against_any_base_of_a_host(href: str) -> No
         assert normalize_url(href, base=base) == expected
     results = {normalize_url(href, base=base) for base in bases}
     assert len(results) == 3  # https://example.com, http://example.com, https://other.test
+
+
+def test_remembered_answers_are_bounded_and_stay_right() -> None:
+    from app.audits.crawl import urls
+
+    base = "https://example.com/dir/page"
+    for i in range(3 * urls._MAX_REMEMBERED):
+        assert normalize_url(f"/p/{i}.html", base=base) == f"https://example.com/p/{i}.html"
+        assert normalize_url(f"https://Example.com/q/{i}") == f"https://example.com/q/{i}"
+    for caches in (urls._ROOT_PATHS, urls._ABSOLUTE):
+        assert all(len(cache) <= urls._MAX_REMEMBERED for cache in caches.values())
+    # Evicted and remembered answers alike.
+    assert normalize_url("/p/0.html", base="http://other.test/") == "http://other.test/p/0.html"
+    last = 3 * urls._MAX_REMEMBERED - 1
+    assert normalize_url(f"/p/{last}.html", base=base) == f"https://example.com/p/{last}.html"

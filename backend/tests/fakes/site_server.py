@@ -1,7 +1,8 @@
 """A website on loopback for crawler, renderer and check tests.
 
-`SiteServer` serves a dict of path -> `Route` (status, headers, body, optional delay) from a
-thread, over HTTP/1.1 with keep-alive, on a free port, and logs every request it gets:
+`SiteServer` serves a dict of path -> `Route` (status, headers, body or a body made as it is
+sent, optional delay) from a thread, over HTTP/1.1 with keep-alive, on a free port, and logs
+every request it gets:
 
     with SiteServer({"/": html_page("<a href='/a'>a</a>")}) as site:
         site.add("/a", Route(status=404))
@@ -13,7 +14,7 @@ import gzip
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -31,6 +32,10 @@ class Route:
     chunks: int = 1
     # False: no Content-Length, the body ends when the connection closes.
     send_length: bool = True
+    # A body made as it is sent, piece by piece (instead of `body`): sent without a
+    # Content-Length (unless `headers` gives one), ending when the connection closes; the
+    # server stops making it once the client hangs up.
+    stream: Callable[[], Iterator[bytes]] | None = None
 
     def payload(self) -> bytes:
         return self.body.encode() if isinstance(self.body, str) else self.body
@@ -136,6 +141,9 @@ class SiteServer:
                 try:
                     self.send_response(route.status)
                     self.send_header("Content-Type", route.content_type)
+                    if route.stream is not None:
+                        self._send_stream(route, route.stream)
+                        return
                     if route.send_length:
                         self.send_header("Content-Length", str(len(payload)))
                     else:
@@ -147,6 +155,15 @@ class SiteServer:
                     self._write_body(route, payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
+
+            def _send_stream(self, route: Route, stream: Callable[[], Iterator[bytes]]) -> None:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                for piece in stream():
+                    self.wfile.write(piece)
 
             def _write_body(self, route: Route, payload: bytes) -> None:
                 if route.chunks <= 1:

@@ -892,7 +892,8 @@ _CHECKS += [
           "List every indexable page in the sitemap.", "site"),
     Check("sitemap_too_large", ERROR, "sitemaps", "Sitemap over the protocol limits",
           "A sitemap has more than 50,000 URLs or is larger than 50 MB uncompressed; search "
-          "engines reject it.", "Split it into several sitemaps under a sitemap index.", "site"),
+          "engines reject it. The audit reads such a file up to 50 MB and uses the URLs found "
+          "there.", "Split it into several sitemaps under a sitemap index.", "site"),
     Check("sitemap_multiple", NOTICE, "sitemaps", "URL in several sitemaps",
           "The URL is listed in more than one sitemap.",
           "List each URL in one sitemap.", "page"),

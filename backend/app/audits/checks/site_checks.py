@@ -288,7 +288,9 @@ SITE_CHECKS: dict[str, str | SiteFinder] = {
           AND jsonb_array_length(coalesce({_CRAWL}->'sitemaps_fetched', '[]')) > 0
     """,
     "sitemap_too_large": f"""
-        SELECT s->>'url' AS url, jsonb_build_object('urls', s->'urls', 'bytes', s->'bytes')
+        SELECT s->>'url' AS url,
+               jsonb_build_object('urls', s->'urls', 'bytes', s->'bytes',
+                                  'truncated', coalesce(s->'truncated', 'false'::jsonb))
                    AS details
         FROM jsonb_array_elements(coalesce({_CRAWL}->'sitemap_stats', '[]')) s
         WHERE (s->>'too_large')::boolean

@@ -26,7 +26,7 @@ from app.audits.crawl.directives import evaluate
 from app.audits.crawl.http_pool import CrawlTransport
 from app.audits.crawl.parse_pool import ParsePool, ParseSettings
 from app.audits.crawl.robots import MAX_ROBOTS_BYTES, RobotsRules, robots_for_status
-from app.audits.crawl.sitemaps import MAX_SITEMAP_BYTES, discover_sitemaps
+from app.audits.crawl.sitemaps import MAX_SITEMAP_BYTES, SitemapBody, discover_sitemaps
 from app.audits.crawl.urls import DEFAULT_TRACKING_PARAMS, SiteScope, host_of, normalize_url
 from app.audits.page import CrawledPage, FetchError, Hreflang, RedirectHop
 from app.core.net_guard import AddressPolicy, AddressRefusedError
@@ -175,12 +175,24 @@ class _Response:
     charset: str | None = None
     size_bytes: int = 0
     body: bytes | None = None  # only for HTML
+    # A document read with keep_prefix passed its cap: `body` is its first bytes only.
+    truncated: bool = False
     elapsed_ms: float = 0.0  # to the first byte of the answer (its headers)
     download_ms: float | None = None  # then the body
     x_robots_tag: list[str] = field(default_factory=list)
     canonical_header: str | None = None
     hreflang: list[Hreflang] = field(default_factory=list)  # from Link headers
     missing_security_headers: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Document:
+    """A document's answer after its redirects."""
+
+    status: int
+    body: bytes
+    truncated: bool
+    size_bytes: int
 
 
 class _HostGate:
@@ -562,10 +574,16 @@ class _Crawl:
         return gate
 
     async def _request(
-        self, url: str, *, max_bytes: int | None = None, method: str = "GET"
+        self,
+        url: str,
+        *,
+        max_bytes: int | None = None,
+        method: str = "GET",
+        keep_prefix: bool = False,
     ) -> _Response:
         """GET `url` (no redirects followed), its body read only when it is HTML or asked
-        for with `max_bytes`, and cut off past the size cap."""
+        for with `max_bytes`, and cut off past the size cap: refused (an error, no body), or
+        with `keep_prefix` kept up to the cap and marked truncated."""
         assert self.transport is not None
         result = _Response(url=url)
         limit = max_bytes or self.config.max_body_bytes
@@ -597,12 +615,12 @@ class _Crawl:
                         declared = _declared_length(response)
                         if declared is not None:
                             result.size_bytes = min(declared, MAX_RECORDED_SIZE)
-                            if wants_body and declared > limit:
+                            if wants_body and declared > limit and not keep_prefix:
                                 result.error = FetchError.TOO_LARGE
                                 result.error_detail = f"Content-Length {declared} > {limit} bytes"
                                 wants_body = False
                         if wants_body:
-                            await self._read_body(result, response, limit)
+                            await self._read_body(result, response, limit, keep_prefix)
                     finally:
                         await response.aclose()
             except TimeoutError:
@@ -657,15 +675,25 @@ class _Crawl:
         )
 
     @staticmethod
-    async def _read_body(result: _Response, response: httpx.Response, limit: int) -> None:
+    async def _read_body(
+        result: _Response, response: httpx.Response, limit: int, keep_prefix: bool = False
+    ) -> None:
         """The decoded body, refused once more than `limit` bytes of it would be decoded:
-        raw bytes are inflated here by a bounded decoder, never by httpx's unbounded ones."""
+        raw bytes are inflated here by a bounded decoder, never by httpx's unbounded ones.
+        With `keep_prefix`, the bytes decoded before the cap are kept (no more are read) and
+        `size_bytes` says how large it was seen to be (decoded so far, or declared)."""
         decoder = BoundedDecoder(response.headers.get_list("content-encoding", True), limit)
         chunks: list[bytes] = []
         try:
             async for raw in response.aiter_raw():
                 chunks.append(decoder.feed(raw))
         except BodyTooLargeError:
+            if keep_prefix:
+                result.truncated = True
+                # A declared Content-Length says more than what was read, when it is larger.
+                result.size_bytes = min(max(result.size_bytes, decoder.size), MAX_RECORDED_SIZE)
+                result.body = b"".join(chunks)[:limit]
+                return
             result.error = FetchError.TOO_LARGE
             result.error_detail = f"body larger than {limit} bytes (decoded)"
             result.size_bytes = min(decoder.size, MAX_RECORDED_SIZE)
@@ -673,11 +701,14 @@ class _Crawl:
         result.size_bytes = decoder.size
         result.body = b"".join(chunks)
 
-    async def _get_document(self, url: str, max_bytes: int) -> tuple[int, bytes] | FetchError:
-        """A small document (robots.txt, sitemap), following a few redirects."""
+    async def _get_document(
+        self, url: str, max_bytes: int, *, keep_prefix: bool = False
+    ) -> "_Document | FetchError":
+        """A small document (robots.txt, sitemap), following a few redirects; with
+        `keep_prefix`, one larger than `max_bytes` is cut there and marked truncated."""
         current = url
         for _ in range(5):
-            response = await self._request(current, max_bytes=max_bytes)
+            response = await self._request(current, max_bytes=max_bytes, keep_prefix=keep_prefix)
             if response.status in _REDIRECT_STATUSES and response.location:
                 target = normalize_url(response.location, base=current, tracking_params=())
                 if target is None:
@@ -686,7 +717,12 @@ class _Crawl:
                 continue
             if response.status is None:
                 return response.error or FetchError.CONNECTION
-            return response.status, response.body or b""
+            return _Document(
+                status=response.status,
+                body=response.body or b"",
+                truncated=response.truncated,
+                size_bytes=response.size_bytes,
+            )
         return FetchError.TOO_MANY_REDIRECTS
 
     # -- robots.txt and sitemaps -----------------------------------------------------------
@@ -713,7 +749,7 @@ class _Crawl:
                     if host == host_of(self.start_url):
                         self.robots_error = document
                 else:
-                    status, body = document
+                    status, body = document.status, document.body
                 rules = robots_for_status(status, body, user_agent=self.config.user_agent)
                 self.robots[host] = rules
                 self.gates.pop(host, None)  # rebuilt with the Crawl-delay now known
@@ -724,9 +760,18 @@ class _Crawl:
         root = self.start_url.split("/", 3)
         candidates = [*rules.sitemaps, f"{root[0]}//{root[2]}/sitemap.xml"]
 
-        async def fetch(url: str) -> tuple[int, bytes] | None:
-            document = await self._get_document(url, MAX_SITEMAP_BYTES)
-            return None if isinstance(document, FetchError) else document
+        async def fetch(url: str) -> SitemapBody | None:
+            # Read up to the protocol's cap and no further: a larger sitemap is reported
+            # (and its first 50 MB used), never downloaded whole nor dropped unsaid.
+            document = await self._get_document(url, MAX_SITEMAP_BYTES, keep_prefix=True)
+            if isinstance(document, FetchError):
+                return None
+            return SitemapBody(
+                status=document.status,
+                body=document.body,
+                truncated=document.truncated,
+                bytes_seen=document.size_bytes,
+            )
 
         def accept(location: str) -> str | None:
             url = normalize_url(location, tracking_params=self.config.tracking_params)

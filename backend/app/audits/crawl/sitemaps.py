@@ -1,7 +1,5 @@
 """Sitemaps and sitemap indexes (plain or gzipped XML), bounded in count, URLs and bytes."""
 
-import gzip
-import io
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -14,8 +12,20 @@ MAX_SITEMAPS = 50
 MAX_SITEMAP_URLS = 50_000
 MAX_ALTERNATES = 100  # hreflang alternates kept per URL
 
-# (status, body) of a GET, or None when it failed; the crawler's guarded client.
-SitemapFetch = Callable[[str], Awaitable[tuple[int, bytes] | None]]
+
+@dataclass(frozen=True, slots=True)
+class SitemapBody:
+    """A sitemap's answer. A download that passed the byte cap stops there: `body` holds
+    its first bytes, `bytes_seen` how large it was seen to be."""
+
+    status: int
+    body: bytes
+    truncated: bool = False
+    bytes_seen: int = 0
+
+
+# The answer to a GET, or None when it failed; the crawler's guarded client.
+SitemapFetch = Callable[[str], Awaitable[SitemapBody | None]]
 
 
 @dataclass(slots=True)
@@ -41,14 +51,26 @@ class SitemapDiscovery:
 
 def _decompress(body: bytes, max_bytes: int) -> bytes:
     """At most max_bytes + 1 bytes (one more says it was larger), so a gzip bomb is cut
-    off, not inflated."""
+    off, not inflated. A gzip stream cut short (its download stopped at the cap) gives what
+    it inflates to so far; a corrupt one gives what came before the damage."""
     if not body.startswith(b"\x1f\x8b"):
         return body[: max_bytes + 1]
-    with gzip.GzipFile(fileobj=io.BytesIO(body)) as stream:
+    out: list[bytes] = []
+    room = max_bytes + 1
+    rest = body
+    # One gzip member after another (a file may hold several), each bounded by what is left.
+    while rest.startswith(b"\x1f\x8b") and room > 0:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
-            return stream.read(max_bytes + 1)
-        except (OSError, EOFError, zlib.error):
-            return b""
+            piece = inflater.decompress(rest, room)
+        except zlib.error:
+            break
+        out.append(piece)
+        room -= len(piece)
+        if not inflater.eof:
+            break
+        rest = inflater.unused_data
+    return b"".join(out)
 
 
 _PARSER = etree.XMLParser(
@@ -60,7 +82,8 @@ def parse_sitemap(body: bytes, *, max_bytes: int = MAX_SITEMAP_BYTES) -> Sitemap
     """`<urlset>` or `<sitemapindex>`: the `<loc>` values and hreflang alternates,
     namespaces ignored."""
     xml = _decompress(body, max_bytes)
-    size, too_large = min(len(xml), max_bytes), len(xml) > max_bytes
+    # Past the cap, the size is max_bytes + 1: "more than the cap".
+    size, too_large = len(xml), len(xml) > max_bytes
     xml = xml[:max_bytes].lstrip()
     if not xml:
         return SitemapDocument(is_index=False, locations=[], size_bytes=size, too_large=too_large)
@@ -119,16 +142,19 @@ async def discover_sitemaps(
     while queue and len(found.fetched) < max_sitemaps and len(found.urls) < max_urls:
         sitemap_url = queue.pop(0)
         response = await fetch(sitemap_url)
-        if response is None or response[0] != 200:
+        if response is None or response.status != 200:
             continue
         found.fetched.append(sitemap_url)
-        document = parse_sitemap(response[1])
+        document = parse_sitemap(response.body)
+        # Cut at the download (the body passed the cap) or while inflating a .gz file.
+        truncated = response.truncated or document.too_large
         found.stats.append(
             {
                 "url": sitemap_url,
                 "urls": len(document.locations),
-                "bytes": document.size_bytes,
-                "too_large": document.too_large or len(document.locations) > MAX_SITEMAP_URLS,
+                "bytes": response.bytes_seen if response.truncated else document.size_bytes,
+                "truncated": truncated,
+                "too_large": truncated or len(document.locations) > MAX_SITEMAP_URLS,
             }
         )
         listed: set[str] = set()

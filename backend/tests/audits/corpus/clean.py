@@ -2,7 +2,15 @@
 titles and descriptions, one h1, main content of a few hundred words, self canonicals,
 structured data, sized images with alt text. A correct audit finds nothing here."""
 
-from tests.audits.corpus.common import HSTS, SECURITY_HEADERS, Page, image, robots, sitemap
+from tests.audits.corpus.common import (
+    HSTS,
+    SECURITY_HEADERS,
+    Elsewhere,
+    Page,
+    image,
+    robots,
+    sitemap,
+)
 from tests.fakes.site_server import Route
 
 NAV = [
@@ -30,12 +38,18 @@ PAGES = [
 IMAGE = "<img src='/img/tent.png' alt='A green tent pitched on a hill' width='600' height='400'>"
 
 
-def routes(base: str) -> dict[str, Route]:
+def routes(base: str, elsewhere: Elsewhere) -> dict[str, Route]:
     headers = {**SECURITY_HEADERS, **HSTS}
+    # Links to another site that answers, one of them sponsored and opening a tab safely.
+    further = (
+        f"<p><a href='{elsewhere.site}/partner'>The mountain guides we work with</a> and "
+        f"<a href='{elsewhere.site}/partner' rel='sponsored noopener' target='_blank'>"
+        "their winter courses</a>.</p>"
+    )
     found = {
-        page.path: Page(**{**page.__dict__, "nav": NAV, "body": IMAGE}).route(
-            base, extra_headers=headers
-        )
+        page.path: Page(
+            **{**page.__dict__, "nav": NAV, "body": IMAGE + (further if page.path == "/" else "")}
+        ).route(base, extra_headers=headers)
         for page in PAGES
     }
     found["/robots.txt"] = robots(base)

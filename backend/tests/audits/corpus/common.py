@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.site_server import Route
+from tests.fakes.site_server import Route, redirect
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -104,3 +104,22 @@ def robots(base: str, extra: str = "") -> Route:
 
 def image() -> Route:
     return Route(body=PNG, content_type="image/png", headers=dict(SECURITY_HEADERS))
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """Other sites for the corpus's external links, on loopback: `site` serves
+    `elsewhere_routes()`, nothing listens at `nothing`."""
+
+    site: str  # http://127.0.0.1:PORT
+    nothing: str
+
+
+def elsewhere_routes() -> dict[str, Route]:
+    """Another site's pages: one that answers, one gone, one moved, one sponsored and gone."""
+    return {
+        "/partner": Route(body="<html><head><title>Partner</title></head><body>Hi</body></html>"),
+        "/gone": Route(status=404, body="<html><body>Not found</body></html>"),
+        "/moved": redirect("/partner"),
+        "/sponsored-gone": Route(status=410, body="<html><body>Gone</body></html>"),
+    }

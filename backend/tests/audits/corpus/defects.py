@@ -3,7 +3,15 @@
 each page shows its own defect and nothing else), linked from the home page, its indexable
 pages listed in the sitemap."""
 
-from tests.audits.corpus.common import HSTS, PNG, SECURITY_HEADERS, Page, image, sitemap
+from tests.audits.corpus.common import (
+    HSTS,
+    PNG,
+    SECURITY_HEADERS,
+    Elsewhere,
+    Page,
+    image,
+    sitemap,
+)
 from tests.fakes.site_server import Route, redirect
 
 HOME_NAV = [("/", "Home")]
@@ -22,7 +30,8 @@ def _page(path: str, topic: str, **changes: object) -> Page:
     return Page(**fields)  # type: ignore[arg-type]
 
 
-def _pages(base: str) -> list[Page]:
+def _pages(base: str, elsewhere: Elsewhere) -> list[Page]:
+    away = elsewhere.site
     broken_json = '<script type=\'application/ld+json\'>{"@type": "Thing",\n "name": }</script>'
     many = "".join(f"<a href='/'>Link number {i} back home</a>" for i in range(301))
     return [
@@ -87,7 +96,16 @@ def _pages(base: str) -> list[Page]:
         _page("/heavy-image", "Heavy image",
               body="<img src='/img/big.png' alt='Big' width='10' height='10'>"),
         _page("/blank-link", "Link opening a tab without noopener",
-              body="<a href='https://other.example.org/' target='_blank'>Our partner's shop</a>"),
+              body=f"<a href='{away}/partner' target='_blank'>Our partner's shop</a>"),
+        _page("/external-broken", "Broken external link",
+              body=f"<a href='{away}/gone'>A guide on another site</a>"),
+        _page("/external-unreachable", "External link to a site that does not answer",
+              body=f"<a href='{elsewhere.nothing}/'>A site that has closed</a>"),
+        # Sponsored and user-generated links are followed by visitors all the same.
+        _page("/external-sponsored", "Broken sponsored external link",
+              body=f"<a href='{away}/sponsored-gone' rel='sponsored ugc nofollow'>Our sponsor's offer</a>"),
+        _page("/external-redirect", "External link to a redirect",
+              body=f"<a href='{away}/moved'>Our partner's old address</a>"),
         _page("/generic-anchor", "Generic anchor text", body="<a href='/'>Click here</a>"),
         _page("/empty-anchor", "Empty anchor text", body="<a href='/'></a>"),
         _page("/duplicate-ids", "Duplicate ids", body="<div id='box'></div><div id='box'></div>"),
@@ -138,9 +156,9 @@ _REDIRECTS = {
 _UNLINKED = {"/orphan", "/deep-2", "/deep-3", "/deep-4", "/deep-5", "/canon-chain-b"}
 
 
-def routes(base: str) -> dict[str, Route]:
+def routes(base: str, elsewhere: Elsewhere) -> dict[str, Route]:
     headers = {**SECURITY_HEADERS, **HSTS}
-    pages = _pages(base)
+    pages = _pages(base, elsewhere)
     targets = [p.path for p in pages if p.path not in _UNLINKED and p.path != "/only-nofollow"]
     home_body = (
         "".join(f"<a href='{path}'>Defect page {path[1:]}</a> " for path in targets)
@@ -149,6 +167,8 @@ def routes(base: str) -> dict[str, Route]:
         + "<a href='/server-error'>A page that fails</a> "
         + "<a href='/private/area'>The private area</a> "
         + "<a href='/only-nofollow' rel='nofollow'>Reached only through nofollow</a> "
+        # A healthy external link (also on /blank-link: its target is checked once).
+        + f"<a href='{elsewhere.site}/partner'>Our partner's shop</a> "
     )
     home = Page("/", "The defect corpus: one defect per page, for audits",
                 "A home page linking to every page of the defect corpus, each showing one "
@@ -187,7 +207,7 @@ def routes(base: str) -> dict[str, Route]:
     return found
 
 
-PAGES_BY_STATUS = {"2xx": 70, "3xx": 7, "4xx": 3, "5xx": 1, "blocked": 1}
+PAGES_BY_STATUS = {"2xx": 74, "3xx": 7, "4xx": 3, "5xx": 1, "blocked": 1}
 # Every count, checked by hand: one defect per page unless noted.
 EXPECTED: dict[str, int] = {
     "anchor_text_empty": 1,
@@ -208,6 +228,9 @@ EXPECTED: dict[str, int] = {
     "deep_page": 1,
     "duplicate_content": 2,  # /dup-1, /dup-2
     "duplicate_ids": 1,
+    # /external-broken (404), /external-unreachable (no answer), /external-sponsored (410)
+    "external_link_broken": 3,
+    "external_link_redirect": 1,
     "frame_protection_missing": 1,
     "h1_missing": 1,
     "h1_multiple": 1,
