@@ -15,13 +15,14 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 
 from app.links import store
-from app.links.copyrows import CopyBatch, CopyBatchReader
+from app.links.copyrows import CopyBatchReader
 from app.links.encoding import FileEncoding, open_text
 from app.links.formats import ColumnPlan, FormatKind, LinkField
 from app.links.models import KEPT_REJECTIONS
@@ -152,13 +153,13 @@ def _link_writer(connection: psycopg.Connection[Any], target: "ImportTarget") ->
     connection.commit()
 
     def write(
-        connection: psycopg.Connection[Any], batch: CopyBatch, _first: bool
+        connection: psycopg.Connection[Any], batch: _LinkBatch, _first: bool
     ) -> tuple[int, int]:
         nonlocal direct
-        payload = store.copy_payload(connection, batch.lines)
+        payload = store.copy_payload(batch.rows)
         if direct:
             try:
-                written = store.insert_new_links(connection, payload, len(batch.lines))
+                written = store.insert_new_links(connection, payload, len(batch.rows))
             except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
                 # A link already there (or a concurrent import copying the same links):
                 # nothing of the batch stays, and the upsert waits for the other import.
@@ -211,6 +212,7 @@ def ingest(
     gc.disable()
     try:
         store.prepare(connection)
+        created = store.database_now(connection)
         connection.commit()
         writer = _BatchWriter(
             connection,
@@ -218,17 +220,17 @@ def ingest(
             if summary
             else _link_writer(connection, target),
         )
-        take = (
-            _summary_taker(plan, tally, writer.submit)
+        taker: _Taker = (
+            _SummaryTaker(plan, tally, writer.submit)
             if summary
-            else _link_taker(plan, target, tally, writer.submit)
+            else _LinkTaker(plan, target, tally, writer.submit, created, batch_rows)
         )
         binary, text = open_text(source.path, source.encoding)
         try:
             with binary, text:
                 _read_rows(
                     csv.reader(text, delimiter=source.delimiter),
-                    take=take,
+                    taker=taker,
                     tally=tally,
                     plan=plan,
                     report=lambda: progress(binary.tell(), total),
@@ -245,65 +247,110 @@ def ingest(
     return tally
 
 
-# Takes a batch of rows (the csv module's fields) and their line numbers.
-Take = Callable[[list[list[str]], list[int]], None]
+# Rows are read in small batches (their cells still in the processor's caches when each
+# column is read: measured, a third less time per row than batches of 10,000), written in
+# batches of `batch_rows`.
+READ_ROWS = 500
 
 
-def _link_taker(
-    plan: ColumnPlan, target: ImportTarget, tally: ImportTally, submit: Callable[[Any], None]
-) -> Take:
-    reader = CopyBatchReader(
-        LinkRowReader(
-            plan,
-            SiteScope(target.site_url, include_subdomains=target.include_subdomains),
-            site_url=target.site_url,
-        ),
-        project_text=str(target.project_id),
-    )
+class _Taker(Protocol):
+    def take(self, rows: list[list[str]], lines: list[int]) -> None:
+        """A batch of rows (the csv module's fields) and their line numbers."""
 
-    def take(rows: list[list[str]], lines: list[int]) -> None:
-        batch = reader.read(rows)
-        for i, reason in batch.rejected:
-            tally.reject(lines[i], reason, rows[i], plan)
-        if batch.lines:
-            submit(batch)
-
-    return take
+    def finish(self) -> None:
+        """After the last rows."""
 
 
-def _summary_taker(plan: ColumnPlan, tally: ImportTally, submit: Callable[[Any], None]) -> Take:
-    read = SummaryRowReader(plan).read
+@dataclass(slots=True)
+class _LinkBatch:
+    """A batch for the writer: COPY rows, each link once."""
 
-    def take(rows: list[list[str]], lines: list[int]) -> None:
-        staged: list[StagedSummary] = []
+    rows: list[bytes] = field(default_factory=list)
+    keys: set[bytes] = field(default_factory=set)
+
+
+class _LinkTaker:
+    def __init__(
+        self,
+        plan: ColumnPlan,
+        target: ImportTarget,
+        tally: ImportTally,
+        submit: Callable[[Any], None],
+        created: datetime,
+        batch_rows: int,
+    ) -> None:
+        self.reader = CopyBatchReader(
+            LinkRowReader(
+                plan,
+                SiteScope(target.site_url, include_subdomains=target.include_subdomains),
+                site_url=target.site_url,
+            ),
+            project_id=target.project_id.bytes,
+            created=created,
+        )
+        self.plan = plan
+        self.tally = tally
+        self.submit = submit
+        self.batch_rows = batch_rows
+        self.batch = _LinkBatch()
+
+    def take(self, rows: list[list[str]], lines: list[int]) -> None:
+        read = self.reader.read(rows)
+        for i, reason in read.rejected:
+            self.tally.reject(lines[i], reason, rows[i], self.plan)
+        if not self.batch.keys.isdisjoint(read.keys):
+            self.finish()  # a link met again goes in the next batch (which merges it)
+        self.batch.rows += read.rows
+        self.batch.keys.update(read.keys)
+        if len(self.batch.rows) >= self.batch_rows:
+            self.finish()
+
+    def finish(self) -> None:
+        if self.batch.rows:
+            self.submit(self.batch)
+            self.batch = _LinkBatch()
+
+
+class _SummaryTaker:
+    def __init__(self, plan: ColumnPlan, tally: ImportTally, submit: Callable[[Any], None]) -> None:
+        self.read = SummaryRowReader(plan).read
+        self.plan = plan
+        self.tally = tally
+        self.submit = submit
+        self.batch: list[StagedSummary] = []
+
+    def take(self, rows: list[list[str]], lines: list[int]) -> None:
         for fields, line in zip(rows, lines, strict=True):
             try:
-                staged.append(read(fields))
+                self.batch.append(self.read(fields))
             except RejectedRow as exc:
-                tally.reject(line, str(exc), fields, plan)
-        if staged:
-            submit(staged)
+                self.tally.reject(line, str(exc), fields, self.plan)
 
-    return take
+    def finish(self) -> None:
+        if self.batch:
+            self.submit(self.batch)
+            self.batch = []
 
 
 def _read_rows(
     reader: Any,
     *,
-    take: Take,
+    taker: _Taker,
     tally: ImportTally,
     plan: ColumnPlan,
     report: Callable[[], None],
     batch_rows: int,
 ) -> None:
-    """The hot loop: rows gathered in batches for `take`. Line numbers are the file's lines
-    (the header is line 1); a row whose quoted field spans lines has the number of its
-    first line."""
+    """The hot loop: rows gathered in small batches for the taker, progress reported every
+    `batch_rows` rows. Line numbers are the file's lines (the header is line 1); a row whose
+    quoted field spans lines has the number of its first line."""
     next(reader, None)  # the header, recognised before the job started
+    size = min(READ_ROWS, batch_rows)
     batch: list[list[str]] = []
     lines: list[int] = []
     last_line = reader.line_num
     rows = 0
+    reported = 0
     while True:
         try:
             for fields in reader:
@@ -313,18 +360,20 @@ def _read_rows(
                     continue  # a blank line
                 batch.append(fields)
                 lines.append(line)
-                if len(batch) >= batch_rows:
+                if len(batch) >= size:
                     rows += len(batch)
-                    take(batch, lines)
+                    taker.take(batch, lines)
                     batch, lines = [], []
-                    report()
+                    if rows - reported >= batch_rows:
+                        reported = rows
+                        report()
             break
         except csv.Error as exc:
             # A row the csv module cannot read (a field over the size limit): rejected after
             # the rows before it, and reading goes on from the next line.
             if batch:
                 rows += len(batch)
-                take(batch, lines)
+                taker.take(batch, lines)
                 batch, lines = [], []
             rows += 1
             line = last_line + 1
@@ -332,5 +381,6 @@ def _read_rows(
             tally.reject(line, f"unreadable row: {exc}", [], plan)
     if batch:
         rows += len(batch)
-        take(batch, lines)
+        taker.take(batch, lines)
+    taker.finish()
     tally.rows = rows
