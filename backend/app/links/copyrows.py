@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime
 from functools import partial
 from hashlib import md5
 from itertools import repeat
-from operator import methodcaller
+from operator import add, methodcaller
 from typing import Any, Final
 
 from app.links.formats import LinkField
@@ -69,7 +69,6 @@ _NULLABLE_LENGTHS: Final = [NULL, *_LENGTHS[1:]]
 # the whole URL's length when there is none (-1 & _WHOLE is past any URL's end).
 _WHOLE: Final = (1 << 62) - 1
 _digest = methodcaller("digest")
-_key_text = "{}\n{}".format
 
 
 def _fast_md5() -> Callable[[bytes], Any]:
@@ -201,8 +200,10 @@ class CopyBatchReader:
         self._flags: dict[str, bytes] = {}
         self._lost: dict[str, bool] = {}
         self._authorities: dict[str, bytes] = {}
-        # URL authority -> referring domain, "" when it has none (the row is then doubted).
-        self._domains: dict[str, str] = {}
+        # URL authority -> referring domain's COPY field, b"" when it has none (the row is
+        # then doubted); target URL -> its COPY field and the end of a key's bytes.
+        self._domains: dict[str, bytes] = {}
+        self._targets: dict[str, tuple[bytes, bytes]] = {}
 
     def _column(self, columns: list[tuple[str, ...]], name: LinkField) -> Sequence[str] | None:
         position = self._at[name]
@@ -230,17 +231,14 @@ class CopyBatchReader:
             targets = [self.reader.default_target] * count
         else:
             targets = list(map(str.strip, targets_raw))
-            verdicts = list(map(self.reader._targets.get, targets))
-            if None in verdicts or any(verdicts):
-                for i, verdict in enumerate(verdicts):
-                    if verdict is None:
-                        verdict = self.reader._target_verdict(targets[i])
-                        if len(self.reader._targets) >= _CACHE_LIMIT:
-                            self.reader._targets.clear()
-                        self.reader._targets[targets[i]] = verdict
-                    if verdict:
-                        doubted.add(i)
-            self._doubt_urls(targets, doubted)
+            self._doubt_targets(targets, doubted)
+        # Per target: its COPY field, and what follows the source in its key's bytes.
+        target_fields: list[Any] = list(map(self._targets.get, targets))
+        if None in target_fields:
+            for i, known in enumerate(target_fields):
+                if known is None:
+                    known = self._target_field(targets[i])
+                    target_fields[i] = known
         first = self._dates_of(columns, LinkField.first_seen, doubted)
         last = self._dates_of(columns, LinkField.last_seen, doubted)
         lost_on = self._dates_of(columns, LinkField.lost_on, doubted)
@@ -259,18 +257,19 @@ class CopyBatchReader:
         authority = self._authorities_of(columns)
         anchors = self._text_of(columns, LinkField.anchor)
         titles = self._text_of(columns, LinkField.source_title)
-        keys: list[bytes] = list(
-            map(_digest, map(_md5, map(str.encode, map(_key_text, sources, targets))))
-        )
+        source_lengths, source_bytes = _encoded(sources, _LENGTHS)
+        target_field, key_ends = zip(*target_fields, strict=True)
+        keys: list[bytes] = list(map(_digest, map(_md5, map(add, source_bytes, key_ends))))
         copy_rows = list(
             map(
                 b"".join,
                 zip(
                     repeat(self.head, count),
                     keys,
-                    *_encoded(sources, _LENGTHS),
-                    *_encoded(targets, _LENGTHS),
-                    *_encoded(domains, _LENGTHS),
+                    source_lengths,
+                    source_bytes,
+                    target_field,
+                    domains,
                     *anchors,
                     *titles,
                     first,
@@ -306,24 +305,48 @@ class CopyBatchReader:
         batch.rows = copy_rows
         return batch
 
-    def _referring_domains(self, sources: list[str], doubted: set[int]) -> list[str]:
-        """Each source's referring domain ("" and doubted when it has none). The domain
-        depends only on the URL up to its first `/` after the scheme's (the whole URL when
-        there is none): the cache's key."""
+    def _referring_domains(self, sources: list[str], doubted: set[int]) -> list[bytes]:
+        """Each source's referring domain as a COPY field (b"" and doubted when it has
+        none). The domain depends only on the URL up to its first `/` after the scheme's
+        (the whole URL when there is none): the cache's key."""
         keys = [url[: url.find("/", 8) & _WHOLE] for url in sources]
         cache = self._domains
         domains: list[Any] = list(map(cache.get, keys))
         if None in domains:
             for i, domain in enumerate(domains):
                 if domain is None:
-                    domain = _domain_of(sources[i]) or ""
+                    host = _domain_of(sources[i])
+                    domain = b"" if host is None else _text(host)
                     if len(cache) >= _CACHE_LIMIT:
                         cache.clear()
                     cache[keys[i]] = domain
                     domains[i] = domain
-        if "" in domains:
+        if b"" in domains:
             doubted.update(i for i, domain in enumerate(domains) if not domain)
         return domains
+
+    def _doubt_targets(self, targets: list[str], doubted: set[int]) -> None:
+        """Targets not on the project's site (the row reader's verdicts, cached)."""
+        verdicts = self.reader._targets
+        found = list(map(verdicts.get, targets))
+        if None in found or any(found):
+            for i, verdict in enumerate(found):
+                if verdict is None:
+                    verdict = self.reader._target_verdict(targets[i])
+                    if len(verdicts) >= _CACHE_LIMIT:
+                        verdicts.clear()
+                    verdicts[targets[i]] = verdict
+                if verdict:
+                    doubted.add(i)
+        self._doubt_urls(targets, doubted)
+
+    def _target_field(self, target: str) -> tuple[bytes, bytes]:
+        data = target.encode()
+        known = (_length(len(data)) + data, b"\n" + data)
+        if len(self._targets) >= _CACHE_LIMIT:
+            self._targets.clear()
+        self._targets[target] = known
+        return known
 
     @staticmethod
     def _doubt_urls(urls: list[str], doubted: set[int]) -> None:
