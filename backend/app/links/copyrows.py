@@ -233,8 +233,10 @@ class CopyBatchReader:
             targets = list(map(str.strip, targets_raw))
             self._doubt_targets(targets, doubted)
         # Per target: its COPY field, and what follows the source in its key's bytes.
-        target_fields: list[Any] = list(map(self._targets.get, targets))
-        if None in target_fields:
+        try:
+            target_fields: list[Any] = list(map(self._targets.__getitem__, targets))
+        except KeyError:
+            target_fields = list(map(self._targets.get, targets))
             for i, known in enumerate(target_fields):
                 if known is None:
                     known = self._target_field(targets[i])
@@ -311,8 +313,10 @@ class CopyBatchReader:
         (the whole URL when there is none): the cache's key."""
         keys = [url[: url.find("/", 8) & _WHOLE] for url in sources]
         cache = self._domains
-        domains: list[Any] = list(map(cache.get, keys))
-        if None in domains:
+        try:
+            domains: list[Any] = list(map(cache.__getitem__, keys))
+        except KeyError:
+            domains = list(map(cache.get, keys))
             for i, domain in enumerate(domains):
                 if domain is None:
                     host = _domain_of(sources[i])
@@ -364,6 +368,10 @@ class CopyBatchReader:
         if raw is None:
             return [NULL] * len(columns[0])
         cache = self._dates
+        try:  # all cached, as nearly always: no scan for the missing
+            return list(map(cache.__getitem__, raw))
+        except KeyError:
+            pass
         fields: list[Any] = list(map(cache.get, raw))
         if None in fields:
             for i, known in enumerate(fields):
@@ -441,6 +449,10 @@ class CopyBatchReader:
 
 def _cached(raw: Sequence[str], cache: dict[str, Any], compute: Any) -> list[Any]:
     """Each cell's answer from the cache, computed (and kept) for the cells not in it."""
+    try:  # all cached, as nearly always: no scan for the missing
+        return list(map(cache.__getitem__, raw))
+    except KeyError:
+        pass
     answers: list[Any] = list(map(cache.get, raw))
     if None in answers:
         for i, answer in enumerate(answers):
