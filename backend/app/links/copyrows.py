@@ -35,16 +35,16 @@ from typing import Any, Final
 
 from app.links.formats import LinkField
 from app.links.rows import (
-    _ABSENT,
-    _CACHE_LIMIT,
+    ABSENT,
+    CACHE_LIMIT,
     MAX_TEXT_LENGTH,
     MAX_URL_LENGTH,
     LinkRowReader,
     RejectedRow,
     StagedLink,
-    _domain_of,
-    _flag,
+    is_true,
     parse_date,
+    referring_domain,
 )
 
 SIGNATURE: Final = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
@@ -194,7 +194,7 @@ class CopyBatchReader:
         index = reader.plan.index
         self._needed = max(index.values()) + 1
         self._padding = [""] * self._needed
-        self._at = {f: index.get(f, _ABSENT) for f in LinkField}
+        self._at = {f: index.get(f, ABSENT) for f in LinkField}
         # Raw cell -> COPY field, for the values known good ("" and spaces read as NULL).
         self._dates: dict[str, bytes] = {"": NULL}
         self._flags: dict[str, bytes] = {}
@@ -204,10 +204,12 @@ class CopyBatchReader:
         # then doubted); target URL -> its COPY field and the end of a key's bytes.
         self._domains: dict[str, bytes] = {}
         self._targets: dict[str, tuple[bytes, bytes]] = {}
+        # Target URL -> "" when it is on the site, else why not (LinkRowReader's verdict).
+        self._verdicts: dict[str, str] = {}
 
     def _column(self, columns: list[tuple[str, ...]], name: LinkField) -> Sequence[str] | None:
         position = self._at[name]
-        return None if position == _ABSENT else columns[position]
+        return None if position == ABSENT else columns[position]
 
     def read(self, rows: list[list[str]]) -> CopyBatch:
         """The batch's COPY rows, keys and rejections; `rows` may be changed."""
@@ -319,9 +321,9 @@ class CopyBatchReader:
             domains = list(map(cache.get, keys))
             for i, domain in enumerate(domains):
                 if domain is None:
-                    host = _domain_of(sources[i])
+                    host = referring_domain(sources[i])
                     domain = b"" if host is None else _text(host)
-                    if len(cache) >= _CACHE_LIMIT:
+                    if len(cache) >= CACHE_LIMIT:
                         cache.clear()
                     cache[keys[i]] = domain
                     domains[i] = domain
@@ -331,13 +333,13 @@ class CopyBatchReader:
 
     def _doubt_targets(self, targets: list[str], doubted: set[int]) -> None:
         """Targets not on the project's site (the row reader's verdicts, cached)."""
-        verdicts = self.reader._targets
+        verdicts = self._verdicts
         found = list(map(verdicts.get, targets))
         if None in found or any(found):
             for i, verdict in enumerate(found):
                 if verdict is None:
-                    verdict = self.reader._target_verdict(targets[i])
-                    if len(verdicts) >= _CACHE_LIMIT:
+                    verdict = self.reader.target_verdict(targets[i])
+                    if len(verdicts) >= CACHE_LIMIT:
                         verdicts.clear()
                     verdicts[targets[i]] = verdict
                 if verdict:
@@ -347,7 +349,7 @@ class CopyBatchReader:
     def _target_field(self, target: str) -> tuple[bytes, bytes]:
         data = target.encode()
         known = (_length(len(data)) + data, b"\n" + data)
-        if len(self._targets) >= _CACHE_LIMIT:
+        if len(self._targets) >= CACHE_LIMIT:
             self._targets.clear()
         self._targets[target] = known
         return known
@@ -390,7 +392,7 @@ class CopyBatchReader:
             known = _date(parse_date(value))
         except ValueError:
             return None
-        if len(self._dates) >= _CACHE_LIMIT:
+        if len(self._dates) >= CACHE_LIMIT:
             self._dates.clear()
             self._dates[""] = NULL
         self._dates[value] = known
@@ -400,13 +402,13 @@ class CopyBatchReader:
         raw = self._column(columns, LinkField.lost)
         if raw is None:
             return [False] * len(columns[0])
-        return _cached(raw, self._lost, _flag)
+        return _cached(raw, self._lost, is_true)
 
     def _flags_of(self, columns: list[tuple[str, ...]], name: LinkField) -> list[bytes]:
         raw = self._column(columns, name)
         if raw is None:
             return [_FALSE] * len(columns[0])
-        return _cached(raw, self._flags, lambda value: _bool(_flag(value)))
+        return _cached(raw, self._flags, lambda value: _bool(is_true(value)))
 
     def _authorities_of(self, columns: list[tuple[str, ...]]) -> list[bytes]:
         raw = self._column(columns, LinkField.authority)
@@ -458,7 +460,7 @@ def _cached(raw: Sequence[str], cache: dict[str, Any], compute: Any) -> list[Any
         for i, answer in enumerate(answers):
             if answer is None:
                 answer = compute(raw[i])
-                if len(cache) < _CACHE_LIMIT:
+                if len(cache) < CACHE_LIMIT:
                     cache[raw[i]] = answer
                 answers[i] = answer
     return answers
