@@ -294,6 +294,7 @@ def main() -> None:
     try:
         project_id = _create_project()
         report = []
+        cpu_report = []
         for kind in ("ahrefs", "semrush"):
             path = workdir / f"{kind}.csv"
             started = time.perf_counter()
@@ -335,7 +336,11 @@ def main() -> None:
             )
             base_rate = base["rows"] / base["seconds"]
             rss = max(r["peak_rss_mb"] for r in ours)
+            # CPU seconds per million rows, medians: the import's process and its backend.
+            python_per_m = statistics.median(r["python_cpu"] / r["rows"] * 1e6 for r in ours)
+            postgres_per_m = statistics.median(r["postgres_cpu"] / r["rows"] * 1e6 for r in ours)
             report.append((kind, rows, rate, cpu_rate, rss, base_rate))
+            cpu_report.append((kind, python_per_m, postgres_per_m))
             path.unlink()
         print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         print(
@@ -350,6 +355,12 @@ def main() -> None:
                 f"{rss:>7.0f} MB{base_rate:>17,.0f}{rate / base_rate:>7.0f}x"
             )
             ok = ok and rate >= TARGET_ROWS_PER_SECOND and rss <= TARGET_PEAK_RSS_MB
+        for kind, python_per_m, postgres_per_m in cpu_report:
+            print(
+                f"{kind}: CPU per million rows: Python {python_per_m:.2f} s, PostgreSQL "
+                f"{postgres_per_m:.2f} s; both on 2 cores at best "
+                f"{2e6 / (python_per_m + postgres_per_m):,.0f} rows/s"
+            )
         print(
             "rows/s: wall clock, median; rows/s (CPU): rows over the larger of the Python "
             "process's and its PostgreSQL backend's CPU time (the rate with a core each)"

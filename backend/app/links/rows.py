@@ -16,7 +16,7 @@ from app.links.formats import ColumnPlan, LinkField
 
 MAX_URL_LENGTH = 2048
 MAX_TEXT_LENGTH = 1000  # anchors and titles are cut here (a page's whole text is not an anchor)
-_CACHE_LIMIT = 100_000
+CACHE_LIMIT = 100_000
 
 # The staged row, in the order of store.STAGE_COLUMNS.
 StagedLink = tuple[
@@ -95,7 +95,7 @@ class SiteScope:
             answer = bare == self.root or (
                 self.include_subdomains and bare.endswith("." + self.root)
             )
-            if len(self._answers) < _CACHE_LIMIT:
+            if len(self._answers) < CACHE_LIMIT:
                 self._answers[host] = answer
         return answer
 
@@ -162,7 +162,7 @@ _PLAIN_URL = re.compile(
     r"(?::\d*)?(?:[/?#]|$)"
 )
 _MISSING = object()
-_ABSENT = -1  # the index of an absent column: every row gets an empty last field
+ABSENT = -1  # the index of an absent column: every row gets an empty last field
 
 
 class LinkRowReader:
@@ -175,7 +175,7 @@ class LinkRowReader:
         self.default_target = site_url
         index = plan.index
         self._needed = max(index.values()) + 1
-        at = {f: index.get(f, _ABSENT) for f in LinkField}
+        at = {f: index.get(f, ABSENT) for f in LinkField}
         # The cells a row needs, taken in one call (an absent column reads the empty field
         # appended to each row).
         self._cells = itemgetter(
@@ -213,7 +213,7 @@ class LinkRowReader:
                 known = parse_date(value)
             except ValueError:
                 known = f"{self._date_labels[field]} is not a date: {value.strip()[:60]!r}"
-            if len(self._dates) >= _CACHE_LIMIT:
+            if len(self._dates) >= CACHE_LIMIT:
                 self._dates.clear()
             self._dates[value] = known
         if type(known) is str:
@@ -229,15 +229,26 @@ class LinkRowReader:
         elif url.startswith("http://"):
             end = url.find("/", 7)
         else:
-            return _domain_of(url)
+            return referring_domain(url)
         key = url[:end] if end >= 0 else url
         domain = self._domains.get(key, _MISSING)
         if domain is _MISSING:
-            domain = _domain_of(url)
-            if len(self._domains) >= _CACHE_LIMIT:
+            domain = referring_domain(url)
+            if len(self._domains) >= CACHE_LIMIT:
                 self._domains.clear()
             self._domains[key] = domain
         return domain  # type: ignore[return-value]
+
+    def target_verdict(self, target: str) -> str:
+        """ "" when a (stripped) target URL is an http(s) URL on the project's site, else
+        the reason (cached)."""
+        verdict = self._targets.get(target)
+        if verdict is None:
+            verdict = self._target_verdict(target)
+            if len(self._targets) >= CACHE_LIMIT:
+                self._targets.clear()
+            self._targets[target] = verdict
+        return verdict
 
     def _target_verdict(self, target: str) -> str:
         """ "" when the target URL is an http(s) URL on the project's site, else the reason."""
@@ -284,7 +295,7 @@ class LinkRowReader:
             verdict = self._targets.get(target)
             if verdict is None:
                 verdict = self._target_verdict(target)
-                if len(self._targets) >= _CACHE_LIMIT:
+                if len(self._targets) >= CACHE_LIMIT:
                     self._targets.clear()
                 self._targets[target] = verdict
             if verdict:
@@ -343,7 +354,7 @@ class LinkRowReader:
         )
 
 
-def _domain_of(url: str) -> str | None:
+def referring_domain(url: str) -> str | None:
     """A source URL's host without `www.`, or None when it has no http(s) host."""
     match = _PLAIN_URL.match(url)
     host = match.group(1).lower() if match is not None else url_host(url)
