@@ -52,6 +52,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -167,7 +168,7 @@ class Receivers:
         deadline = time.monotonic() + 30
         while True:
             try:
-                self.answered()
+                self.stats()
                 break
             except OSError:
                 if time.monotonic() > deadline:
@@ -177,9 +178,10 @@ class Receivers:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def answered(self) -> dict[str, int]:
+    def stats(self) -> dict[str, dict[str, int]]:
+        """{"answered": {(path event): count}, "received": {...}}."""
         with urllib.request.urlopen(self.url("/stats"), timeout=30) as response:
-            counts: dict[str, int] = json.loads(response.read())
+            counts: dict[str, dict[str, int]] = json.loads(response.read())
         return counts
 
     def reset(self) -> None:
@@ -202,8 +204,13 @@ class Run:
     # Each delivery's job completion to the delivery's answer recorded, seconds.
     delivery_delay: dict[str, float] = field(default_factory=dict)
     deliveries: int = 0
-    duplicates: int = 0
-    missing: int = 0
+    duplicates: int = 0  # (event, endpoint) answered 200 more than once
+    missing: int = 0  # never answered
+    resent: int = 0  # requests the receivers saw beyond the first per (event, endpoint)
+    # Attempts the senders recorded, by outcome ("200", "timed out after 10 s", ...), and the
+    # receivers' answer time per endpoint path (p50, p95, max; seconds).
+    attempts: dict[str, int] = field(default_factory=dict)
+    answer_time: dict[str, dict[str, float]] = field(default_factory=dict)
     # CPU seconds per job, from the first start to the last completion, and (notifications
     # on) from the first start to the last delivery.
     cpu_jobs: dict[str, float] = field(default_factory=dict)
@@ -320,6 +327,40 @@ def _delivery_delay() -> dict[str, float]:
         "FROM notification_deliveries AS d JOIN job_runs AS j ON j.id = d.job_id "
         "WHERE d.status = 'delivered'"
     )
+
+
+def _attempts() -> dict[str, int]:
+    import sqlalchemy as sa
+
+    from app.core.db import engine
+
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT coalesce(left(error, 40), status_code::text), count(*) "
+                "FROM notification_delivery_attempts GROUP BY 1"
+            )
+        ).all()
+    return {str(outcome): int(count) for outcome, count in rows}
+
+
+def _answer_times() -> dict[str, dict[str, float]]:
+    import sqlalchemy as sa
+
+    from app.core.db import engine
+
+    with engine.connect() as connection:
+        paths = connection.execute(sa.text("SELECT DISTINCT url FROM webhook_endpoints")).all()
+    found = {}
+    for (url,) in paths:
+        path = urllib.parse.urlsplit(url).path
+        found[path] = _spread(
+            "SELECT a.latency_ms / 1000.0 FROM notification_delivery_attempts AS a "
+            "JOIN notification_deliveries AS d ON d.id = a.delivery_id "
+            "JOIN webhook_endpoints AS e ON e.id = d.endpoint_id "
+            f"WHERE a.status_code IS NOT NULL AND e.url = '{url}'"  # our own URLs
+        )
+    return found
 
 
 def _offer(jobs: int, pace: float | None, start_one: Callable[[int], None]) -> float:
@@ -442,10 +483,14 @@ def run_variant(
             cpu_total = CpuSample.take(workers).since(cpu_start)
             run.cpu_total = {name: spent / jobs for name, spent in cpu_total.items()}
             run.delivery_delay = _delivery_delay()
-            answered = receivers.answered()
+            run.attempts = _attempts()
+            run.answer_time = _answer_times()
+            stats = receivers.stats()
+            answered, received = stats["answered"], stats["received"]
             run.deliveries = sum(answered.values())
             run.duplicates = sum(count - 1 for count in answered.values() if count > 1)
             run.missing = expected - len(answered)
+            run.resent = sum(received.values()) - len(received)
     # The job worker's processes added their statement counts as they exited.
     counted = redis_client.hgetall(job_tasks.SQL_COUNTS_KEY)
     run.sql_per_job = {key.decode(): int(value) / jobs for key, value in counted.items()}
@@ -476,9 +521,15 @@ def _print_run(mode: str, number: int, variant: str, run: Run) -> None:
             f"    drain {run.drain_seconds:.1f} s after the last job; delivery after its job"
             f" p50 {delay['p50']:.2f} s p95 {delay['p95']:.2f} s max {delay['max']:.2f} s;"
             f" deliveries {run.deliveries} (duplicates {run.duplicates},"
-            f" missing {run.missing})",
+            f" missing {run.missing}, requests re-sent {run.resent})",
             flush=True,
         )
+        outcomes = ", ".join(f"{name}: {count}" for name, count in sorted(run.attempts.items()))
+        answers = "; ".join(
+            f"{path} p50 {t['p50']:.3f} p95 {t['p95']:.3f} max {t['max']:.3f}"
+            for path, t in sorted(run.answer_time.items())
+        )
+        print(f"    attempts {outcomes}; receivers' answer s: {answers}", flush=True)
     print(f"    CPU ms/job during the jobs: {_ms(run.cpu_jobs)}", flush=True)
     if variant == "on":
         print(f"    CPU ms/job through the drain: {_ms(run.cpu_total)}", flush=True)
@@ -544,7 +595,8 @@ def _summary(mode: str, jobs: int, runs: dict[str, list[Run]]) -> dict[str, floa
     print(
         f"  deliveries answered per run: {[run.deliveries for run in runs['on']]}"
         f" (expected {3 * jobs}); duplicates {[run.duplicates for run in runs['on']]},"
-        f" missing {[run.missing for run in runs['on']]}"
+        f" missing {[run.missing for run in runs['on']]},"
+        f" requests re-sent {[run.resent for run in runs['on']]}"
     )
     return {
         "ratio": _median(ratios),
