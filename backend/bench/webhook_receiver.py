@@ -59,11 +59,16 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+class Server(ThreadingHTTPServer):
+    # The listen backlog is taken when the server is made (socketserver's default is 5): a
+    # sender opening dozens of connections at once would otherwise see SYNs dropped and
+    # retried after 1 s, 3 s, ... and time out against a receiver that is not slow.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 def main() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 512
-    server.serve_forever()
+    Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 
 
 if __name__ == "__main__":
