@@ -1,7 +1,8 @@
 """Task bodies of the job benchmarks, loaded by the benchmark worker (`-I bench.job_tasks`).
 
 - `bench.raw_noop`: a plain Celery task doing nothing (the ceiling).
-- `bench.tracked_trivial`: a tracked job through the runtime, with a trivial body.
+- `bench.tracked_trivial`: a tracked job through the runtime, with a trivial body (its
+  config's `hold_seconds`, if any, keeps its worker slot that long: a body that waits).
 - `bench.seed_style`: the seed's design: an ORM session per lifecycle event (started,
   each progress call, finished), each loading the row and committing.
 
@@ -95,6 +96,9 @@ def tracked_trivial(job: JobContext) -> dict[str, Any]:
     sent_at = job.config.get("sent_at")
     if sent_at is not None:
         _record_pickup(float(sent_at))
+    hold = job.config.get("hold_seconds")
+    if hold:
+        time.sleep(float(hold))  # stands for a body blocked on something outside
     return {}
 
 
