@@ -8,7 +8,8 @@ The caller commits once per batch.
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
@@ -212,7 +213,8 @@ def _insert_issues(
     statement = insert(AuditIssue.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
         constraint="uq_audit_issues_audit_id_code_url"
     )
-    session.execute(statement, rows)
+    with _unprepared(session):
+        session.execute(statement, rows)
 
 
 def _copy_issues(
@@ -241,6 +243,22 @@ _INSERT_PAGES = (
 )
 
 
+@contextmanager
+def _unprepared(session: Session) -> Iterator[None]:
+    """Statements sent meanwhile are not counted for server-side preparation. psycopg counts
+    each (SQL text, parameter types) it sees, up to 100 per connection, and keeps the key: a
+    multi-row page insert is ~18 KB of SQL and ~9 KB of types, different with every batch's
+    row count and NULLs, so the counts held ~2.5 MB of texts seen once for the worker's
+    life (none repeats enough to be prepared)."""
+    connection = driver_connection(session)
+    threshold = connection.prepare_threshold
+    connection.prepare_threshold = None
+    try:
+        yield
+    finally:
+        connection.prepare_threshold = threshold
+
+
 def store_pages(*, session: Session, audit_id: uuid.UUID, pages: Sequence[CrawledPage]) -> int:
     """Stores a batch of crawled pages with their links and page-level issues; returns how
     many pages were new. Does not commit."""
@@ -253,9 +271,9 @@ def store_pages(*, session: Session, audit_id: uuid.UUID, pages: Sequence[Crawle
     # One statement compiled once (executemany: SQLAlchemy sends the rows as multi-row
     # VALUES batches under PostgreSQL's parameter limit); building a statement with the rows
     # in it would be compiled again for every batch.
-    new_urls = list(
-        session.execute(_INSERT_PAGES, [page_row(audit_id, page) for page in unique]).scalars()
-    )
+    rows = [page_row(audit_id, page) for page in unique]
+    with _unprepared(session):
+        new_urls = list(session.execute(_INSERT_PAGES, rows).scalars())
     links: list[tuple[Any, ...]] = []
     issues: list[tuple[str, str, Details]] = []
     for url in new_urls:

@@ -6,7 +6,8 @@ tokens, the shared rate limits, errors the way Google sends them, and the retrie
   tokens come from `google-auth`, over httpx, from the credential's own `token_uri`, which
   must be one of Google's token hosts (or a host the operator lists in GOOGLE_TOKEN_HOSTS: a
   user-supplied URL is otherwise a way to make the workers call anything). Tokens are cached
-  per process until a minute before they expire.
+  per process until a minute before they expire. google-auth itself is imported only where
+  a credential is checked or a token fetched (google_auth.py), not by every worker.
 - **Errors**: `{"error": {"code", "message", "errors": [{"domain", "reason", "message"}],
   "status", "details"}}`, or the same inside a JSON array (Ads searchStream). Google Ads puts
   its own codes in `details[].errors[].errorCode` (`{"quotaError": "RESOURCE_EXHAUSTED"}`) and
@@ -26,15 +27,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
-import google.auth.exceptions
-import google.auth.transport
 import httpx
-from google.oauth2 import credentials as oauth_credentials
-from google.oauth2 import service_account
 
 from app.core.config import settings
 from app.core.token_bucket import Bucket, RateLimitWaitTooLongError, TokenBuckets
@@ -106,8 +102,10 @@ def parse_credential(value: Mapping[str, Any]) -> GoogleCredential:
             "project_id": str(value.get("project_id") or ""),
             "token_uri": check_token_uri(str(value.get("token_uri") or GOOGLE_TOKEN_URI)),
         }
+        from app.connections import google_auth  # google-auth only where it is used
+
         try:
-            service_account.Credentials.from_service_account_info(info)
+            google_auth.check_service_account(info)
         except (ValueError, TypeError) as exc:
             raise CredentialInvalidError(f"the service-account key is not valid: {exc}") from exc
         return GoogleCredential(kind="service_account", info=info, account=email)
@@ -129,62 +127,8 @@ def parse_credential(value: Mapping[str, Any]) -> GoogleCredential:
 # --- Access tokens ---------------------------------------------------------------------------
 
 
-class _HttpxResponse(google.auth.transport.Response):
-    def __init__(self, response: httpx.Response) -> None:
-        self._response = response
-
-    @property
-    def status(self) -> int:
-        return self._response.status_code
-
-    @property
-    def headers(self) -> Mapping[str, str]:
-        return self._response.headers
-
-    @property
-    def data(self) -> bytes:
-        return self._response.content
-
-
-class HttpxAuthRequest(google.auth.transport.Request):
-    """google-auth's transport over httpx (the platform's one HTTP client)."""
-
-    def __init__(self, client: httpx.Client) -> None:
-        self._client = client
-
-    def __call__(
-        self,
-        url: str,
-        method: str = "GET",
-        body: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        **kwargs: Any,
-    ) -> google.auth.transport.Response:
-        try:
-            response = self._client.request(
-                method,
-                url,
-                content=body,
-                headers=dict(headers or {}),
-                timeout=timeout or settings.PROVIDER_HTTP_TIMEOUT,
-            )
-        except httpx.HTTPError as exc:
-            raise google.auth.exceptions.TransportError(f"{type(exc).__name__}: {exc}") from exc
-        return _HttpxResponse(response)
-
-
 _tokens: dict[tuple[str, tuple[str, ...]], tuple[str, float]] = {}
 _tokens_lock = threading.Lock()
-
-
-def _describe_refresh_error(exc: google.auth.exceptions.RefreshError) -> tuple[str, str]:
-    data = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], dict) else {}
-    code = str(data.get("error") or "")
-    text = str(exc.args[0]) if exc.args else str(exc)
-    if not code:
-        code = text.split(":", 1)[0].strip() if ":" in text else ""
-    return code, text
 
 
 def access_token(
@@ -204,38 +148,17 @@ def access_token(
             cached = _tokens.get(key)
         if cached is not None and cached[1] - 60 > now:
             return cached[0]
-    creds: service_account.Credentials | oauth_credentials.Credentials
-    if credential.kind == "service_account":
-        creds = service_account.Credentials.from_service_account_info(
-            dict(credential.info), scopes=list(scopes)
-        )
-    else:
-        creds = oauth_credentials.Credentials(
-            token=None,
-            refresh_token=credential.info["refresh_token"],
-            client_id=credential.info["client_id"],
-            client_secret=credential.info["client_secret"],
-            token_uri=credential.info["token_uri"],
-        )
-    try:
-        creds.refresh(HttpxAuthRequest(client))
-    except google.auth.exceptions.RefreshError as exc:
-        code, text = _describe_refresh_error(exc)
-        if getattr(exc, "retryable", False):
-            raise TransientJobError(
-                f"Google's token endpoint failed ({text}); will retry", category="auth_unavailable"
-            ) from exc
-        raise PermanentJobError(
-            f"Google refused the credential for {credential.account} ({text or code}): "
-            "reconnect the account",
-            category="auth_failed",
-        ) from exc
-    except google.auth.exceptions.TransportError as exc:
-        raise TransientJobError(
-            f"Google's token endpoint could not be reached: {exc}", category="network"
-        ) from exc
-    token = str(creds.token)
-    expiry = creds.expiry.replace(tzinfo=UTC).timestamp() if creds.expiry else now + 3000
+    from app.connections import google_auth  # google-auth only where tokens are fetched
+
+    token, expiry = google_auth.fetch_token(
+        kind=credential.kind,
+        info=credential.info,
+        account=credential.account,
+        scopes=scopes,
+        client=client,
+    )
+    if expiry is None:
+        expiry = now + 3000
     with _tokens_lock:
         _tokens[key] = (token, expiry)
     return token

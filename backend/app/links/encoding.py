@@ -13,8 +13,6 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from charset_normalizer import from_bytes
-
 from app.links.formats import detect_delimiter
 
 _BOMS = (
@@ -77,7 +75,13 @@ def _non_ascii_lines(file: io.BufferedReader) -> bytes:
 def _guess(sample: bytes) -> str:
     """charset-normalizer's guess; among the guesses it finds as good as its best, cp1252
     (what Excel and most Western tools write) wins: on a few accented words, cp1250 and
-    cp1252 look alike to it, and most exports are Western."""
+    cp1252 look alike to it, and most exports are Western.
+
+    Imported here, not with the module: its compiled detectors cost ~3 MB of RSS in every
+    worker process, and only a links import whose file is neither marked nor UTF-8 needs
+    them (the workers running audits and other jobs never do)."""
+    from charset_normalizer import from_bytes
+
     results = from_bytes(sample)
     best = results.best()
     if best is None or best.encoding in ("utf_8", "ascii"):
