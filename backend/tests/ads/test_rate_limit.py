@@ -19,6 +19,9 @@ from tests.workers import celery_worker
 pytestmark = pytest.mark.slow
 
 
+# Asserts spacing in time between calls, which a loaded machine's scheduling stretches
+# and bunches: run alone (scripts/test).
+@pytest.mark.serial
 def test_two_workers_share_the_developer_tokens_rate_limit(
     session: Session,
     fake_server: FakeGoogle,
