@@ -196,6 +196,9 @@ class Settings(BaseSettings):
     # for their job (a directory the API and the `low`-queue workers share)
     LINKS_MAX_UPLOAD_BYTES: int = Field(default=200 * 1024 * 1024, ge=1024)
     LINKS_UPLOAD_DIR: str = ".data/link-uploads"
+    # A file of links from this size on is parsed by two processes (the import's own and a
+    # helper it starts); 0 turns the helper off (one core, or a worker that must not spawn).
+    LINKS_IMPORT_HELPER_MIN_BYTES: int = Field(default=8 * 1024 * 1024, ge=0)
 
     # Where people reach the dashboard: links in emails and webhook payloads
     PUBLIC_URL: str = "http://localhost:8000"

@@ -12,9 +12,7 @@ from sqlmodel import Field, SQLModel
 from app.core.db import utcnow
 from app.core.pagination import PagePublic
 from app.jobs.models import JobStatus
-
-# Rejected rows kept per import, with their line and reason (the rest are only counted).
-KEPT_REJECTIONS = 100
+from app.links.rows import KEPT_REJECTIONS
 
 
 class Backlink(SQLModel, table=True):

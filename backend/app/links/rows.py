@@ -17,6 +17,8 @@ from app.links.formats import ColumnPlan, LinkField
 MAX_URL_LENGTH = 2048
 MAX_TEXT_LENGTH = 1000  # anchors and titles are cut here (a page's whole text is not an anchor)
 CACHE_LIMIT = 100_000
+# Rejected rows kept per import, with their line and reason (the rest are only counted).
+KEPT_REJECTIONS = 100
 
 # The staged row, in the order of store.STAGE_COLUMNS.
 StagedLink = tuple[

@@ -177,6 +177,7 @@ def run_import(
         ),
         connect=connect_for_import,
         progress=progress,
+        use_helper=0 < settings.LINKS_IMPORT_HELPER_MIN_BYTES <= path.stat().st_size,
     )
     link_import.rows = tally.rows
     link_import.accepted = tally.accepted

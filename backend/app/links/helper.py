@@ -1,0 +1,205 @@
+"""A second process that parses chunks of a links export (chunks.py) while the importing
+process parses others and writes them: one process's Python parsing was the import's limit.
+
+The helper is started as `python -m app.links.helper`, not forked. The Celery worker's
+prefork children are daemonic (multiprocessing refuses them children), and they hold
+threads and connections that a fork would copy. It imports the links parsing modules only.
+Messages go both ways over its stdin and stdout, each an 8-byte length and a pickle:
+- the importer sends a HelperSetup first, then chunks as (text, final);
+- the helper answers each chunk with its ChunkResult, in the order sent;
+- when its stdin closes, the helper exits.
+The importer kills it on cancel or error. If the importer itself dies, the helper's stdin
+closes and it exits after its current chunk. If the helper dies, the importer parses the
+chunks still with it itself (their text is kept until their results are read).
+"""
+
+import contextlib
+import gc
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from app.links.chunks import ChunkResult, ReadBatch, RowSyntax, parse_chunk
+from app.links.copyrows import CopyBatchReader
+from app.links.formats import ColumnPlan
+from app.links.rows import LinkRowReader, SiteScope
+
+_LENGTH = struct.Struct(">Q")
+_BACKEND_DIR = Path(__file__).resolve().parents[2]
+_GONE = object()
+
+
+class HelperGoneError(RuntimeError):
+    """The helper process ended before answering."""
+
+
+@dataclass(frozen=True, slots=True)
+class HelperSetup:
+    """What the helper needs to read a file's rows into COPY rows, as the importer does."""
+
+    syntax: RowSyntax
+    plan: ColumnPlan
+    site_url: str
+    include_subdomains: bool
+    project_id: bytes
+    created: datetime
+    read_rows: int  # rows per read batch
+
+
+def link_reads(reader: CopyBatchReader) -> ReadBatch:
+    """A read batch's links as (keys, their COPY rows), and its rejections."""
+
+    def read(rows: list[list[str]]) -> tuple[Any, list[tuple[int, str]]]:
+        batch = reader.read(rows)
+        return (batch.keys, batch.rows), batch.rejected
+
+    return read
+
+
+def link_reader(setup: HelperSetup) -> ReadBatch:
+    return link_reads(
+        CopyBatchReader(
+            LinkRowReader(
+                setup.plan,
+                SiteScope(setup.site_url, include_subdomains=setup.include_subdomains),
+                site_url=setup.site_url,
+            ),
+            project_id=setup.project_id,
+            created=setup.created,
+        )
+    )
+
+
+def _send(stream: IO[bytes], message: bytes) -> None:
+    stream.write(_LENGTH.pack(len(message)))
+    stream.write(message)
+    stream.flush()
+
+
+def _receive(stream: IO[bytes]) -> Any:
+    """The next message, or _GONE at the end of the stream."""
+    head = stream.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        return _GONE
+    (size,) = _LENGTH.unpack(head)
+    body = stream.read(size)
+    if len(body) < size:
+        return _GONE
+    return pickle.loads(body)  # noqa: S301 - from the importer's own process
+
+
+class ParseHelper:
+    """The importer's side: starts the helper, sends it chunks, hands back its results."""
+
+    def __init__(self) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(_BACKEND_DIR), env.get("PYTHONPATH", "")) if p
+        )
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "app.links.helper"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        self._outbox: queue.Queue[bytes | None] = queue.Queue()
+        self._results: queue.Queue[object] = queue.Queue()
+        self.outstanding = 0  # chunks sent and not yet answered
+        self.alive = True
+        self._threads = [
+            threading.Thread(target=self._send_all, name="links-helper-send", daemon=True),
+            threading.Thread(target=self._receive_all, name="links-helper-receive", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def setup(self, setup: HelperSetup) -> None:
+        self._outbox.put(pickle.dumps(setup, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def send(self, text: str, *, final: bool) -> None:
+        self._outbox.put(pickle.dumps((text, final), protocol=pickle.HIGHEST_PROTOCOL))
+        self.outstanding += 1
+
+    def result(self, *, wait: bool) -> ChunkResult | None:
+        """The oldest chunk's result; None when it is not there yet and `wait` is False.
+        Raises HelperGoneError when the helper ended (it is then not alive)."""
+        if not self.alive:
+            raise HelperGoneError("the parse helper is not running")
+        try:
+            result = self._results.get(block=wait)
+        except queue.Empty:
+            return None
+        if result is _GONE:
+            self.alive = False
+            raise HelperGoneError("the parse helper ended before answering")
+        self.outstanding -= 1
+        assert isinstance(result, ChunkResult)
+        return result
+
+    def close(self, *, kill: bool) -> None:
+        """Stops the helper: after its chunks (it reads the end of its input), or at once."""
+        if kill:
+            self._process.kill()
+        self._outbox.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._process.wait()
+        self.alive = False
+
+    def _send_all(self) -> None:
+        stream = self._process.stdin
+        assert stream is not None
+        # An OSError: the helper ended (its results' reader says so).
+        with contextlib.suppress(OSError), stream:
+            while (message := self._outbox.get()) is not None:
+                _send(stream, message)
+
+    def _receive_all(self) -> None:
+        stream = self._process.stdout
+        assert stream is not None
+        with stream:
+            while True:
+                try:
+                    message = _receive(stream)
+                except (OSError, pickle.UnpicklingError, EOFError):
+                    message = _GONE
+                self._results.put(message)
+                if message is _GONE:
+                    return
+
+
+def main() -> None:
+    """The helper process: chunks in, results out, until its input ends."""
+    gc.disable()  # millions of short-lived tuples and lists, none in a cycle
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    setup = _receive(stdin)
+    if setup is _GONE:
+        return
+    assert isinstance(setup, HelperSetup)
+    read = link_reader(setup)
+    while (message := _receive(stdin)) is not _GONE:
+        text, final = message
+        result = parse_chunk(text, setup.syntax, read, final=final, batch_rows=setup.read_rows)
+        try:
+            _send(stdout, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        except BrokenPipeError:
+            return  # the importer ended
+
+
+if __name__ == "__main__":
+    # Run as the module itself (not __main__), so the classes it unpickles are its own.
+    from app.links import helper
+
+    helper.main()
