@@ -3,8 +3,6 @@
 import re
 from functools import lru_cache
 
-import idna
-
 # What a host can be on the wire: dot-separated labels (the underscore is not valid in a
 # host name, but real sites use it), or a bracketed IPv6 literal.
 _HOST_NAME = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*")
@@ -21,6 +19,10 @@ def normalize_host(host: str) -> str | None:
     if host.isascii():
         host = host.lower()
     else:
+        # Imported here: its tables are 3 MB in every process that imports this module (every
+        # worker, the backlink import's parse helper), and nearly every host is ASCII.
+        import idna
+
         try:
             host = idna.encode(host, uts46=True).decode("ascii")
         except (idna.IDNAError, UnicodeError):
