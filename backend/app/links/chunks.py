@@ -216,6 +216,34 @@ def _parse_split(text: str, rows: list[list[str]], read: ReadBatch, batch_rows: 
     return result
 
 
-def lines_from(text: str, line: int) -> str:
+def _lines_from(text: str, line: int) -> str:
     """The text from its line `line` (1 is the first) on."""
     return "".join(islice(io.StringIO(text, newline=""), line - 1, None))
+
+
+class InOrder:
+    """The results of a file's chunks, taken in order, made whole: when a chunk ended inside
+    a row, that row is read again with the next chunk's text (whose own result, read from
+    the middle of a row, is discarded). Tracks the file's line each chunk starts on."""
+
+    def __init__(self, parse: Callable[[str, bool], ChunkResult], first_line: int) -> None:
+        """`parse(text, final)`; `first_line`: the file's lines before the first chunk."""
+        self._parse = parse
+        self._lines_before = first_line
+        self._carry: str | None = None
+
+    def take(self, chunk: Chunk, result: ChunkResult) -> tuple[ChunkResult, int]:
+        """The chunk's result as a reading of the whole file gives it, and the file's
+        lines before its line 1."""
+        text = chunk.text
+        if self._carry is not None:
+            text = self._carry + text
+            self._carry = None
+            result = self._parse(text, chunk.final)
+        before = self._lines_before
+        if result.clean:
+            self._lines_before = before + result.lines
+        else:
+            self._carry = _lines_from(text, result.tail_line)
+            self._lines_before = before + result.tail_line - 1
+        return result, before

@@ -34,9 +34,9 @@ from app.links.chunks import (
     READ_ROWS,
     Chunk,
     ChunkResult,
+    InOrder,
     ReadBatch,
     RowSyntax,
-    lines_from,
     parse_chunk,
     read_chunks,
 )
@@ -366,8 +366,7 @@ class _OrderedResults:
         self._batch_rows = batch_rows
         self._read_rows = read_rows
         self._pending: deque[tuple[Chunk, ChunkResult | None]] = deque()
-        self._lines_before = first_line  # the file's lines before the next chunk
-        self._carry: str | None = None  # an unfinished row, read again with the next chunk
+        self._in_order = InOrder(lambda text, final: self.parse(text, final=final), first_line)
         self._reported = 0
 
     def parse(self, text: str, *, final: bool) -> ChunkResult:
@@ -400,23 +399,12 @@ class _OrderedResults:
             return self.parse(chunk.text, final=chunk.final)
 
     def _take(self, chunk: Chunk, result: ChunkResult) -> None:
-        text = chunk.text
-        if self._carry is not None:
-            # The chunk before ended inside a row: that row and this chunk, read again.
-            text = self._carry + text
-            self._carry = None
-            result = self.parse(text, final=chunk.final)
-        before = self._lines_before
+        result, before = self._in_order.take(chunk, result)
         for line, reason, fields in result.rejections:
             self._tally.reject(before + line, reason, fields, self._plan)
         for item in result.reads:
             self._taker.add(item)
         self._tally.rows += result.rows
-        if result.clean:
-            self._lines_before = before + result.lines
-        else:
-            self._carry = lines_from(text, result.tail_line)
-            self._lines_before = before + result.tail_line - 1
         if self._tally.rows - self._reported >= self._batch_rows:
             self._reported = self._tally.rows
             self._report(chunk.end_byte)
