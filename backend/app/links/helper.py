@@ -4,7 +4,7 @@ process parses others and writes them: one process's Python parsing was the impo
 The helper is started as `python -m app.links.helper`, not forked. The Celery worker's
 prefork children are daemonic (multiprocessing refuses them children), and they hold
 threads and connections that a fork would copy. It imports the links parsing modules only.
-Messages go both ways over its stdin and stdout, each an 8-byte length and a pickle:
+Messages go both ways over its stdin and stdout as frames (app/core/frames.py):
 - the importer sends a HelperSetup first, then chunks as (text, final);
 - the helper answers each chunk with its ChunkResult, in the order sent;
 - when its stdin closes, the helper exits.
@@ -19,7 +19,6 @@ import gc
 import os
 import pickle
 import queue
-import struct
 import subprocess
 import sys
 import threading
@@ -28,12 +27,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from app.core.frames import decode_frame, encode_frame, read_frame
 from app.links.chunks import ChunkResult, ReadBatch, RowSyntax, parse_chunk
 from app.links.copyrows import CopyBatchReader
 from app.links.formats import ColumnPlan
 from app.links.rows import LinkRowReader, SiteScope
 
-_LENGTH = struct.Struct(">Q")
 _BACKEND_DIR = Path(__file__).resolve().parents[2]
 _GONE = object()
 
@@ -91,22 +90,15 @@ def _widen(fd: int) -> None:
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
 
 
-def _send(stream: IO[bytes], message: bytes) -> None:
-    stream.write(_LENGTH.pack(len(message)))
-    stream.write(message)
+def _send(stream: IO[bytes], frame: bytes) -> None:
+    stream.write(frame)
     stream.flush()
 
 
 def _receive(stream: IO[bytes]) -> Any:
     """The next message, or _GONE at the end of the stream."""
-    head = stream.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
-        return _GONE
-    (size,) = _LENGTH.unpack(head)
-    body = stream.read(size)
-    if len(body) < size:
-        return _GONE
-    return pickle.loads(body)  # noqa: S301 - from the importer's own process
+    payload = read_frame(stream)
+    return _GONE if payload is None else decode_frame(payload)
 
 
 class ParseHelper:
@@ -147,10 +139,10 @@ class ParseHelper:
         return self._process.pid
 
     def setup(self, setup: HelperSetup) -> None:
-        self._outbox.put(pickle.dumps(setup, protocol=pickle.HIGHEST_PROTOCOL))
+        self._outbox.put(encode_frame(setup))
 
     def send(self, text: str, *, final: bool) -> None:
-        self._outbox.put(pickle.dumps((text, final), protocol=pickle.HIGHEST_PROTOCOL))
+        self._outbox.put(encode_frame((text, final)))
         self.outstanding += 1
 
     def result(self, *, wait: bool) -> ChunkResult | None:
@@ -214,7 +206,7 @@ def main() -> None:
         text, final = message
         result = parse_chunk(text, setup.syntax, read, final=final, batch_rows=setup.read_rows)
         try:
-            _send(stdout, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+            _send(stdout, encode_frame(result))
         except BrokenPipeError:
             return  # the importer ended
 

@@ -10,13 +10,13 @@ bytes, the charset, and the filled page back.
 import asyncio
 import contextlib
 import os
-import pickle
 import sys
 from collections import deque
 from pathlib import Path
 
-from app.audits.crawl.parse_worker import HEADER, ParseSettings, parse_page
+from app.audits.crawl.parse_worker import ParseSettings, parse_page
 from app.audits.page import CrawledPage
+from app.core.frames import HEADER, decode_frame, encode_frame
 
 __all__ = ["ParsePool", "ParseSettings"]
 
@@ -40,7 +40,7 @@ class _Worker:
                 payload = await self.process.stdout.readexactly(length)
                 future = self.pending.popleft()
                 if not future.done():
-                    future.set_result(pickle.loads(payload))  # noqa: S301 - our own child
+                    future.set_result(decode_frame(payload))
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
             while self.pending:
                 future = self.pending.popleft()
@@ -51,7 +51,7 @@ class _Worker:
         assert self.process.stdin is not None
         future: asyncio.Future[CrawledPage] = asyncio.get_running_loop().create_future()
         self.pending.append(future)
-        self.process.stdin.write(HEADER.pack(len(frame)) + frame)
+        self.process.stdin.write(frame)
         await self.process.stdin.drain()
         return await future
 
@@ -67,7 +67,7 @@ class ParsePool:
 
     async def start(self) -> None:
         env = {**os.environ, "PYTHONPATH": _BACKEND_DIR}
-        settings_frame = pickle.dumps(self._how)
+        settings_frame = encode_frame(self._how)
         for _ in range(self._count):
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -78,7 +78,7 @@ class ParsePool:
                 env=env,
             )
             assert process.stdin is not None
-            process.stdin.write(HEADER.pack(len(settings_frame)) + settings_frame)
+            process.stdin.write(settings_frame)
             self._workers.append(_Worker(process))
 
     async def parse(self, page: CrawledPage, body: bytes, charset: str | None) -> CrawledPage:
@@ -87,7 +87,7 @@ class ParsePool:
             return page
         async with self._slots:
             worker = min(self._workers, key=lambda w: len(w.pending))
-            frame = pickle.dumps((page, body, charset), protocol=pickle.HIGHEST_PROTOCOL)
+            frame = encode_frame((page, body, charset))
             try:
                 return await worker.submit(frame)
             except (RuntimeError, ConnectionError, BrokenPipeError):

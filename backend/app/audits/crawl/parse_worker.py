@@ -5,8 +5,6 @@ Kept apart from the pool so the subprocess imports only the parser (no asyncio, 
 stack): it is one more process per running audit, and its footprint counts.
 """
 
-import pickle
-import struct
 import sys
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -14,9 +12,7 @@ from typing import BinaryIO
 from app.audits.crawl.parser import decode_html, parse_html
 from app.audits.crawl.urls import SiteScope
 from app.audits.page import CrawledPage
-
-# Frames are a 4-byte big-endian length, then a pickle of what only we produced.
-HEADER = struct.Struct("!I")
+from app.core.frames import decode_frame, encode_frame, read_frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,25 +37,16 @@ def parse_page(page: CrawledPage, body: bytes, charset: str | None, how: ParseSe
         page.error_detail = f"HTML could not be parsed: {exc!r}"[:500]
 
 
-def _read_frame(stream: BinaryIO) -> bytes | None:
-    header = stream.read(HEADER.size)
-    if len(header) < HEADER.size:
-        return None
-    (length,) = HEADER.unpack(header)
-    return stream.read(length)
-
-
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
     """The worker's loop: settings once, then (page, body, charset) -> page."""
-    first = _read_frame(stdin)
+    first = read_frame(stdin)
     if first is None:
         return
-    how: ParseSettings = pickle.loads(first)  # noqa: S301 - frames come from our parent
-    while (frame := _read_frame(stdin)) is not None:
-        page, body, charset = pickle.loads(frame)  # noqa: S301
+    how: ParseSettings = decode_frame(first)
+    while (frame := read_frame(stdin)) is not None:
+        page, body, charset = decode_frame(frame)
         parse_page(page, body, charset, how)
-        result = pickle.dumps(page, protocol=pickle.HIGHEST_PROTOCOL)
-        stdout.write(HEADER.pack(len(result)) + result)
+        stdout.write(encode_frame(page))
         stdout.flush()
 
 
