@@ -198,7 +198,10 @@ class _ChildrenPeak:
         while not self._done.is_set():
             for child in children.read_text().split():
                 try:
-                    if b"app.links.helper" not in Path(f"/proc/{child}/cmdline").read_bytes():
+                    if (
+                        b"app.links.helper_process"
+                        not in Path(f"/proc/{child}/cmdline").read_bytes()
+                    ):
                         continue
                     status = Path(f"/proc/{child}/status").read_text()
                 except OSError:

@@ -28,7 +28,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
-from hashlib import md5
 from itertools import repeat
 from operator import add, methodcaller
 from typing import Any, Final
@@ -73,10 +72,13 @@ _digest = methodcaller("digest")
 
 def _fast_md5() -> Callable[[bytes], Any]:
     """CPython's own md5 (a fraction of OpenSSL's set-up time per call, for short keys:
-    measured), or hashlib's where the interpreter was built without it. Same digests."""
+    measured; and hashlib's import maps OpenSSL, 4 MB of the parse helper's memory), or
+    hashlib's where the interpreter was built without it. Same digests."""
     try:
         return importlib.import_module("_md5").md5  # type: ignore[no-any-return]
     except ImportError:  # pragma: no cover - a Python built without it
+        from hashlib import md5
+
         return partial(md5, usedforsecurity=False)
 
 
@@ -86,7 +88,7 @@ _md5 = _fast_md5()
 def link_key(source_url: str, target_url: str) -> bytes:
     """The 16 bytes of a link's key: md5 of the two URLs' UTF-8, as SQL's
     md5(source_url || E'\\n' || target_url)::uuid."""
-    return md5(f"{source_url}\n{target_url}".encode(), usedforsecurity=False).digest()
+    return _md5(f"{source_url}\n{target_url}".encode()).digest()  # type: ignore[no-any-return]
 
 
 def _text(value: str | None) -> bytes:

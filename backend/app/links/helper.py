@@ -1,13 +1,11 @@
-"""A second process that parses chunks of a links export (chunks.py) while the importing
-process parses others and writes them: one process's Python parsing was the import's limit.
+"""The importer's side of its parse helper: a second process that parses chunks of a
+links export (chunks.py) while the importing process parses others and writes them (one
+process's Python parsing was the import's limit). What runs in it: helper_process.py.
 
-The helper is started as `python -m app.links.helper`, not forked. The Celery worker's
-prefork children are daemonic (multiprocessing refuses them children), and they hold
-threads and connections that a fork would copy. It imports the links parsing modules only.
-Messages go both ways over its stdin and stdout as frames (app/core/frames.py):
-- the importer sends a HelperSetup first, then chunks as (text, final);
-- the helper answers each chunk with its ChunkResult, in the order sent;
-- when its stdin closes, the helper exits.
+The helper is started as `python -m app.links.helper_process`, not forked: the Celery
+worker's prefork children are daemonic (multiprocessing refuses them children), and they
+hold threads and connections that a fork would copy. Two threads here write its chunks to
+its stdin and read its results from its stdout, so the importer never blocks on the pipes.
 The importer kills it on cancel or error. If the importer itself dies, the helper's stdin
 closes and it exits after its current chunk. If the helper dies, the importer parses the
 chunks still with it itself (their text is kept until their results are read).
@@ -15,23 +13,18 @@ chunks still with it itself (their text is kept until their results are read).
 
 import contextlib
 import fcntl
-import gc
 import os
 import pickle
 import queue
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from app.core.frames import decode_frame, encode_frame, read_frame
-from app.links.chunks import ChunkResult, ReadBatch, RowSyntax, parse_chunk
-from app.links.copyrows import CopyBatchReader
-from app.links.formats import ColumnPlan
-from app.links.rows import LinkRowReader, SiteScope
+from app.links.chunks import ChunkResult
+from app.links.helper_process import HelperSetup
 
 _BACKEND_DIR = Path(__file__).resolve().parents[2]
 _GONE = object()
@@ -39,43 +32,6 @@ _GONE = object()
 
 class HelperGoneError(RuntimeError):
     """The helper process ended before answering."""
-
-
-@dataclass(frozen=True, slots=True)
-class HelperSetup:
-    """What the helper needs to read a file's rows into COPY rows, as the importer does."""
-
-    syntax: RowSyntax
-    plan: ColumnPlan
-    site_url: str
-    include_subdomains: bool
-    project_id: bytes
-    created: datetime
-    read_rows: int  # rows per read batch
-
-
-def link_reads(reader: CopyBatchReader) -> ReadBatch:
-    """A read batch's links as (keys, their COPY rows), and its rejections."""
-
-    def read(rows: list[list[str]]) -> tuple[Any, list[tuple[int, str]]]:
-        batch = reader.read(rows)
-        return (batch.keys, batch.rows), batch.rejected
-
-    return read
-
-
-def link_reader(setup: HelperSetup) -> ReadBatch:
-    return link_reads(
-        CopyBatchReader(
-            LinkRowReader(
-                setup.plan,
-                SiteScope(setup.site_url, include_subdomains=setup.include_subdomains),
-                site_url=setup.site_url,
-            ),
-            project_id=setup.project_id,
-            created=setup.created,
-        )
-    )
 
 
 # A pipe's buffer, where the system allows it: a chunk or a result passes in one system
@@ -90,12 +46,7 @@ def _widen(fd: int) -> None:
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
 
 
-def _send(stream: IO[bytes], frame: bytes) -> None:
-    stream.write(frame)
-    stream.flush()
-
-
-def _receive(stream: IO[bytes]) -> Any:
+def _receive(stream: IO[bytes]) -> object:
     """The next message, or _GONE at the end of the stream."""
     payload = read_frame(stream)
     return _GONE if payload is None else decode_frame(payload)
@@ -110,7 +61,7 @@ class ParseHelper:
             p for p in (str(_BACKEND_DIR), env.get("PYTHONPATH", "")) if p
         )
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "app.links.helper"],
+            [sys.executable, "-m", "app.links.helper_process"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -176,8 +127,9 @@ class ParseHelper:
         assert stream is not None
         # An OSError: the helper ended (its results' reader says so).
         with contextlib.suppress(OSError), stream:
-            while (message := self._outbox.get()) is not None:
-                _send(stream, message)
+            while (frame := self._outbox.get()) is not None:
+                stream.write(frame)
+                stream.flush()
 
     def _receive_all(self) -> None:
         stream = self._process.stdout
@@ -191,28 +143,3 @@ class ParseHelper:
                 self._results.put(message)
                 if message is _GONE:
                     return
-
-
-def main() -> None:
-    """The helper process: chunks in, results out, until its input ends."""
-    gc.disable()  # millions of short-lived tuples and lists, none in a cycle
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    setup = _receive(stdin)
-    if setup is _GONE:
-        return
-    assert isinstance(setup, HelperSetup)
-    read = link_reader(setup)
-    while (message := _receive(stdin)) is not _GONE:
-        text, final = message
-        result = parse_chunk(text, setup.syntax, read, final=final, batch_rows=setup.read_rows)
-        try:
-            _send(stdout, encode_frame(result))
-        except BrokenPipeError:
-            return  # the importer ended
-
-
-if __name__ == "__main__":
-    # Run as the module itself (not __main__), so the classes it unpickles are its own.
-    from app.links import helper
-
-    helper.main()

@@ -42,7 +42,8 @@ from app.links.chunks import (
 )
 from app.links.encoding import FileEncoding, open_text
 from app.links.formats import ColumnPlan, FormatKind, LinkField
-from app.links.helper import HelperGoneError, HelperSetup, ParseHelper, link_reader
+from app.links.helper import HelperGoneError, ParseHelper
+from app.links.helper_process import HelperSetup, link_reader
 from app.links.quoted import all_quoted
 from app.links.rows import KEPT_REJECTIONS, RejectedRow, StagedSummary, SummaryRowReader
 
@@ -141,6 +142,7 @@ class _BatchWriter:
                 continue  # drained, so the reader never blocks on a dead writer
             try:
                 new, updated = self._write(self._connection, batch, first)
+                del batch  # not held while the next one is awaited
                 self._connection.commit()
             except BaseException as exc:  # handed to the reading thread
                 self._error = exc
@@ -445,8 +447,10 @@ class _LinkTaker:
         links = self.links
         if links:
             self.links = {}
+            count = len(links)
             payload = store.copy_payload([links[key] for key in sorted(links)])
-            self.submit(_LinkBatch(payload, len(links)))
+            del links  # not held while the writer is awaited
+            self.submit(_LinkBatch(payload, count))
 
 
 class _SummaryTaker:

@@ -138,7 +138,7 @@ def _helpers() -> list[psutil.Process]:
     found = []
     for child in psutil.Process().children(recursive=True):
         try:
-            if "app.links.helper" in child.cmdline():
+            if "app.links.helper_process" in child.cmdline():
                 found.append(child)
         except psutil.Error:
             continue

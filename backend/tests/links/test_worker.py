@@ -98,7 +98,7 @@ def _peak_rss(
                 rss += child.memory_info().rss
                 for grandchild in child.children():
                     with contextlib.suppress(psutil.Error):
-                        if "app.links.helper" in grandchild.cmdline():
+                        if "app.links.helper_process" in grandchild.cmdline():
                             rss += grandchild.memory_info().rss
                             helpers.add(grandchild.pid)
         except psutil.Error:
