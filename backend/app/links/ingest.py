@@ -62,7 +62,7 @@ CHUNK_REACH = 1 << 20
 # never waits for this process), and chunks read beyond the oldest one not yet taken
 # (their text and results held meanwhile).
 HELPER_DEPTH = 3
-AHEAD = 6
+AHEAD = 4
 
 # (bytes read, bytes in all): called after each batch; it may raise to stop the import.
 ProgressCallback = Callable[[int, int], None]
@@ -125,7 +125,7 @@ class _BatchWriter:
     def __init__(self, connection: psycopg.Connection[Any], write: WriteBatch) -> None:
         self._connection = connection
         self._write = write
-        self._batches: queue.Queue[object] = queue.Queue(maxsize=2)
+        self._batches: queue.Queue[object] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self.new = 0
         self.updated = 0
