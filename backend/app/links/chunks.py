@@ -109,7 +109,9 @@ class _SplitLines:
 
     def __getitem__(self, index: int) -> int:
         if not self._numbers:
-            spans = (1 + line_breaks("".join(row)) for row in self._rows[:-1])
+            # Joined by a quote (as they are in the file, by quotes and a delimiter): a
+            # field ending in `\r` and the next starting with `\n` are two line ends.
+            spans = (1 + line_breaks('"'.join(row)) for row in self._rows[:-1])
             self._numbers.extend(accumulate(spans, initial=1))
         return self._numbers[self._start + index]
 

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import psycopg
 
+from app.core.logging import get_logger
 from app.links import store
 from app.links.chunks import (
     READ_ROWS,
@@ -63,6 +64,8 @@ CHUNK_REACH = 1 << 20
 # (their text and results held meanwhile).
 HELPER_DEPTH = 3
 AHEAD = 4
+
+logger = get_logger(__name__)
 
 # (bytes read, bytes in all): called after each batch; it may raise to stop the import.
 ProgressCallback = Callable[[int, int], None]
@@ -234,7 +237,7 @@ def ingest(
     total = source.path.stat().st_size
     tally = ImportTally()
     # Started first: it starts its interpreter while this process connects.
-    helper = ParseHelper() if use_helper and not summary else None
+    helper = _start_helper() if use_helper and not summary else None
     finished = False
     # The loop allocates millions of tuples and lists, none in a cycle: the cyclic collector
     # would only rescan the batches held (a third of the loop's time, measured).
@@ -277,6 +280,14 @@ def ingest(
         if collecting:
             gc.enable()
     return tally
+
+
+def _start_helper() -> ParseHelper | None:
+    try:
+        return ParseHelper()
+    except OSError as exc:  # no process to be had: this one parses alone
+        logger.warning("links_import_helper_not_started", error=str(exc))
+        return None
 
 
 def _read_file(

@@ -51,6 +51,7 @@ QUOTED_TEXT = "".join(
         '"tab\tinside"\t"b"\t"c"\r\n',
         '"' + "z" * 70 + '"\t"long"\t"field"\r\n',
         '"three\r\nline\r\nanchor"\t""\t""\r\n',
+        '"ends in cr\r"\t"\nstarts with lf"\t"c"\r\n',
         '"last"\t"row"\t"no line end"',
     ]
 )

@@ -12,7 +12,7 @@ import psutil  # type: ignore[import-untyped]
 import pytest
 from sqlmodel import Session, col, select
 
-from app.links import ingest, service
+from app.links import helper, ingest, service
 from app.links.models import Backlink
 from app.projects.models import Project
 from app.users.models import User
@@ -220,3 +220,18 @@ def test_a_cancelled_import_stops_its_helper(
     # What was committed before the cancel stays: a prefix of the file's links.
     stored = _stored(session, project)
     assert 0 < len(stored) < 400
+
+
+def test_an_import_whose_helper_cannot_start_is_parsed_by_one_process(
+    tmp_path: Path,
+    session: Session,
+    project: Project,
+    other_project: Project,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = _semrush_export(tmp_path / "export.csv")
+    one = _import(path, project, use_helper=False)
+    monkeypatch.setattr(helper.sys, "executable", str(tmp_path / "no-such-python"))
+    two = _import(path, other_project, use_helper=True, chunk_chars=SMALL_CHUNKS)
+    assert _report(two) == _report(one)
+    assert _stored(session, other_project) == _stored(session, project)
