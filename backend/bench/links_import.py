@@ -1,10 +1,12 @@
 """Backlink import: a 100 MB Ahrefs export (UTF-16 LE with a BOM, tab-separated, every
 field quoted, some anchors over two lines) and a 100 MB Semrush export (UTF-8 CSV), both
 generated, imported by the platform's import path (encoding check, header, parse, validate,
-COPY + upsert: service.run_import, what the `low` worker runs), each in a fresh process so
-its peak RSS is its own. Beside it, in the same run: Python's csv module + row-by-row ORM
-inserts (one INSERT per row, as a first version would do) on the first rows of the same
-files, and the ratio of rows per second.
+COPY + upsert: service.run_import, what the `low` worker runs, with the parse helper
+process it starts for a file this large), each in a fresh process so its peak RSS is its
+own; the helper's peak is added to it, and its CPU time is reported beside the importer's.
+Beside it, in the same run: Python's csv module + row-by-row ORM inserts (one INSERT per
+row, as a first version would do) on the first rows of the same files, and the ratio of
+rows per second.
 
 Targets: >= 100,000 rows/s and peak RSS <= 200 MB for the import path. Medians of
 `--repeat` runs (each a fresh import into an empty table).
