@@ -1,7 +1,7 @@
 """Reading an uploaded export from disk and writing what it holds, in batches.
 
 The file is decoded as it is read (TextIOWrapper over the binary file, which is also where
-the bytes read come from for progress) and cut into chunks of about a megabyte at row
+the bytes read come from for progress) and cut into chunks of a few hundred kilobytes at row
 boundaries (chunks.py), so memory holds a few chunks and batches, never the file. A
 chunk's rows are split by the csv module (or, for a file whose every field is quoted, as
 Ahrefs writes them, by quoted.py for fewer instructions), validated and encoded into binary
