@@ -39,7 +39,6 @@ ReadBatch = Callable[[list[list[str]]], tuple[Any, list[tuple[int, str]]]]
 
 @dataclass(slots=True)
 class Chunk:
-    seq: int
     text: str
     end_byte: int  # the file's position once the chunk was read (progress)
     final: bool  # the chunk reaches the end of the file
@@ -121,7 +120,6 @@ def read_chunks(
 ) -> Iterator[Chunk]:
     """The rest of `text` in chunks of about `size` characters (`position`: the bytes read
     from the file so far)."""
-    seq = 0
     block = text.read(size)
     while block:
         parity = block.count('"') & 1
@@ -139,8 +137,7 @@ def read_chunks(
         chunk_text = "".join(parts) if len(parts) > 1 else block
         end_byte = position()
         block = text.read(size)
-        yield Chunk(seq=seq, text=chunk_text, end_byte=end_byte, final=not block)
-        seq += 1
+        yield Chunk(text=chunk_text, end_byte=end_byte, final=not block)
 
 
 def parse_chunk(

@@ -85,10 +85,6 @@ class ParseHelper:
         """Chunks sent and not yet answered (answers waiting to be taken are not)."""
         return self.outstanding - self._results.qsize()
 
-    @property
-    def pid(self) -> int:
-        return self._process.pid
-
     def setup(self, setup: HelperSetup) -> None:
         self._outbox.put(encode_frame(setup))
 

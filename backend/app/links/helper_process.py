@@ -35,28 +35,23 @@ class HelperSetup:
     read_rows: int  # rows per read batch
 
 
-def link_reads(reader: CopyBatchReader) -> ReadBatch:
-    """A read batch's links as (keys, their COPY rows), and its rejections."""
+def link_reader(setup: HelperSetup) -> ReadBatch:
+    """Reads a batch's links as (keys, their COPY rows), and its rejections."""
+    reader = CopyBatchReader(
+        LinkRowReader(
+            setup.plan,
+            SiteScope(setup.site_url, include_subdomains=setup.include_subdomains),
+            site_url=setup.site_url,
+        ),
+        project_id=setup.project_id,
+        created=setup.created,
+    )
 
     def read(rows: list[list[str]]) -> tuple[Any, list[tuple[int, str]]]:
         batch = reader.read(rows)
         return (batch.keys, batch.rows), batch.rejected
 
     return read
-
-
-def link_reader(setup: HelperSetup) -> ReadBatch:
-    return link_reads(
-        CopyBatchReader(
-            LinkRowReader(
-                setup.plan,
-                SiteScope(setup.site_url, include_subdomains=setup.include_subdomains),
-                site_url=setup.site_url,
-            ),
-            project_id=setup.project_id,
-            created=setup.created,
-        )
-    )
 
 
 def main() -> None:

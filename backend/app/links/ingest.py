@@ -335,15 +335,17 @@ def _read_file(
             read, taker = link_reader(setup), _LinkTaker(submit, batch_rows)
             if helper is not None:
                 helper.setup(setup)
-        results = _OrderedResults(
-            syntax, read, taker, tally, plan, report, batch_rows, read_rows, header.line_num
-        )
+
+        def parse(chunk_text: str, final: bool) -> ChunkResult:
+            return parse_chunk(chunk_text, syntax, read, final=final, batch_rows=read_rows)
+
+        results = _OrderedResults(parse, taker, tally, plan, report, batch_rows, header.line_num)
         for chunk in read_chunks(text, binary.tell, size=chunk_chars, reach=CHUNK_REACH):
             if helper is not None and helper.alive and helper.busy < HELPER_DEPTH:
                 helper.send(chunk.text, final=chunk.final)
                 results.add(chunk, None)
             else:
-                results.add(chunk, results.parse(chunk.text, final=chunk.final))
+                results.add(chunk, parse(chunk.text, chunk.final))
             results.take_ready(helper, ahead=AHEAD)
         results.take_ready(helper, ahead=0)
         taker.finish()
@@ -363,30 +365,24 @@ class _OrderedResults:
 
     def __init__(
         self,
-        syntax: RowSyntax,
-        read: ReadBatch,
+        parse: Callable[[str, bool], ChunkResult],
         taker: _Taker,
         tally: ImportTally,
         plan: ColumnPlan,
         report: Callable[[int], None],
         batch_rows: int,
-        read_rows: int,
         first_line: int,
     ) -> None:
-        self._syntax = syntax
-        self._read = read
+        """`parse(text, final)`: a chunk parsed here; `first_line`: the header's lines."""
+        self._parse = parse
         self._taker = taker
         self._tally = tally
         self._plan = plan
         self._report = report
         self._batch_rows = batch_rows
-        self._read_rows = read_rows
         self._pending: deque[tuple[Chunk, ChunkResult | None]] = deque()
-        self._in_order = InOrder(lambda text, final: self.parse(text, final=final), first_line)
+        self._in_order = InOrder(parse, first_line)
         self._reported = 0
-
-    def parse(self, text: str, *, final: bool) -> ChunkResult:
-        return parse_chunk(text, self._syntax, self._read, final=final, batch_rows=self._read_rows)
 
     def add(self, chunk: Chunk, result: ChunkResult | None) -> None:
         """A chunk, with its result or (None) with the helper."""
@@ -412,7 +408,7 @@ class _OrderedResults:
             return helper.result(wait=wait)
         except HelperGoneError:
             # Its chunks are parsed here instead: the same rows.
-            return self.parse(chunk.text, final=chunk.final)
+            return self._parse(chunk.text, chunk.final)
 
     def _take(self, chunk: Chunk, result: ChunkResult) -> None:
         result, before = self._in_order.take(chunk, result)
